@@ -1,0 +1,128 @@
+/**
+ * Broker wiring and lifecycle only: open the store, recover state, serve gRPC, register with
+ * every NameServer; close in reverse order. No business logic lives here.
+ */
+import { randomBytes } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
+import { MessageStore } from './store/message-store.js';
+import { metaKey } from './store/keys.js';
+import { TopicManager } from './topic/topic-manager.js';
+import { GroupManager } from './consumer/group-manager.js';
+import { ClientRegistry } from './consumer/client-registry.js';
+import { LongPolling } from './pop/long-polling.js';
+import { PopService } from './pop/pop-service.js';
+import { ReceiptHandleCodec } from './pop/receipt-handle.js';
+import { SendService } from './send/send-service.js';
+import { NameServerLink } from './cluster/nameserver-link.js';
+import { bind, createGrpcServer, shutdown } from './grpc/server.js';
+import type { BrokerContext } from './context.js';
+
+export interface Broker {
+  /** Resolved options (ports as configured; see `address` for the bound one). */
+  readonly options: ResolvedBrokerOptions;
+  /** Opens the store, recovers, listens and registers. */
+  start(): Promise<void>;
+  /** The address clients dial, after start(). */
+  readonly address: { host: string; port: number };
+  /** Idempotent: unregisters, stops serving, flushes and closes the store. */
+  close(): Promise<void>;
+  /** Services, for tests and embedding. */
+  readonly context: BrokerContext;
+}
+
+class BrokerImpl implements Broker {
+  readonly options: ResolvedBrokerOptions;
+  private ctx: BrokerContext | undefined;
+  private server: grpc.Server | undefined;
+  private link: NameServerLink | undefined;
+  private boundPort = 0;
+  private closingPromise: Promise<void> | undefined;
+  private readonly startedAtMs = Date.now();
+
+  constructor(opts: BrokerOptions) {
+    this.options = resolveBrokerOptions(opts);
+  }
+
+  get context(): BrokerContext {
+    if (!this.ctx) throw new Error('broker not started');
+    return this.ctx;
+  }
+
+  get address() {
+    return { host: this.options.advertisedHost, port: this.boundPort };
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    const log = o.logger;
+    const store = await MessageStore.open({ dataDir: o.store.dataDir, flush: o.store.flush, cacheMessagesPerQueue: o.store.cacheMessagesPerQueue, logger: log });
+    let secret = await store.db.get(metaKey('receipt-secret'));
+    if (!secret) {
+      secret = randomBytes(32);
+      await store.writes.write([{ type: 'put', key: metaKey('receipt-secret'), value: secret }]);
+    }
+    const longPolling = new LongPolling();
+    store.setArrivalListener((topic, count) => longPolling.signal(topic, count));
+    const topics = new TopicManager(store, { queueCount: o.defaultQueueCount }, () => this.link?.notifyChanged());
+    await topics.load();
+    const groups = new GroupManager(store, o.autoCreateGroups);
+    await groups.load();
+    const pop = new PopService(store, longPolling, new ReceiptHandleCodec(secret), o.clock, log.child('pop'));
+    await pop.load();
+    let closing = false;
+    this.ctx = {
+      options: o,
+      store,
+      topics,
+      groups,
+      clients: new ClientRegistry(o.clock, o.clientExpiryMs),
+      pop,
+      longPolling,
+      send: new SendService(store),
+      port: () => this.boundPort,
+      closing: () => closing,
+    };
+    this.markClosing = () => {
+      closing = true;
+    };
+    this.server = createGrpcServer(this.ctx, log);
+    this.boundPort = await bind(this.server, o.host, o.port);
+    log.info('broker listening', { name: o.brokerName, address: `${o.host}:${this.boundPort}`, dataDir: o.store.dataDir, flush: o.store.flush, topics: topics.list().length });
+    if (o.nameservers.length > 0) {
+      this.link = new NameServerLink({
+        nameservers: o.nameservers,
+        heartbeatIntervalMs: o.registerIntervalMs,
+        logger: log.child('nameserver-link'),
+        registration: () => ({
+          brokerName: o.brokerName,
+          clusterName: o.clusterName,
+          host: o.advertisedHost,
+          port: this.boundPort,
+          startedAtMs: this.startedAtMs,
+          topics: topics.list().map((t) => ({ name: t.name, queueCount: t.queueCount, permission: t.permission, messageTypes: [t.messageType] })),
+        }),
+      });
+      await this.link.start();
+    }
+  }
+
+  private markClosing: () => void = () => {};
+
+  close(): Promise<void> {
+    this.closingPromise ??= (async () => {
+      this.markClosing();
+      await this.link?.close();
+      this.ctx?.longPolling.signalAll();
+      if (this.server) await shutdown(this.server, 2000);
+      this.ctx?.pop.close();
+      await this.ctx?.store.close();
+      this.options.logger.info('broker closed', { name: this.options.brokerName });
+    })();
+    return this.closingPromise;
+  }
+}
+
+export function createBroker(options: BrokerOptions = {}): Broker {
+  return new BrokerImpl(options);
+}

@@ -1,0 +1,24 @@
+/** The services a broker's gRPC handlers work with (built by broker.ts). */
+import type { ResolvedBrokerOptions } from './options.js';
+import type { MessageStore } from './store/message-store.js';
+import type { TopicManager } from './topic/topic-manager.js';
+import type { GroupManager } from './consumer/group-manager.js';
+import type { ClientRegistry } from './consumer/client-registry.js';
+import type { PopService } from './pop/pop-service.js';
+import type { LongPolling } from './pop/long-polling.js';
+import type { SendService } from './send/send-service.js';
+
+export interface BrokerContext {
+  options: ResolvedBrokerOptions;
+  store: MessageStore;
+  topics: TopicManager;
+  groups: GroupManager;
+  clients: ClientRegistry;
+  pop: PopService;
+  longPolling: LongPolling;
+  send: SendService;
+  /** Port actually bound (differs from options.port when that is 0). */
+  port(): number;
+  /** True once close() began: receives stop parking. */
+  closing(): boolean;
+}

@@ -1,0 +1,80 @@
+/**
+ * Wire <-> domain conversion for the broker. The only place besides the handlers where
+ * generated proto types are touched.
+ */
+import { createHash } from 'node:crypto';
+import type { Message } from '../../proto/gen/apache/rocketmq/v2/Message.js';
+import type { MessageType } from '../../proto/gen/apache/rocketmq/v2/MessageType.js';
+import type { MessageQueue } from '../../proto/gen/apache/rocketmq/v2/MessageQueue.js';
+import type { TopicConfig as WireTopicConfig } from '../../proto/gen/agentmq/v1/TopicConfig.js';
+import { msToDuration, msToTimestamp } from '../../proto/common/time.js';
+import { toWireEndpoints } from '../../proto/common/endpoints.js';
+import type { Delivery } from '../pop/pop-service.js';
+import type { TopicConfig } from '../topic/topic-manager.js';
+
+const digests = new WeakMap<Buffer, string>();
+
+/** MD5 of the body, upper-case hex (what Apache's proxy sends; the Node client verifies it). */
+function md5(body: Buffer): string {
+  let d = digests.get(body);
+  if (!d) {
+    d = createHash('md5').update(body).digest('hex').toUpperCase();
+    digests.set(body, d);
+  }
+  return d;
+}
+
+export function deliveryToWire(d: Delivery, storeHost: string, invisibleMs: number): Message {
+  const m = d.message;
+  return {
+    topic: { name: m.topic, resourceNamespace: '' },
+    userProperties: m.props ?? {},
+    systemProperties: {
+      tag: m.tag,
+      keys: m.keys ?? [],
+      messageId: m.id,
+      bodyDigest: { type: 'MD5', checksum: md5(m.body) },
+      bodyEncoding: (m.enc as 'IDENTITY' | 'GZIP' | undefined) ?? 'IDENTITY',
+      messageType: m.type as MessageType,
+      bornTimestamp: msToTimestamp(m.bornMs),
+      bornHost: m.bornHost,
+      storeTimestamp: msToTimestamp(m.storeMs),
+      storeHost,
+      receiptHandle: d.receiptHandle,
+      queueId: m.queueId,
+      queueOffset: m.offset,
+      invisibleDuration: msToDuration(invisibleMs),
+      deliveryAttempt: d.attempt,
+      ...(m.group !== undefined ? { messageGroup: m.group } : {}),
+      ...(m.deliveryMs !== undefined ? { deliveryTimestamp: msToTimestamp(m.deliveryMs) } : {}),
+      ...(m.priority !== undefined ? { priority: m.priority } : {}),
+    },
+    body: m.body,
+  };
+}
+
+export function topicQueues(topic: TopicConfig, brokerName: string, host: string, port: number): MessageQueue[] {
+  const queues: MessageQueue[] = [];
+  for (let id = 0; id < topic.queueCount; id++) {
+    queues.push({
+      topic: { name: topic.name, resourceNamespace: '' },
+      id,
+      permission: topic.permission,
+      broker: { name: brokerName, id: 0, endpoints: toWireEndpoints({ host, port }) },
+      acceptMessageTypes: [topic.messageType],
+    });
+  }
+  return queues;
+}
+
+export function topicToWire(t: TopicConfig, stats?: { messageCount: number; maxOffset: number }): WireTopicConfig {
+  return {
+    name: t.name,
+    queueCount: t.queueCount,
+    messageType: t.messageType,
+    permission: t.permission,
+    attributes: t.attributes,
+    createdAtMs: t.createdAtMs,
+    ...(stats ? { stats } : {}),
+  };
+}

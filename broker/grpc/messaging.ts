@@ -1,0 +1,242 @@
+/**
+ * apache.rocketmq.v2.MessagingService on the broker. Handlers are thin: validate (validate.ts),
+ * call a service, convert (convert.ts). Errors become response statuses in `unary` (handler.ts)
+ * or, for the ReceiveMessage stream, in `receiveMessage`'s single catch.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { Code } from '../../proto/common/codes.js';
+import { InvalidArgumentError, MqError } from '../../proto/common/errors.js';
+import { okStatus, toStatus, type WireStatus } from '../../proto/common/status.js';
+import { durationToMs, timestampToMs } from '../../proto/common/time.js';
+import type { MessagingServiceHandlers } from '../../proto/index.js';
+import type { Message__Output } from '../../proto/gen/apache/rocketmq/v2/Message.js';
+import type { SendResultEntry } from '../../proto/gen/apache/rocketmq/v2/SendResultEntry.js';
+import type { AckMessageResultEntry } from '../../proto/gen/apache/rocketmq/v2/AckMessageResultEntry.js';
+import type { ReceiveMessageRequest__Output } from '../../proto/gen/apache/rocketmq/v2/ReceiveMessageRequest.js';
+import type { ReceiveMessageResponse } from '../../proto/gen/apache/rocketmq/v2/ReceiveMessageResponse.js';
+import type { Logger } from '../../proto/common/logger.js';
+import type { BrokerContext } from '../context.js';
+import type { IncomingMessage } from '../send/send-service.js';
+import { compileTagFilter } from '../consumer/filter.js';
+import { deliveryToWire, topicQueues } from './convert.js';
+import { notImplemented, unary } from './handler.js';
+import { createTelemetryHandler } from './telemetry.js';
+import * as v from './validate.js';
+
+/** Combined status of per-entry results: OK, the shared failure, or MULTIPLE_RESULTS. */
+function summarize(statuses: WireStatus[]): WireStatus {
+  const failed = statuses.filter((s) => s.code !== Code.OK);
+  if (failed.length === 0) return okStatus();
+  if (failed.length === statuses.length && failed.every((s) => s.code === failed[0]!.code)) return failed[0]!;
+  return { code: Code.MULTIPLE_RESULTS, message: `${failed.length} of ${statuses.length} entries failed; see each entry's status` };
+}
+
+const WRITABLE = new Set(['WRITE', 'READ_WRITE']);
+const READABLE = new Set(['READ', 'READ_WRITE']);
+
+export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): MessagingServiceHandlers {
+  const opts = ctx.options;
+
+  /** Validates one message of a SendMessage request into what the send service takes. */
+  function incoming(m: Message__Output): IncomingMessage {
+    const topicName = v.requireTopicName(m.topic?.name, 'message.topic');
+    const topic = ctx.topics.require(topicName);
+    if (!WRITABLE.has(topic.permission)) throw new MqError(Code.FORBIDDEN, `topic ${topicName} is not writable on this broker (permission ${topic.permission})`, { topic: topicName });
+    const sp = m.systemProperties;
+    if (!sp) throw InvalidArgumentError.format('message.system_properties', 'is required');
+    v.checkMessageId(sp.messageId);
+    const body = m.body ?? Buffer.alloc(0);
+    v.checkBody(body, opts.maxBodySize);
+    if (sp.tag !== undefined) v.checkTag(sp.tag);
+    v.checkKeys(sp.keys ?? []);
+    v.checkProperties(m.userProperties ?? {}, opts.maxPropertiesSize);
+    const type = sp.messageType === 'MESSAGE_TYPE_UNSPECIFIED' ? 'NORMAL' : sp.messageType;
+    if (sp.deliveryTimestamp || type === 'DELAY') throw new MqError(Code.UNSUPPORTED, 'delayed delivery (delivery_timestamp / DELAY) is not supported by this broker yet', { topic: topicName });
+    if (type === 'TRANSACTION' || type === 'LITE' || type === 'PRIORITY' || sp.liteTopic !== undefined || sp.priority !== undefined) {
+      throw new MqError(Code.UNSUPPORTED, `message type ${sp.liteTopic !== undefined ? 'LITE' : sp.priority !== undefined ? 'PRIORITY' : type} is not supported by this broker yet`, { topic: topicName });
+    }
+    if (sp.messageGroup !== undefined) v.checkMessageGroup(sp.messageGroup);
+    if (type === 'FIFO' && sp.messageGroup === undefined) throw new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, 'FIFO messages need a message_group', { topic: topicName });
+    if (type !== 'FIFO' && sp.messageGroup !== undefined) throw new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, `message_group is only allowed on FIFO messages (message type ${type})`, { topic: topicName });
+    if (type !== topic.messageType) {
+      throw new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, `topic ${topicName} accepts ${topic.messageType} messages, not ${type}`, { topic: topicName });
+    }
+    return {
+      topic: topicName,
+      body,
+      header: {
+        id: sp.messageId,
+        ...(sp.tag !== undefined ? { tag: sp.tag } : {}),
+        ...(sp.keys.length ? { keys: sp.keys } : {}),
+        ...(Object.keys(m.userProperties ?? {}).length ? { props: m.userProperties } : {}),
+        type,
+        ...(sp.messageGroup !== undefined ? { group: sp.messageGroup } : {}),
+        bornMs: timestampToMs(sp.bornTimestamp) ?? ctx.options.clock.now(),
+        bornHost: sp.bornHost ?? '',
+        ...(sp.bodyEncoding === 'GZIP' ? { enc: 'GZIP' } : {}),
+      },
+    };
+  }
+
+  async function receiveMessage(call: grpc.ServerWritableStream<ReceiveMessageRequest__Output, ReceiveMessageResponse>): Promise<void> {
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort());
+    try {
+      const req = call.request;
+      const clientId = v.requireClientId(call.metadata);
+      const group = v.requireGroupName(req.group?.name);
+      if (!req.messageQueue) throw InvalidArgumentError.format('message_queue', 'is required');
+      const topicName = v.requireTopicName(req.messageQueue.topic?.name, 'message_queue.topic');
+      const topic = ctx.topics.require(topicName);
+      if (!READABLE.has(topic.permission)) throw new MqError(Code.FORBIDDEN, `topic ${topicName} is not readable on this broker`, { topic: topicName });
+      const filter = compileTagFilter(req.filterExpression?.type, req.filterExpression?.expression);
+      const maxMessages = v.batchSize(req.batchSize, opts);
+      const invisibleMs = v.invisibleMs(durationToMs(req.invisibleDuration), opts);
+      let pollMs = v.pollingMs(durationToMs(req.longPollingTimeout), opts);
+      await ctx.groups.resolve(group);
+      ctx.clients.touch(clientId, { group });
+      // Answer before the caller's deadline expires, or the client sees DEADLINE_EXCEEDED.
+      const deadline = call.getDeadline();
+      const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+      if (Number.isFinite(deadlineMs)) pollMs = Math.min(pollMs, Math.max(0, deadlineMs - Date.now() - 250));
+      const until = Date.now() + pollMs;
+      for (;;) {
+        const seq = ctx.longPolling.seq(topicName);
+        if (!ctx.topics.get(topicName)) throw new MqError(Code.TOPIC_NOT_FOUND, `topic ${topicName} was deleted`, { topic: topicName });
+        const deliveries = await ctx.pop.pop({ topic: topicName, group, filter, maxMessages, invisibleMs });
+        if (deliveries.length > 0) {
+          if (abort.signal.aborted) {
+            // The caller left: make them visible again at once instead of waiting out the invisibility.
+            for (const d of deliveries) await ctx.pop.changeInvisibleDuration(topicName, group, d.receiptHandle, 0).catch(() => undefined);
+            return;
+          }
+          call.write({ status: okStatus() });
+          const host = `${opts.advertisedHost}:${ctx.port()}`;
+          for (const d of deliveries) call.write({ message: deliveryToWire(d, host, invisibleMs) });
+          call.end();
+          return;
+        }
+        if (ctx.closing()) break;
+        const outcome = await ctx.longPolling.park(topicName, group, seq, until - Date.now(), abort.signal);
+        if (outcome !== 'signal') break;
+      }
+      if (!abort.signal.aborted) {
+        call.write({ status: { code: Code.MESSAGE_NOT_FOUND, message: 'no new message' } });
+        call.end();
+      }
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      call.write({ status: toStatus(err, logger) });
+      call.end();
+    }
+  }
+
+  return {
+    QueryRoute: unary(logger, async (call) => {
+      v.requireClientId(call.metadata);
+      const name = v.requireTopicName(call.request.topic?.name);
+      const topic = ctx.topics.require(name);
+      return { status: okStatus(), messageQueues: topicQueues(topic, opts.brokerName, opts.advertisedHost, ctx.port()) };
+    }),
+
+    QueryAssignment: unary(logger, async (call) => {
+      v.requireClientId(call.metadata);
+      const name = v.requireTopicName(call.request.topic?.name);
+      v.requireGroupName(call.request.group?.name);
+      const topic = ctx.topics.require(name);
+      const queues = topicQueues(topic, opts.brokerName, opts.advertisedHost, ctx.port()).filter((q) => READABLE.has(q.permission as string));
+      return { status: okStatus(), assignments: queues.map((messageQueue) => ({ messageQueue })) };
+    }),
+
+    Heartbeat: unary(logger, async (call) => {
+      const clientId = v.requireClientId(call.metadata);
+      const group = call.request.group?.name ?? '';
+      if (group) v.requireGroupName(group);
+      ctx.clients.touch(clientId, { group, clientType: call.request.clientType });
+      return { status: okStatus() };
+    }),
+
+    NotifyClientTermination: unary(logger, async (call) => {
+      const clientId = v.requireClientId(call.metadata);
+      ctx.clients.remove(clientId);
+      logger.debug('client terminated', { clientId });
+      return { status: okStatus() };
+    }),
+
+    SendMessage: unary(logger, async (call) => {
+      v.requireClientId(call.metadata);
+      const messages = call.request.messages ?? [];
+      if (messages.length === 0) throw InvalidArgumentError.format('messages', 'must contain at least one message');
+      if (messages.length > v.MAX_MESSAGES_PER_SEND) throw InvalidArgumentError.format('messages', `must contain at most ${v.MAX_MESSAGES_PER_SEND} messages per call (got ${messages.length})`);
+      const entries: SendResultEntry[] = new Array(messages.length);
+      const valid: IncomingMessage[] = [];
+      const validIdx: number[] = [];
+      messages.forEach((m, i) => {
+        try {
+          valid.push(incoming(m));
+          validIdx.push(i);
+        } catch (err) {
+          entries[i] = { status: toStatus(err, logger), messageId: m.systemProperties?.messageId ?? '', transactionId: '', offset: 0 };
+        }
+      });
+      if (valid.length > 0) {
+        const results = await ctx.send.send(valid, opts.clock.now());
+        results.forEach((r, j) => {
+          const i = validIdx[j]!;
+          entries[i] = { status: okStatus(), messageId: valid[j]!.header.id, transactionId: '', offset: r.offset };
+        });
+      }
+      return { status: summarize(entries.map((e) => e.status as WireStatus)), entries };
+    }),
+
+    ReceiveMessage: (call) => {
+      void receiveMessage(call);
+    },
+
+    AckMessage: unary(logger, async (call) => {
+      v.requireClientId(call.metadata);
+      const group = v.requireGroupName(call.request.group?.name);
+      const topic = v.requireTopicName(call.request.topic?.name);
+      ctx.topics.require(topic);
+      const reqEntries = call.request.entries ?? [];
+      if (reqEntries.length === 0) throw InvalidArgumentError.format('entries', 'must contain at least one entry');
+      const entries: AckMessageResultEntry[] = await Promise.all(
+        reqEntries.map(async (e) => {
+          try {
+            await ctx.pop.ack(topic, group, e.receiptHandle);
+            return { messageId: e.messageId, receiptHandle: e.receiptHandle, status: okStatus() };
+          } catch (err) {
+            return { messageId: e.messageId, receiptHandle: e.receiptHandle, status: toStatus(err, logger) };
+          }
+        }),
+      );
+      return { status: summarize(entries.map((e) => e.status as WireStatus)), entries };
+    }),
+
+    ChangeInvisibleDuration: unary(logger, async (call) => {
+      v.requireClientId(call.metadata);
+      const group = v.requireGroupName(call.request.group?.name);
+      const topic = v.requireTopicName(call.request.topic?.name);
+      ctx.topics.require(topic);
+      const ms = durationToMs(call.request.invisibleDuration);
+      if (ms === undefined) throw InvalidArgumentError.format('invisible_duration', 'is required', Code.ILLEGAL_INVISIBLE_TIME);
+      const invisible = v.invisibleMs(ms, opts, true);
+      const receiptHandle = await ctx.pop.changeInvisibleDuration(topic, group, call.request.receiptHandle, invisible);
+      return { status: okStatus(), receiptHandle };
+    }),
+
+    Telemetry: createTelemetryHandler(ctx, logger),
+
+    ForwardMessageToDeadLetterQueue: notImplemented('ForwardMessageToDeadLetterQueue'),
+    EndTransaction: notImplemented('EndTransaction (transactional messages)'),
+    RecallMessage: notImplemented('RecallMessage (delayed messages)'),
+    SyncLiteSubscription: notImplemented('SyncLiteSubscription (lite topics)'),
+    UpdateOffset: notImplemented('UpdateOffset'),
+    GetOffset: notImplemented('GetOffset'),
+    QueryOffset: notImplemented('QueryOffset'),
+    PullMessage: (call) => {
+      call.write({ status: { code: Code.NOT_IMPLEMENTED, message: 'PullMessage is not implemented; use ReceiveMessage (SimpleConsumer / PushConsumer)' } });
+      call.end();
+    },
+  };
+}

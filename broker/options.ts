@@ -1,0 +1,137 @@
+/**
+ * Broker options, grouped by subsystem, every field documented with its default. `main`-style
+ * callers (the CLI) read argv/env; library code only ever receives resolved options.
+ */
+import { join } from 'node:path';
+import { consoleLogger, type Logger } from '../proto/common/logger.js';
+import { systemClock, type Clock } from '../proto/common/time.js';
+import type { FlushPolicy } from './store/message-store.js';
+
+export const DEFAULT_BROKER_PORT = 8081;
+export const DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024;
+
+export interface StoreOptions {
+  /** RocksDB directory. @default `./.agentmq/<brokerName>` */
+  dataDir?: string;
+  /**
+   * `sync`: every group-committed write batch is fsynced before the broker answers (no loss
+   * even on power failure); `async`: the WAL goes to the OS page cache (survives a process
+   * crash or kill -9, not a power cut). @default 'async'
+   */
+  flush?: FlushPolicy;
+  /** Recent messages per queue kept decoded in memory for consumers that keep up. @default 4096 */
+  cacheMessagesPerQueue?: number;
+}
+
+export interface PopOptions {
+  /** Smallest invisible duration a receive or ChangeInvisibleDuration may ask for. @default 1000 */
+  minInvisibleMs?: number;
+  /** Largest invisible duration. @default 43200000 (12 h) */
+  maxInvisibleMs?: number;
+  /** Invisible duration when the request has none. @default 30000 */
+  defaultInvisibleMs?: number;
+  /** Longest long-polling wait a receive may ask for. @default 60000 */
+  maxLongPollingMs?: number;
+  /** Largest batch a single receive may ask for. @default 64 */
+  maxBatchSize?: number;
+}
+
+export interface BrokerOptions {
+  /** Unique name in the cluster. @default 'broker-a' */
+  brokerName?: string;
+  /** @default 'DefaultCluster' */
+  clusterName?: string;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Port of the gRPC server (MessagingService + BrokerAdmin); 0 = any free port. @default 8081 */
+  port?: number;
+  /** Host clients should dial (what routes carry). @default `host`, or 127.0.0.1 when host is 0.0.0.0 */
+  advertisedHost?: string;
+  /** NameServers to register with (HOST:PORT). Empty = standalone. @default ['127.0.0.1:9876'] */
+  nameservers?: string[];
+  /** How often the broker re-registers with every NameServer (the heartbeat). @default 10000 */
+  registerIntervalMs?: number;
+  /** Largest message body accepted (also sent to clients in Settings). @default 4194304 (4 MiB) */
+  maxBodySize?: number;
+  /** Largest total of user properties (keys + values) per message. @default 16384 */
+  maxPropertiesSize?: number;
+  /** Create consumer groups on first use (RocketMQ autoCreateSubscriptionGroup). @default true */
+  autoCreateGroups?: boolean;
+  /** Queues of a topic created without a count. @default 4 */
+  defaultQueueCount?: number;
+  /** A client not heard from (Heartbeat/Telemetry) for this long is offline. @default 120000 */
+  clientExpiryMs?: number;
+  store?: StoreOptions;
+  pop?: PopOptions;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface ResolvedBrokerOptions {
+  brokerName: string;
+  clusterName: string;
+  host: string;
+  port: number;
+  advertisedHost: string;
+  nameservers: string[];
+  registerIntervalMs: number;
+  maxBodySize: number;
+  maxPropertiesSize: number;
+  autoCreateGroups: boolean;
+  defaultQueueCount: number;
+  clientExpiryMs: number;
+  store: Required<StoreOptions>;
+  pop: Required<PopOptions>;
+  logger: Logger;
+  clock: Clock;
+}
+
+function positiveInt(field: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new TypeError(`${field} must be a positive integer (got ${v})`);
+  return v;
+}
+
+export function resolveBrokerOptions(o: BrokerOptions = {}): ResolvedBrokerOptions {
+  const brokerName = o.brokerName ?? 'broker-a';
+  if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(brokerName)) throw new TypeError(`brokerName must match [a-zA-Z0-9_.-]{1,64} (got ${brokerName})`);
+  const host = o.host ?? '127.0.0.1';
+  const port = o.port ?? DEFAULT_BROKER_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`port must be 0..65535 (got ${port})`);
+  const flush = o.store?.flush ?? 'async';
+  if (flush !== 'sync' && flush !== 'async') throw new TypeError(`store.flush must be 'sync' or 'async' (got ${String(flush)})`);
+  const pop: Required<PopOptions> = {
+    minInvisibleMs: o.pop?.minInvisibleMs ?? 1000,
+    maxInvisibleMs: o.pop?.maxInvisibleMs ?? 12 * 3600_000,
+    defaultInvisibleMs: o.pop?.defaultInvisibleMs ?? 30_000,
+    maxLongPollingMs: o.pop?.maxLongPollingMs ?? 60_000,
+    maxBatchSize: o.pop?.maxBatchSize ?? 64,
+  };
+  if (pop.minInvisibleMs < 0 || pop.minInvisibleMs > pop.maxInvisibleMs) throw new TypeError('pop.minInvisibleMs must be between 0 and pop.maxInvisibleMs');
+  return {
+    brokerName,
+    clusterName: o.clusterName ?? 'DefaultCluster',
+    host,
+    port,
+    advertisedHost: o.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
+    nameservers: o.nameservers ?? ['127.0.0.1:9876'],
+    registerIntervalMs: positiveInt('registerIntervalMs', o.registerIntervalMs ?? 10_000),
+    maxBodySize: positiveInt('maxBodySize', o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE),
+    maxPropertiesSize: positiveInt('maxPropertiesSize', o.maxPropertiesSize ?? 16 * 1024),
+    autoCreateGroups: o.autoCreateGroups ?? true,
+    defaultQueueCount: positiveInt('defaultQueueCount', o.defaultQueueCount ?? 4),
+    clientExpiryMs: positiveInt('clientExpiryMs', o.clientExpiryMs ?? 120_000),
+    store: {
+      dataDir: o.store?.dataDir ?? join('.agentmq', brokerName),
+      flush,
+      cacheMessagesPerQueue: positiveInt('store.cacheMessagesPerQueue', o.store?.cacheMessagesPerQueue ?? 4096),
+    },
+    pop: {
+      ...pop,
+      defaultInvisibleMs: positiveInt('pop.defaultInvisibleMs', pop.defaultInvisibleMs),
+      maxLongPollingMs: positiveInt('pop.maxLongPollingMs', pop.maxLongPollingMs),
+      maxBatchSize: positiveInt('pop.maxBatchSize', pop.maxBatchSize),
+    },
+    logger: o.logger ?? consoleLogger('broker'),
+    clock: o.clock ?? systemClock,
+  };
+}

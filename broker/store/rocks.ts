@@ -1,0 +1,88 @@
+/**
+ * Promise and async-iterator wrapper over the callback API of the `rocksdb` package
+ * (abstract-leveldown 7). This folder (broker/store/) is the only place that imports `rocksdb`.
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+// The package ships no types; this is the part of its surface we use.
+interface NativeIterator {
+  next(cb: (err: Error | null | undefined, key?: Buffer, value?: Buffer) => void): void;
+  end(cb: (err?: Error | null) => void): void;
+}
+interface NativeDb {
+  open(opts: Record<string, unknown>, cb: (err?: Error | null) => void): void;
+  close(cb: (err?: Error | null) => void): void;
+  get(key: Buffer, opts: Record<string, unknown>, cb: (err: (Error & { notFound?: boolean }) | null, value?: Buffer) => void): void;
+  batch(ops: BatchOp[], opts: { sync: boolean }, cb: (err?: Error | null) => void): void;
+  iterator(opts: Record<string, unknown>): NativeIterator;
+  clear(opts: Record<string, unknown>, cb: (err?: Error | null) => void): void;
+}
+const rocksdb = require('rocksdb') as (location: string) => NativeDb;
+
+export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+export interface RangeOptions {
+  gte?: Buffer;
+  gt?: Buffer;
+  lt?: Buffer;
+  lte?: Buffer;
+  reverse?: boolean;
+  limit?: number;
+}
+
+export class RocksDb {
+  private readonly db: NativeDb;
+  private closing: Promise<void> | undefined;
+  constructor(readonly location: string) {
+    this.db = rocksdb(location);
+  }
+
+  open(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.db.open({ createIfMissing: true, errorIfExists: false }, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  get(key: Buffer): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) =>
+      this.db.get(key, { asBuffer: true, fillCache: true }, (err, value) => {
+        if (err) return err.notFound || /NotFound/i.test(err.message) ? resolve(undefined) : reject(err);
+        resolve(value);
+      }),
+    );
+  }
+
+  /** Atomic write batch; `sync` fsyncs the WAL before resolving. */
+  batch(ops: BatchOp[], sync: boolean): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.db.batch(ops, { sync }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Deletes every key in the range (no scan through JS). */
+  clear(range: RangeOptions): Promise<void> {
+    return new Promise((resolve, reject) => this.db.clear({ ...range }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Iterates [key, value] pairs of a range; breaking out of the loop ends the native iterator. */
+  async *range(opts: RangeOptions): AsyncGenerator<[Buffer, Buffer]> {
+    const it = this.db.iterator({ ...opts, keyAsBuffer: true, valueAsBuffer: true, limit: opts.limit ?? -1 });
+    try {
+      for (;;) {
+        const entry = await new Promise<[Buffer, Buffer] | undefined>((resolve, reject) =>
+          it.next((err, key, value) => (err ? reject(err) : resolve(key === undefined ? undefined : [key, value!]))),
+        );
+        if (!entry) return;
+        yield entry;
+      }
+    } finally {
+      await new Promise<void>((resolve) => it.end(() => resolve()));
+    }
+  }
+
+  /** Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+    return this.closing;
+  }
+}

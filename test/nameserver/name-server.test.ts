@@ -1,0 +1,287 @@
+/**
+ * NameServer over real gRPC: broker registration, routes for clients (QueryRoute /
+ * QueryAssignment), validation codes, expiry, unregistration and the broker-only RPCs.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type * as grpc from '@grpc/grpc-js';
+import { createNameServer, resolveNameServerOptions } from '../../nameserver/index.js';
+import type { NameServer } from '../../nameserver/index.js';
+import type { ListBrokersResponse__Output } from '../../proto/gen/agentmq/v1/ListBrokersResponse.js';
+import type { RegisterBrokerResponse__Output } from '../../proto/gen/agentmq/v1/RegisterBrokerResponse.js';
+import type { UnregisterBrokerResponse__Output } from '../../proto/gen/agentmq/v1/UnregisterBrokerResponse.js';
+import type { QueryAssignmentResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryAssignmentResponse.js';
+import type { QueryRouteResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryRouteResponse.js';
+import type { ReceiveMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/ReceiveMessageResponse.js';
+import type { TelemetryCommand__Output } from '../../proto/gen/apache/rocketmq/v2/TelemetryCommand.js';
+import {
+  clientMetadata,
+  messagingClient,
+  recordingLogger,
+  registerRequest,
+  registryClient,
+  startNameServer,
+  unaryCall,
+  waitFor,
+} from './helpers.js';
+
+const servers: NameServer[] = [];
+const clients: grpc.Client[] = [];
+
+async function setup(opts: Parameters<typeof startNameServer>[0] = {}) {
+  const { ns, address } = await startNameServer(opts);
+  servers.push(ns);
+  const registry = registryClient(address);
+  const messaging = messagingClient(address);
+  clients.push(registry, messaging);
+  const register = (req = registerRequest()) => unaryCall<RegisterBrokerResponse__Output>(registry, 'RegisterBroker', req);
+  const queryRoute = (topic: string, md = clientMetadata()) =>
+    unaryCall<QueryRouteResponse__Output>(
+      messaging,
+      'QueryRoute',
+      { topic: { name: topic }, endpoints: { scheme: 'IPv4', addresses: [{ host: '127.0.0.1', port: ns.address.port }] } },
+      md,
+    );
+  return { ns, address, registry, messaging, register, queryRoute };
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+describe('nameserver - registration and routes', () => {
+  it('serves queues with id 0..n-1, broker id 0, READ_WRITE, the broker endpoint and message types', async () => {
+    const { register, queryRoute } = await setup();
+    const reg = await register(
+      registerRequest({ port: 10911, topics: [{ name: 'orders', queueCount: 2, types: ['NORMAL', 'FIFO'] }] }),
+    );
+    expect(reg.status?.code).toBe('OK');
+    expect(reg.expiryMs).toBe(30_000);
+
+    const res = await queryRoute('orders');
+    expect(res.status?.code).toBe('OK');
+    expect(res.messageQueues.map((q) => q.id)).toEqual([0, 1]);
+    for (const q of res.messageQueues) {
+      expect(q.topic?.name).toBe('orders');
+      expect(q.permission).toBe('READ_WRITE');
+      expect(q.acceptMessageTypes).toEqual(['NORMAL', 'FIFO']);
+      expect(q.broker?.name).toBe('broker-a');
+      expect(q.broker?.id).toBe(0);
+      expect(q.broker?.endpoints?.scheme).toBe('IPv4');
+      expect(q.broker?.endpoints?.addresses).toEqual([{ host: '127.0.0.1', port: 10911 }]);
+    }
+  });
+
+  it('merges the topic across brokers, each contributing a queue 0', async () => {
+    const { register, queryRoute } = await setup();
+    await register(registerRequest({ brokerName: 'broker-b', port: 20911, topics: [{ name: 'orders', queueCount: 1 }] }));
+    await register(registerRequest({ brokerName: 'broker-a', port: 10911, topics: [{ name: 'orders', queueCount: 1 }] }));
+    const res = await queryRoute('orders');
+    expect(res.messageQueues.map((q) => [q.broker?.name, q.id, q.broker?.endpoints?.addresses[0]?.port])).toEqual([
+      ['broker-a', 0, 10911],
+      ['broker-b', 0, 20911],
+    ]);
+  });
+
+  it('a registration replaces the broker topic table', async () => {
+    const { register, queryRoute } = await setup();
+    await register(registerRequest({ topics: [{ name: 'orders' }, { name: 'invoices' }] }));
+    await register(registerRequest({ topics: [{ name: 'invoices', permission: 'READ' }] }));
+    expect((await queryRoute('orders')).status?.code).toBe('TOPIC_NOT_FOUND');
+    const inv = await queryRoute('invoices');
+    expect(inv.messageQueues.every((q) => q.permission === 'READ')).toBe(true);
+  });
+
+  it('ListBrokers reports live brokers with their topics and last heartbeat', async () => {
+    const { register, registry } = await setup();
+    const before = Date.now();
+    await register(registerRequest({ topics: [{ name: 'orders', queueCount: 3 }] }));
+    const res = await unaryCall<ListBrokersResponse__Output>(registry, 'ListBrokers', {});
+    expect(res.status?.code).toBe('OK');
+    expect(res.brokers).toHaveLength(1);
+    const b = res.brokers[0]!;
+    expect(b.brokerName).toBe('broker-a');
+    expect(b.endpoints?.addresses[0]).toEqual({ host: '127.0.0.1', port: 10911 });
+    expect(b.topics).toEqual([{ name: 'orders', queueCount: 3, permission: 'READ_WRITE', acceptMessageTypes: ['NORMAL'] }]);
+    expect(b.startedAtMs).toBe(1_700_000_000_000);
+    expect(b.lastHeartbeatMs).toBeGreaterThanOrEqual(before);
+  });
+
+  it('QueryAssignment gives one assignment per readable queue', async () => {
+    const { register, messaging } = await setup();
+    await register(registerRequest({ brokerName: 'broker-a', topics: [{ name: 'orders', queueCount: 2 }] }));
+    await register(registerRequest({ brokerName: 'broker-w', port: 30911, topics: [{ name: 'orders', permission: 'WRITE' }] }));
+    const res = await unaryCall<QueryAssignmentResponse__Output>(
+      messaging,
+      'QueryAssignment',
+      { topic: { name: 'orders' }, group: { name: 'workers' } },
+      clientMetadata(),
+    );
+    expect(res.status?.code).toBe('OK');
+    expect(res.assignments.map((a) => [a.messageQueue?.broker?.name, a.messageQueue?.id])).toEqual([
+      ['broker-a', 0],
+      ['broker-a', 1],
+    ]);
+    const badGroup = await unaryCall<QueryAssignmentResponse__Output>(
+      messaging,
+      'QueryAssignment',
+      { topic: { name: 'orders' }, group: { name: 'bad group' } },
+      clientMetadata(),
+    );
+    expect(badGroup.status?.code).toBe('ILLEGAL_CONSUMER_GROUP');
+  });
+});
+
+describe('nameserver - client errors', () => {
+  it('TOPIC_NOT_FOUND for a topic on no live broker', async () => {
+    const { queryRoute } = await setup();
+    const res = await queryRoute('nowhere');
+    expect(res.status).toEqual({ code: 'TOPIC_NOT_FOUND', message: 'topic nowhere not found' });
+    expect(res.messageQueues).toEqual([]);
+  });
+
+  it('ILLEGAL_TOPIC for an illegal topic name', async () => {
+    const { queryRoute } = await setup();
+    const res = await queryRoute('bad topic!');
+    expect(res.status?.code).toBe('ILLEGAL_TOPIC');
+    expect(res.status?.message).toContain('topic.name');
+    expect((await queryRoute('')).status?.code).toBe('ILLEGAL_TOPIC');
+  });
+
+  it('CLIENT_ID_REQUIRED without the x-mq-client-id header', async () => {
+    const { register, queryRoute } = await setup();
+    await register();
+    const res = await queryRoute('orders', clientMetadata(''));
+    expect(res.status?.code).toBe('CLIENT_ID_REQUIRED');
+    expect(res.status?.message).toContain('x-mq-client-id');
+  });
+
+  it('Heartbeat and NotifyClientTermination answer OK', async () => {
+    const { messaging } = await setup();
+    const hb = await unaryCall<{ status: { code: string } }>(messaging, 'Heartbeat', { clientType: 'PRODUCER' }, clientMetadata());
+    expect(hb.status.code).toBe('OK');
+    const bye = await unaryCall<{ status: { code: string } }>(messaging, 'NotifyClientTermination', {}, clientMetadata());
+    expect(bye.status.code).toBe('OK');
+  });
+
+  it('broker-only RPCs answer NOT_IMPLEMENTED with a status, streams included', async () => {
+    const { messaging } = await setup();
+    const send = await unaryCall<{ status: { code: string; message: string } }>(messaging, 'SendMessage', { messages: [] }, clientMetadata());
+    expect(send.status).toEqual({ code: 'NOT_IMPLEMENTED', message: 'SendMessage is served by brokers, not the NameServer' });
+    const ack = await unaryCall<{ status: { code: string } }>(messaging, 'AckMessage', {}, clientMetadata());
+    expect(ack.status.code).toBe('NOT_IMPLEMENTED');
+
+    const received: ReceiveMessageResponse__Output[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const stream = messaging.ReceiveMessage({}, clientMetadata());
+      stream.on('data', (r: ReceiveMessageResponse__Output) => received.push(r));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    expect(received).toHaveLength(1);
+    expect(received[0]?.status?.code).toBe('NOT_IMPLEMENTED');
+    expect(received[0]?.status?.message).toBe('ReceiveMessage is served by brokers, not the NameServer');
+
+    const commands: TelemetryCommand__Output[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const stream = messaging.Telemetry(clientMetadata());
+      stream.on('data', (c: TelemetryCommand__Output) => commands.push(c));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+      stream.write({ settings: { clientType: 'PRODUCER' } });
+      stream.end();
+    });
+    expect(commands.map((c) => c.status?.code)).toEqual(['NOT_IMPLEMENTED']);
+  });
+});
+
+describe('nameserver - broker registration validation', () => {
+  it('rejects bad registrations with a specific code and keeps serving', async () => {
+    const { register, registry, queryRoute } = await setup();
+    const noName = await register(registerRequest({ brokerName: '' }));
+    expect(noName.status?.code).toBe('BAD_REQUEST');
+    expect(noName.status?.message).toContain('broker_name');
+
+    const noEndpoints = registerRequest();
+    noEndpoints.broker!.endpoints = null;
+    const res2 = await register(noEndpoints);
+    expect(res2.status?.code).toBe('BAD_REQUEST');
+    expect(res2.status?.message).toContain('broker.endpoints');
+
+    const badTopic = await register(registerRequest({ topics: [{ name: 'ok' }, { name: 'no spaces' }] }));
+    expect(badTopic.status?.code).toBe('ILLEGAL_TOPIC');
+    expect(badTopic.status?.message).toContain('broker.topics[1].name');
+
+    const zeroQueues = await register(registerRequest({ topics: [{ name: 'ok', queueCount: 0 }] }));
+    expect(zeroQueues.status?.code).toBe('BAD_REQUEST');
+    expect(zeroQueues.status?.message).toContain('queue_count');
+
+    const noBroker = await unaryCall<RegisterBrokerResponse__Output>(registry, 'RegisterBroker', {});
+    expect(noBroker.status?.code).toBe('BAD_REQUEST');
+
+    // Nothing half-registered, and the server still answers.
+    expect((await queryRoute('ok')).status?.code).toBe('TOPIC_NOT_FOUND');
+    expect((await register()).status?.code).toBe('OK');
+  });
+});
+
+describe('nameserver - broker lifetime', () => {
+  it('expires a silent broker and drops its routes', async () => {
+    const logger = recordingLogger();
+    const { register, queryRoute } = await setup({ brokerExpiryMs: 300, logger });
+    const reg = await register();
+    expect(reg.expiryMs).toBe(300);
+    expect((await queryRoute('orders')).status?.code).toBe('OK');
+    const started = Date.now();
+    await waitFor(async () => (await queryRoute('orders')).status?.code === 'TOPIC_NOT_FOUND', 2_000);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(logger.lines.some((l) => l.level === 'warn' && l.msg === 'broker expired' && l.fields?.broker === 'broker-a')).toBe(true);
+  });
+
+  it('keeps a broker that heart-beats within its expiry', async () => {
+    const { register, queryRoute } = await setup({ brokerExpiryMs: 300 });
+    for (let i = 0; i < 5; i++) {
+      await register();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await queryRoute('orders')).status?.code).toBe('OK');
+  });
+
+  it('unregister removes the broker at once; unknown brokers are fine', async () => {
+    const { register, registry, queryRoute } = await setup();
+    await register();
+    const res = await unaryCall<UnregisterBrokerResponse__Output>(registry, 'UnregisterBroker', { brokerName: 'broker-a' });
+    expect(res.status?.code).toBe('OK');
+    expect((await queryRoute('orders')).status?.code).toBe('TOPIC_NOT_FOUND');
+    const again = await unaryCall<UnregisterBrokerResponse__Output>(registry, 'UnregisterBroker', { brokerName: 'broker-a' });
+    expect(again.status?.code).toBe('OK');
+    const empty = await unaryCall<UnregisterBrokerResponse__Output>(registry, 'UnregisterBroker', { brokerName: '' });
+    expect(empty.status?.code).toBe('BAD_REQUEST');
+  });
+});
+
+describe('nameserver - lifecycle and options', () => {
+  it('reports the bound port, logs it, and closes idempotently', async () => {
+    const logger = recordingLogger();
+    const ns = createNameServer({ port: 0, logger });
+    expect(() => ns.address).toThrow(/start/);
+    await ns.start();
+    expect(ns.address.host).toBe('127.0.0.1');
+    expect(ns.address.port).toBeGreaterThan(0);
+    expect(logger.lines.some((l) => l.msg === `nameserver listening 127.0.0.1:${ns.address.port}`)).toBe(true);
+    const a = ns.close();
+    const b = ns.close();
+    expect(a).toBe(b);
+    await a;
+    await expect(ns.start()).rejects.toThrow(/closed/);
+  });
+
+  it('validates options, naming the field', () => {
+    expect(resolveNameServerOptions({}).port).toBe(9876);
+    expect(resolveNameServerOptions({}).brokerExpiryMs).toBe(30_000);
+    expect(() => resolveNameServerOptions({ port: 70000 })).toThrow(/port/);
+    expect(() => resolveNameServerOptions({ port: 1.5 })).toThrow(/port/);
+    expect(() => resolveNameServerOptions({ brokerExpiryMs: 0 })).toThrow(/brokerExpiryMs/);
+    expect(() => resolveNameServerOptions({ host: '' })).toThrow(/host/);
+  });
+});

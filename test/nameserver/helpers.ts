@@ -1,15 +1,22 @@
 /**
- * Test helpers for the NameServer: real servers on 127.0.0.1:0, promisified gRPC clients of
- * both services, a recording logger and a bounded waitFor.
+ * Test helpers for the NameServer: real servers on 127.0.0.1:0, typed calls of the registry
+ * service and QueryRoute (on top of the shared test/helpers/wire.ts), a recording logger and a
+ * bounded waitFor.
  */
 import * as grpc from '@grpc/grpc-js';
 import { createNameServer } from '../../nameserver/index.js';
 import type { NameServer, NameServerOptions } from '../../nameserver/index.js';
 import { formatHostPort } from '../../proto/common/endpoints.js';
 import type { LogFields, Logger } from '../../proto/common/logger.js';
-import { messagingService, registryService } from '../../proto/index.js';
-import type { MessagingServiceClient, NameServerRegistryClient } from '../../proto/index.js';
+import type { ListBrokersResponse__Output } from '../../proto/gen/agentmq/v1/ListBrokersResponse.js';
 import type { RegisterBrokerRequest } from '../../proto/gen/agentmq/v1/RegisterBrokerRequest.js';
+import type { RegisterBrokerResponse__Output } from '../../proto/gen/agentmq/v1/RegisterBrokerResponse.js';
+import type { UnregisterBrokerResponse__Output } from '../../proto/gen/agentmq/v1/UnregisterBrokerResponse.js';
+import type { QueryRouteRequest } from '../../proto/gen/apache/rocketmq/v2/QueryRouteRequest.js';
+import type { QueryRouteResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryRouteResponse.js';
+import { registryService } from '../../proto/index.js';
+import type { MessagingServiceClient, NameServerRegistryClient } from '../../proto/index.js';
+import { call, wireMetadata } from '../helpers/wire.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -39,37 +46,24 @@ export async function startNameServer(opts: NameServerOptions = {}): Promise<{ n
   return { ns, address: formatHostPort(ns.address) };
 }
 
-/** Calls a unary method of a grpc-js client and resolves its response. */
-export function unaryCall<Res>(
-  client: grpc.Client,
-  method: string,
-  request: object,
-  metadata: grpc.Metadata = new grpc.Metadata(),
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method];
-    if (!fn) throw new Error(`no method ${method}`);
-    fn.call(client, request, metadata, { deadline: Date.now() + 3_000 }, (err: Error | null, res: Res) =>
-      err ? reject(err) : resolve(res),
-    );
-  });
-}
-
 export function registryClient(address: string): NameServerRegistryClient {
   return new (registryService())(address, grpc.credentials.createInsecure());
 }
 
-export function messagingClient(address: string): MessagingServiceClient {
-  return new (messagingService())(address, grpc.credentials.createInsecure());
+/** Typed NameServerRegistry calls. */
+export function registryCalls(c: NameServerRegistryClient) {
+  return {
+    register: (req: RegisterBrokerRequest = registerRequest()) =>
+      call<RegisterBrokerRequest, RegisterBrokerResponse__Output>(c, c.RegisterBroker, req, wireMetadata(), 3_000),
+    unregister: (brokerName: string) =>
+      call<object, UnregisterBrokerResponse__Output>(c, c.UnregisterBroker, { brokerName }, wireMetadata(), 3_000),
+    list: () => call<object, ListBrokersResponse__Output>(c, c.ListBrokers, {}, wireMetadata(), 3_000),
+  };
 }
 
-/** Metadata as a RocketMQ client sends it (client id optional to test the check). */
-export function clientMetadata(clientId: string | undefined = 'test-host@1@0@abc'): grpc.Metadata {
-  const md = new grpc.Metadata();
-  md.set('x-mq-protocol', 'v2');
-  md.set('x-mq-language', 'HTTP');
-  if (clientId) md.set('x-mq-client-id', clientId);
-  return md;
+/** QueryRoute as a RocketMQ client sends it; `md` lets a test drop the client id. */
+export function queryRoute(c: MessagingServiceClient, topic: string, md: grpc.Metadata = wireMetadata()): Promise<QueryRouteResponse__Output> {
+  return call<QueryRouteRequest, QueryRouteResponse__Output>(c, c.QueryRoute, { topic: { name: topic } }, md, 3_000);
 }
 
 export function registerRequest(over: {

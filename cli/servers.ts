@@ -1,0 +1,150 @@
+/** `agentmq dev`, `agentmq nameserver`, `agentmq broker`: long-running server commands. */
+import { join } from 'node:path';
+import { createNameServer, type NameServer } from '../nameserver/index.js';
+import { createBroker, type Broker } from '../broker/index.js';
+import { consoleLogger } from '../proto/common/logger.js';
+import { DEFAULT_DATA_DIR, int, parse, UsageError } from './args.js';
+
+const SERVER_FLAGS = {
+  'data-dir': { type: 'string' },
+  host: { type: 'string' },
+  'nameserver-port': { type: 'string' },
+  'broker-port': { type: 'string' },
+  'broker-name': { type: 'string' },
+  flush: { type: 'string' },
+  nameserver: { type: 'string', multiple: true },
+  port: { type: 'string' },
+  'broker-expiry-ms': { type: 'string' },
+  'no-auto-create-groups': { type: 'boolean' },
+} as const;
+
+export const DEV_USAGE = `Usage: agentmq dev [options]
+
+Runs a NameServer and a broker in one process (the embedded default), storing data under
+--data-dir. Prints a line containing "ready" with both endpoints once both accept connections;
+SIGINT/SIGTERM close it cleanly.
+
+Options:
+  --data-dir DIR          data directory (default ${DEFAULT_DATA_DIR})
+  --host H                interface to listen on (default 127.0.0.1)
+  --nameserver-port P     NameServer port (default 9876)
+  --broker-port P         broker port (default 8081)
+  --broker-name NAME      broker name (default broker-a)
+  --flush sync|async      flush policy (default async; sync fsyncs every group commit)
+  --no-auto-create-groups consumer groups must be created with 'agentmq group create'
+  -h, --help              show this help`;
+
+export const NAMESERVER_USAGE = `Usage: agentmq nameserver [options]
+
+Runs a NameServer: brokers register with it, clients use it as their access point.
+
+Options:
+  --host H                 interface to listen on (default 127.0.0.1)
+  --port P                 port (default 9876)
+  --broker-expiry-ms N     forget brokers silent for this long (default 30000)
+  -h, --help               show this help`;
+
+export const BROKER_USAGE = `Usage: agentmq broker [options]
+
+Runs a broker that registers with every --nameserver.
+
+Options:
+  --data-dir DIR          data directory (default ${DEFAULT_DATA_DIR}/<broker-name>)
+  --host H                interface to listen on (default 127.0.0.1)
+  --port P                port (default 8081)
+  --broker-name NAME      broker name, unique in the cluster (default broker-a)
+  --nameserver HOST:PORT  a NameServer to register with (repeatable; default 127.0.0.1:9876)
+  --flush sync|async      flush policy (default async)
+  --no-auto-create-groups consumer groups must be created with 'agentmq group create'
+  -h, --help              show this help`;
+
+function flushOf(v: string | undefined): 'sync' | 'async' {
+  if (v === undefined) return 'async';
+  if (v !== 'sync' && v !== 'async') throw new UsageError(`--flush must be sync or async (got ${v})`);
+  return v;
+}
+
+/** Resolves when SIGINT/SIGTERM arrives, after closing `closers` in order. */
+function runUntilSignal(closers: (() => Promise<void>)[]): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`received ${sig}, shutting down\n`);
+      (async () => {
+        for (const c of closers) await c();
+      })().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`shutdown failed: ${String(err)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export async function dev(argv: string[]): Promise<number> {
+  const { values } = parse(argv, SERVER_FLAGS, DEV_USAGE);
+  if (values.help) return (console.log(DEV_USAGE), 0);
+  const host = values.host ?? '127.0.0.1';
+  const dataDir = values['data-dir'] ?? DEFAULT_DATA_DIR;
+  const nsPort = int('nameserver-port', values['nameserver-port'], 9876);
+  let ns: NameServer | undefined;
+  let broker: Broker | undefined;
+  try {
+    ns = createNameServer({ host, port: nsPort, logger: consoleLogger('nameserver') });
+    await ns.start();
+    const nsAddr = `${ns.address.host}:${ns.address.port}`;
+    const brokerName = values['broker-name'] ?? 'broker-a';
+    broker = createBroker({
+      brokerName,
+      host,
+      port: int('broker-port', values['broker-port'], 8081),
+      nameservers: [host === '0.0.0.0' ? `127.0.0.1:${ns.address.port}` : nsAddr],
+      store: { dataDir: join(dataDir, brokerName), flush: flushOf(values.flush) },
+      autoCreateGroups: !values['no-auto-create-groups'],
+      logger: consoleLogger('broker'),
+    });
+    await broker.start();
+    console.log(`agentmq dev ready nameserver=${nsAddr} broker=${broker.address.host}:${broker.address.port} data-dir=${dataDir}`);
+  } catch (err) {
+    await broker?.close().catch(() => undefined);
+    await ns?.close().catch(() => undefined);
+    throw err;
+  }
+  return runUntilSignal([() => broker!.close(), () => ns!.close()]);
+}
+
+export async function nameserver(argv: string[]): Promise<number> {
+  const { values } = parse(argv, SERVER_FLAGS, NAMESERVER_USAGE);
+  if (values.help) return (console.log(NAMESERVER_USAGE), 0);
+  const ns = createNameServer({
+    host: values.host ?? '127.0.0.1',
+    port: int('port', values.port, 9876),
+    brokerExpiryMs: int('broker-expiry-ms', values['broker-expiry-ms'], 30_000),
+  });
+  await ns.start();
+  console.log(`agentmq nameserver ready nameserver=${ns.address.host}:${ns.address.port}`);
+  return runUntilSignal([() => ns.close()]);
+}
+
+export async function broker(argv: string[]): Promise<number> {
+  const { values } = parse(argv, SERVER_FLAGS, BROKER_USAGE);
+  if (values.help) return (console.log(BROKER_USAGE), 0);
+  const brokerName = values['broker-name'] ?? 'broker-a';
+  const b = createBroker({
+    brokerName,
+    host: values.host ?? '127.0.0.1',
+    port: int('port', values.port, 8081),
+    nameservers: values.nameserver ?? ['127.0.0.1:9876'],
+    store: { dataDir: values['data-dir'] ?? join(DEFAULT_DATA_DIR, brokerName), flush: flushOf(values.flush) },
+    autoCreateGroups: !values['no-auto-create-groups'],
+  });
+  await b.start();
+  console.log(`agentmq broker ready broker=${b.address.host}:${b.address.port} name=${brokerName}`);
+  return runUntilSignal([() => b.close()]);
+}

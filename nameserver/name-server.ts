@@ -1,0 +1,78 @@
+/**
+ * The NameServer: wiring and lifecycle only. It assembles the broker registry, the route table
+ * and the gRPC server from resolved options; start() binds, close() unwinds in reverse.
+ */
+import { formatHostPort } from '../proto/common/endpoints.js';
+import type { HostPort } from '../proto/common/endpoints.js';
+import type { Logger } from '../proto/common/logger.js';
+import { messagingHandlers } from './grpc/messaging-handlers.js';
+import { registryHandlers } from './grpc/registry-handlers.js';
+import { NameServerGrpcServer } from './grpc/server.js';
+import { resolveNameServerOptions } from './options.js';
+import type { NameServerOptions, ResolvedNameServerOptions } from './options.js';
+import { BrokerRegistry } from './registry/broker-registry.js';
+import { RouteTable } from './registry/route-table.js';
+
+/** How long close() lets in-flight calls finish before cutting them off. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
+export interface NameServer {
+  /** Binds the gRPC port and starts serving. Idempotent (memoised); rejects if binding fails. */
+  start(): Promise<void>;
+  /** Where the NameServer listens (the real port when `port: 0`). Throws before start(). */
+  readonly address: HostPort;
+  /** Stops expiry and the gRPC server. Idempotent: every call returns the same promise. */
+  close(): Promise<void>;
+}
+
+export function createNameServer(options: NameServerOptions = {}): NameServer {
+  return new NameServerImpl(resolveNameServerOptions(options));
+}
+
+class NameServerImpl implements NameServer {
+  private readonly logger: Logger;
+  private readonly registry: BrokerRegistry;
+  private readonly grpc: NameServerGrpcServer;
+  private bound: HostPort | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ResolvedNameServerOptions) {
+    this.logger = opts.logger;
+    this.registry = new BrokerRegistry({
+      expiryMs: opts.brokerExpiryMs,
+      clock: opts.clock,
+      logger: this.logger.child('registry'),
+    });
+    const routes = new RouteTable(this.registry);
+    this.grpc = new NameServerGrpcServer({
+      registry: registryHandlers({ registry: this.registry, brokerExpiryMs: opts.brokerExpiryMs, logger: this.logger }),
+      messaging: messagingHandlers({ routes, logger: this.logger }),
+    });
+  }
+
+  start(): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('NameServer is closed'));
+    this.starting ??= this.grpc.listen(this.opts.host, this.opts.port).then((port) => {
+      this.bound = { host: this.opts.host, port };
+      this.logger.info(`nameserver listening ${formatHostPort(this.bound)}`);
+    });
+    return this.starting;
+  }
+
+  get address(): HostPort {
+    if (!this.bound) throw new Error('NameServer is not listening: await start() first');
+    return this.bound;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.registry.close();
+      // A failed start has nothing more to undo; its error was reported by start().
+      await this.starting?.catch(() => undefined);
+      await this.grpc.shutdown(SHUTDOWN_GRACE_MS);
+      if (this.bound) this.logger.info(`nameserver closed ${formatHostPort(this.bound)}`);
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * NameServer options: the documented, user-facing `NameServerOptions`, their `DEFAULT_*`
+ * values, and `resolveNameServerOptions()`, the one place they are merged and validated.
+ * Components take only `ResolvedNameServerOptions`.
+ */
+import { InvalidArgumentError } from '../proto/common/errors.js';
+import { consoleLogger } from '../proto/common/logger.js';
+import type { Logger } from '../proto/common/logger.js';
+import { systemClock } from '../proto/common/time.js';
+import type { Clock } from '../proto/common/time.js';
+
+/** Interface the NameServer binds to. */
+export const DEFAULT_HOST = '127.0.0.1';
+/** RocketMQ's conventional NameServer port. */
+export const DEFAULT_PORT = 9876;
+/** A broker silent for this long is forgotten (three default broker heartbeats). */
+export const DEFAULT_BROKER_EXPIRY_MS = 30_000;
+
+export interface NameServerOptions {
+  /**
+   * Host or IP address the gRPC server binds to. Use `0.0.0.0` to listen on every interface.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * TCP port of the gRPC server (both the registry service and the clients' access point).
+   * `0` picks a free ephemeral port; read it from `NameServer.address` after `start()`.
+   * @default 9876
+   */
+  port?: number;
+  /**
+   * How long a broker stays registered without a new RegisterBroker call. When it lapses the
+   * broker and all its queues leave every route. Brokers re-register every heartbeat
+   * interval, which should be well below this (the broker default is a third of it).
+   * @default 30000
+   */
+  brokerExpiryMs?: number;
+  /**
+   * Where the NameServer logs.
+   * @default consoleLogger('nameserver')
+   */
+  logger?: Logger;
+  /**
+   * Time source for heartbeat bookkeeping and expiry deadlines; tests may inject their own.
+   * @default systemClock
+   */
+  clock?: Clock;
+}
+
+/** Every option present and validated. */
+export type ResolvedNameServerOptions = Required<NameServerOptions>;
+
+/** Merges `partial` over the defaults and validates it; throws an error naming the field. */
+export function resolveNameServerOptions(partial: NameServerOptions = {}): ResolvedNameServerOptions {
+  const resolved: ResolvedNameServerOptions = {
+    host: partial.host ?? DEFAULT_HOST,
+    port: partial.port ?? DEFAULT_PORT,
+    brokerExpiryMs: partial.brokerExpiryMs ?? DEFAULT_BROKER_EXPIRY_MS,
+    logger: partial.logger ?? consoleLogger('nameserver'),
+    clock: partial.clock ?? systemClock,
+  };
+  if (typeof resolved.host !== 'string' || resolved.host.trim() === '') {
+    throw InvalidArgumentError.format('host', `must be a non-empty host name or IP address (got ${JSON.stringify(resolved.host)})`);
+  }
+  if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
+    throw InvalidArgumentError.format('port', `must be an integer between 0 and 65535 (got ${String(resolved.port)})`);
+  }
+  if (!Number.isSafeInteger(resolved.brokerExpiryMs) || resolved.brokerExpiryMs <= 0) {
+    throw InvalidArgumentError.format('brokerExpiryMs', `must be a positive integer number of milliseconds (got ${String(resolved.brokerExpiryMs)})`);
+  }
+  if (typeof resolved.logger?.info !== 'function' || typeof resolved.logger.child !== 'function') {
+    throw InvalidArgumentError.format('logger', 'must implement the Logger interface (debug/info/warn/error/child)');
+  }
+  if (typeof resolved.clock?.now !== 'function') {
+    throw InvalidArgumentError.format('clock', 'must have a now() method');
+  }
+  return resolved;
+}

@@ -13,5 +13,8 @@ export default defineConfig({
     maxWorkers: 2,
     minWorkers: 1,
     pool: 'forks',
+    // The console summary for people, a JSON report for CI (.ci/run counts from it).
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });

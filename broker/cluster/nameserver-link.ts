@@ -185,8 +185,12 @@ export class NameServerLink {
   private async registerWith(peer: Peer, request: RegisterBrokerRequest): Promise<void> {
     try {
       const expiryMs = await new Promise<number>((resolve, reject) => {
-        const call = peer.client.RegisterBroker(request, { deadline: Date.now() + REGISTER_DEADLINE_MS }, (err, res) => {
-          this.inflight.delete(call);
+        // `call` stays undefined if grpc-js ever answers synchronously; then it is never tracked.
+        let call: grpc.ClientUnaryCall | undefined;
+        let answered = false;
+        call = peer.client.RegisterBroker(request, { deadline: Date.now() + REGISTER_DEADLINE_MS }, (err, res) => {
+          answered = true;
+          if (call) this.inflight.delete(call);
           if (err) return reject(err);
           try {
             fromStatus(res?.status);
@@ -195,7 +199,7 @@ export class NameServerLink {
             reject(statusErr);
           }
         });
-        this.inflight.add(call);
+        if (!answered) this.inflight.add(call);
       });
       if (peer.registered !== true) this.logger.info('registered with nameserver', { nameserver: peer.address });
       else this.logger.debug('heartbeat sent to nameserver', { nameserver: peer.address });

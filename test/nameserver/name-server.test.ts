@@ -6,23 +6,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import { createNameServer, resolveNameServerOptions } from '../../nameserver/index.js';
 import type { NameServer } from '../../nameserver/index.js';
-import type { ListBrokersResponse__Output } from '../../proto/gen/agentmq/v1/ListBrokersResponse.js';
+import type { RegisterBrokerRequest } from '../../proto/gen/agentmq/v1/RegisterBrokerRequest.js';
 import type { RegisterBrokerResponse__Output } from '../../proto/gen/agentmq/v1/RegisterBrokerResponse.js';
-import type { UnregisterBrokerResponse__Output } from '../../proto/gen/agentmq/v1/UnregisterBrokerResponse.js';
+import type { QueryAssignmentRequest } from '../../proto/gen/apache/rocketmq/v2/QueryAssignmentRequest.js';
 import type { QueryAssignmentResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryAssignmentResponse.js';
-import type { QueryRouteResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryRouteResponse.js';
-import type { ReceiveMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/ReceiveMessageResponse.js';
+import type { Status__Output } from '../../proto/gen/apache/rocketmq/v2/Status.js';
 import type { TelemetryCommand__Output } from '../../proto/gen/apache/rocketmq/v2/TelemetryCommand.js';
-import {
-  clientMetadata,
-  messagingClient,
-  recordingLogger,
-  registerRequest,
-  registryClient,
-  startNameServer,
-  unaryCall,
-  waitFor,
-} from './helpers.js';
+import { call, messagingClient, receiveAll, wireMetadata } from '../helpers/wire.js';
+import { queryRoute, recordingLogger, registerRequest, registryCalls, registryClient, startNameServer, waitFor } from './helpers.js';
+
+type StatusOnly = { status: Status__Output | null };
 
 const servers: NameServer[] = [];
 const clients: grpc.Client[] = [];
@@ -33,15 +26,22 @@ async function setup(opts: Parameters<typeof startNameServer>[0] = {}) {
   const registry = registryClient(address);
   const messaging = messagingClient(address);
   clients.push(registry, messaging);
-  const register = (req = registerRequest()) => unaryCall<RegisterBrokerResponse__Output>(registry, 'RegisterBroker', req);
-  const queryRoute = (topic: string, md = clientMetadata()) =>
-    unaryCall<QueryRouteResponse__Output>(
-      messaging,
-      'QueryRoute',
-      { topic: { name: topic }, endpoints: { scheme: 'IPv4', addresses: [{ host: '127.0.0.1', port: ns.address.port }] } },
-      md,
-    );
-  return { ns, address, registry, messaging, register, queryRoute };
+  const calls = registryCalls(registry);
+  return {
+    ns,
+    registry,
+    messaging,
+    ...calls,
+    queryRoute: (topic: string, md?: grpc.Metadata) => queryRoute(messaging, topic, md),
+    queryAssignment: (topic: string, group: string) =>
+      call<QueryAssignmentRequest, QueryAssignmentResponse__Output>(
+        messaging,
+        messaging.QueryAssignment,
+        { topic: { name: topic }, group: { name: group } },
+        wireMetadata(),
+        3_000,
+      ),
+  };
 }
 
 afterEach(async () => {
@@ -93,10 +93,10 @@ describe('nameserver - registration and routes', () => {
   });
 
   it('ListBrokers reports live brokers with their topics and last heartbeat', async () => {
-    const { register, registry } = await setup();
+    const { register, list } = await setup();
     const before = Date.now();
     await register(registerRequest({ topics: [{ name: 'orders', queueCount: 3 }] }));
-    const res = await unaryCall<ListBrokersResponse__Output>(registry, 'ListBrokers', {});
+    const res = await list();
     expect(res.status?.code).toBe('OK');
     expect(res.brokers).toHaveLength(1);
     const b = res.brokers[0]!;
@@ -108,26 +108,16 @@ describe('nameserver - registration and routes', () => {
   });
 
   it('QueryAssignment gives one assignment per readable queue', async () => {
-    const { register, messaging } = await setup();
+    const { register, queryAssignment } = await setup();
     await register(registerRequest({ brokerName: 'broker-a', topics: [{ name: 'orders', queueCount: 2 }] }));
     await register(registerRequest({ brokerName: 'broker-w', port: 30911, topics: [{ name: 'orders', permission: 'WRITE' }] }));
-    const res = await unaryCall<QueryAssignmentResponse__Output>(
-      messaging,
-      'QueryAssignment',
-      { topic: { name: 'orders' }, group: { name: 'workers' } },
-      clientMetadata(),
-    );
+    const res = await queryAssignment('orders', 'workers');
     expect(res.status?.code).toBe('OK');
     expect(res.assignments.map((a) => [a.messageQueue?.broker?.name, a.messageQueue?.id])).toEqual([
       ['broker-a', 0],
       ['broker-a', 1],
     ]);
-    const badGroup = await unaryCall<QueryAssignmentResponse__Output>(
-      messaging,
-      'QueryAssignment',
-      { topic: { name: 'orders' }, group: { name: 'bad group' } },
-      clientMetadata(),
-    );
+    const badGroup = await queryAssignment('orders', 'bad group');
     expect(badGroup.status?.code).toBe('ILLEGAL_CONSUMER_GROUP');
   });
 });
@@ -151,40 +141,34 @@ describe('nameserver - client errors', () => {
   it('CLIENT_ID_REQUIRED without the x-mq-client-id header', async () => {
     const { register, queryRoute } = await setup();
     await register();
-    const res = await queryRoute('orders', clientMetadata(''));
+    const res = await queryRoute('orders', wireMetadata(null));
     expect(res.status?.code).toBe('CLIENT_ID_REQUIRED');
     expect(res.status?.message).toContain('x-mq-client-id');
   });
 
   it('Heartbeat and NotifyClientTermination answer OK', async () => {
     const { messaging } = await setup();
-    const hb = await unaryCall<{ status: { code: string } }>(messaging, 'Heartbeat', { clientType: 'PRODUCER' }, clientMetadata());
-    expect(hb.status.code).toBe('OK');
-    const bye = await unaryCall<{ status: { code: string } }>(messaging, 'NotifyClientTermination', {}, clientMetadata());
-    expect(bye.status.code).toBe('OK');
+    const hb = await call<object, StatusOnly>(messaging, messaging.Heartbeat, { clientType: 'PRODUCER' });
+    expect(hb.status?.code).toBe('OK');
+    const bye = await call<object, StatusOnly>(messaging, messaging.NotifyClientTermination, {});
+    expect(bye.status?.code).toBe('OK');
   });
 
   it('broker-only RPCs answer NOT_IMPLEMENTED with a status, streams included', async () => {
     const { messaging } = await setup();
-    const send = await unaryCall<{ status: { code: string; message: string } }>(messaging, 'SendMessage', { messages: [] }, clientMetadata());
+    const send = await call<object, StatusOnly>(messaging, messaging.SendMessage, { messages: [] });
     expect(send.status).toEqual({ code: 'NOT_IMPLEMENTED', message: 'SendMessage is served by brokers, not the NameServer' });
-    const ack = await unaryCall<{ status: { code: string } }>(messaging, 'AckMessage', {}, clientMetadata());
-    expect(ack.status.code).toBe('NOT_IMPLEMENTED');
+    const ack = await call<object, StatusOnly>(messaging, messaging.AckMessage, {});
+    expect(ack.status?.code).toBe('NOT_IMPLEMENTED');
 
-    const received: ReceiveMessageResponse__Output[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const stream = messaging.ReceiveMessage({}, clientMetadata());
-      stream.on('data', (r: ReceiveMessageResponse__Output) => received.push(r));
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
+    const received = await receiveAll(messaging, {}, wireMetadata(), 3_000);
     expect(received).toHaveLength(1);
     expect(received[0]?.status?.code).toBe('NOT_IMPLEMENTED');
     expect(received[0]?.status?.message).toBe('ReceiveMessage is served by brokers, not the NameServer');
 
     const commands: TelemetryCommand__Output[] = [];
     await new Promise<void>((resolve, reject) => {
-      const stream = messaging.Telemetry(clientMetadata());
+      const stream = messaging.Telemetry(wireMetadata());
       stream.on('data', (c: TelemetryCommand__Output) => commands.push(c));
       stream.on('end', resolve);
       stream.on('error', reject);
@@ -216,7 +200,7 @@ describe('nameserver - broker registration validation', () => {
     expect(zeroQueues.status?.code).toBe('BAD_REQUEST');
     expect(zeroQueues.status?.message).toContain('queue_count');
 
-    const noBroker = await unaryCall<RegisterBrokerResponse__Output>(registry, 'RegisterBroker', {});
+    const noBroker = await call<RegisterBrokerRequest, RegisterBrokerResponse__Output>(registry, registry.RegisterBroker, {});
     expect(noBroker.status?.code).toBe('BAD_REQUEST');
 
     // Nothing half-registered, and the server still answers.
@@ -248,14 +232,14 @@ describe('nameserver - broker lifetime', () => {
   });
 
   it('unregister removes the broker at once; unknown brokers are fine', async () => {
-    const { register, registry, queryRoute } = await setup();
+    const { register, unregister, queryRoute } = await setup();
     await register();
-    const res = await unaryCall<UnregisterBrokerResponse__Output>(registry, 'UnregisterBroker', { brokerName: 'broker-a' });
+    const res = await unregister('broker-a');
     expect(res.status?.code).toBe('OK');
     expect((await queryRoute('orders')).status?.code).toBe('TOPIC_NOT_FOUND');
-    const again = await unaryCall<UnregisterBrokerResponse__Output>(registry, 'UnregisterBroker', { brokerName: 'broker-a' });
+    const again = await unregister('broker-a');
     expect(again.status?.code).toBe('OK');
-    const empty = await unaryCall<UnregisterBrokerResponse__Output>(registry, 'UnregisterBroker', { brokerName: '' });
+    const empty = await unregister('');
     expect(empty.status?.code).toBe('BAD_REQUEST');
   });
 });

@@ -10,8 +10,8 @@ import { NameServerLink } from '../../broker/cluster/nameserver-link.js';
 import type { BrokerRegistration } from '../../broker/cluster/nameserver-link.js';
 import type { NameServer } from '../../nameserver/index.js';
 import type { ListBrokersResponse__Output } from '../../proto/gen/agentmq/v1/ListBrokersResponse.js';
-import type { QueryRouteResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryRouteResponse.js';
-import { clientMetadata, messagingClient, recordingLogger, registryClient, startNameServer, unaryCall, waitFor } from './helpers.js';
+import { messagingClient } from '../helpers/wire.js';
+import { queryRoute, recordingLogger, registryCalls, registryClient, startNameServer, waitFor } from './helpers.js';
 
 const servers: NameServer[] = [];
 const clients: grpc.Client[] = [];
@@ -43,14 +43,13 @@ function registration(topics: string[] = ['orders']): BrokerRegistration {
 async function brokersOn(address: string): Promise<ListBrokersResponse__Output['brokers']> {
   const c = registryClient(address);
   clients.push(c);
-  return (await unaryCall<ListBrokersResponse__Output>(c, 'ListBrokers', {})).brokers;
+  return (await registryCalls(c).list()).brokers;
 }
 
 async function routeCode(address: string, topic: string): Promise<string | undefined> {
   const c = messagingClient(address);
   clients.push(c);
-  const res = await unaryCall<QueryRouteResponse__Output>(c, 'QueryRoute', { topic: { name: topic } }, clientMetadata());
-  return res.status?.code;
+  return (await queryRoute(c, topic)).status?.code;
 }
 
 /** A port nothing listens on (bound then released). */

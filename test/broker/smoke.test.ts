@@ -25,7 +25,7 @@ describe('broker - smoke', () => {
       messages: [1, 2, 3].map((i) => ({
         topic: { name: 'orders' },
         body: Buffer.from(`m${i}`),
-        systemProperties: { messageId: `id-${i}`, messageType: 'NORMAL', tag: 'created' },
+        systemProperties: { messageId: `id-${i}`, messageType: 'NORMAL' as const, tag: 'created' },
       })),
     });
     expect(sent.status?.code).toBe('OK');

@@ -49,7 +49,7 @@ describe('durability - kill -9 with sync flush', () => {
         const ids = Array.from({ length: Math.min(BATCH, TOTAL - sentAcked.size) }, () => `m-${seq++}`);
         try {
           const res = await call(mq, mq.SendMessage, {
-            messages: ids.map((id) => ({ topic: { name: TOPIC }, body: Buffer.from(`body of ${id}`), systemProperties: { messageId: id, messageType: 'NORMAL' } })),
+            messages: ids.map((id) => ({ topic: { name: TOPIC }, body: Buffer.from(`body of ${id}`), systemProperties: { messageId: id, messageType: 'NORMAL' as const } })),
           }, md(), 5000);
           if (res.status?.code !== 'OK') continue;
           for (const e of res.entries) if (e.status?.code === 'OK') sentAcked.add(e.messageId);

@@ -27,12 +27,15 @@ export function adminClient(address: string): BrokerAdminClient {
   return new Ctor(address, grpc.credentials.createInsecure());
 }
 
-type UnaryFn<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;
+/** The last overload of a generated unary method: TypeScript infers Req/Res from it. */
+type UnaryFn<Req, Res> = (argument: Req, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+type FullUnaryFn<Req, Res> = (argument: Req, md: grpc.Metadata, opts: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
-/** Promise form of a unary call. */
-export function call<Req, Res>(client: grpc.Client, fn: UnaryFn<Req, Res>, req: Req, md: grpc.Metadata = wireMetadata(), timeoutMs = 10_000): Promise<Res> {
+/** Promise form of a unary call: `await call(client, client.SendMessage, request)`. */
+export function call<Req, Res>(client: grpc.Client, fn: UnaryFn<Req, Res>, req: NoInfer<Req>, md: grpc.Metadata = wireMetadata(), timeoutMs = 10_000): Promise<Res> {
+  const full = fn as unknown as FullUnaryFn<Req, Res>;
   return new Promise((resolve, reject) =>
-    fn.call(client, req, md, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res!))),
+    full.call(client, req, md, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res!))),
   );
 }
 

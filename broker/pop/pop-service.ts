@@ -157,14 +157,17 @@ export class PopService {
     this.timer = undefined;
     this.timerAt = Infinity;
     const now = this.clock.now();
-    const signalled = new Set<string>();
+    // One wake-up per message now due (per topic/group), so that as many parked receivers wake
+    // as there are messages to take; stale entries at worst cause a receiver to re-park.
+    const due = new Map<string, { topic: string; group: string; count: number }>();
     for (let d = this.globalDue.peek(); d && d.at <= now; d = this.globalDue.peek()) {
       this.globalDue.pop();
       const key = `${d.topic}\0${d.group}`;
-      if (signalled.has(key)) continue;
-      signalled.add(key);
-      this.longPolling.signal(d.topic, 1, d.group);
+      const e = due.get(key);
+      if (e) e.count++;
+      else due.set(key, { topic: d.topic, group: d.group, count: 1 });
     }
+    for (const e of due.values()) this.longPolling.signal(e.topic, e.count, e.group);
     this.armTimer();
   }
 

@@ -45,7 +45,9 @@ export class ReceiptHandleCodec {
     if (!handle) throw invalid('missing');
     if (handle.length > 64 || !/^[A-Za-z0-9_-]+$/.test(handle)) throw invalid('malformed');
     const b = Buffer.from(handle, 'base64url');
-    if (b.length !== BODY_LEN + MAC_LEN || b[0] !== 1) throw invalid('malformed');
+    // Canonical form only: the last base64 character carries 2 unused bits, so without this
+    // check a handle with that character changed would decode to the same bytes and verify.
+    if (b.length !== BODY_LEN + MAC_LEN || b[0] !== 1 || b.toString('base64url') !== handle) throw invalid('malformed');
     const expected = this.mac(b.subarray(0, BODY_LEN), group, topic);
     if (!expected.equals(b.subarray(BODY_LEN))) throw invalid(`not issued by this broker for group ${group} and topic ${topic}`);
     return { queueId: b.readUInt16BE(1), offset: Number(b.readBigUInt64BE(3)), token: b.readUInt32BE(11) };

@@ -29,7 +29,11 @@ const walk = (dir) => {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
-    else if (p.endsWith('.ts')) writeFileSync(p, stamp + readFileSync(p, 'utf8'));
+    else if (p.endsWith('.ts')) {
+      // Paths relative to the repository, so output does not depend on where it was generated.
+      const text = readFileSync(p, 'utf8').replaceAll(`${root}/`, '').replaceAll(`${rocketmqProtoDir}/`, 'rocketmq-client-nodejs/proto/');
+      writeFileSync(p, stamp + text);
+    }
   }
 };
 walk(outDir);

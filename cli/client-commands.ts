@@ -1,0 +1,318 @@
+/**
+ * Client-side CLI commands: topic, group, send, consume, clients, brokers. They use the SDK in
+ * client/ against the NameServer given by --nameserver (default: the embedded default's).
+ */
+import { createInterface } from 'node:readline';
+import { AdminClient, Producer, SimpleConsumer, silentLogger, type MessageType, type OutgoingMessage, type Permission } from '../client/index.js';
+import { DEFAULT_NAMESERVER, int, parse, UsageError } from './args.js';
+
+const NS_FLAG = { nameserver: { type: 'string' } } as const;
+
+const TOPIC_USAGE = `Usage:
+  agentmq topic create NAME [--queues N] [--type NORMAL|FIFO] [--permission READ|WRITE|READ_WRITE] [--if-not-exists] [--broker NAME]
+  agentmq topic update NAME [--queues N] [--permission P] [--broker NAME]
+  agentmq topic list [--json]
+  agentmq topic delete NAME [--if-exists] [--broker NAME]
+
+Without --broker, create/update/delete apply to every live broker.
+Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+
+const GROUP_USAGE = `Usage:
+  agentmq group create NAME [--max-attempts N] [--if-not-exists] [--broker NAME]
+  agentmq group list [--json]
+  agentmq group delete NAME [--if-exists] [--broker NAME]
+
+Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+
+const SEND_USAGE = `Usage: agentmq send TOPIC [BODY] [options]
+
+Sends BODY as one message, or, without BODY, one message per line of stdin. Prints one line per
+message: its id, queue and offset.
+
+Options:
+  --tag T                 message tag
+  --key K                 message key (repeatable)
+  --property k=v          user property (repeatable)
+  --group G               message group (FIFO topics)
+  --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
+  -h, --help`;
+
+const CONSUME_USAGE = `Usage: agentmq consume TOPIC --group G [options]
+
+Receives messages, prints one line per message (id, attempt, tag, body) and acks it.
+
+Options:
+  --group G               consumer group (required)
+  --tag EXPR              tag filter: * (default) or a||b
+  --count N               stop after N messages (default: run until Ctrl-C)
+  --wait-ms N             stop after N ms without a message (default: never)
+  --invisible-ms N        invisible duration per receive (default 30000)
+  --no-ack                do not ack (messages come back after their invisibility)
+  --json                  print each message as JSON
+  --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
+  -h, --help`;
+
+const CLIENTS_USAGE = `Usage: agentmq clients [--group G] [--json] [--nameserver HOST:PORT]
+       agentmq brokers [--json] [--nameserver HOST:PORT]`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+async function withAdmin<T>(nameserver: string | undefined, fn: (a: AdminClient) => Promise<T>): Promise<T> {
+  const admin = new AdminClient({ nameserver: nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function topic(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...NS_FLAG,
+    queues: { type: 'string' },
+    type: { type: 'string' },
+    permission: { type: 'string' },
+    broker: { type: 'string' },
+    'if-not-exists': { type: 'boolean' },
+    'if-exists': { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, TOPIC_USAGE);
+  const [sub, name] = positionals;
+  if (values.help || !sub) return (console.log(TOPIC_USAGE), values.help ? 0 : 2);
+  const target = values.broker ? { broker: values.broker } : {};
+  const needName = () => {
+    if (!name) throw new UsageError(`topic ${sub} needs a NAME\n\n${TOPIC_USAGE}`);
+    return name;
+  };
+  const spec = () => ({
+    name: needName(),
+    ...(values.queues !== undefined ? { queueCount: int('queues', values.queues, 0) } : {}),
+    ...(values.type ? { messageType: values.type.toUpperCase() as MessageType } : {}),
+    ...(values.permission ? { permission: values.permission.toUpperCase() as Permission } : {}),
+  });
+  return withAdmin(values.nameserver, async (admin) => {
+    switch (sub) {
+      case 'create': {
+        const res = await admin.createTopic(spec(), { ...target, ifNotExists: values['if-not-exists'] ?? false });
+        for (const t of res) console.log(`topic ${t.name} on ${t.broker}: ${t.queueCount} queues, ${t.messageType}, ${t.permission}`);
+        return 0;
+      }
+      case 'update': {
+        const res = await admin.updateTopic(spec(), target);
+        for (const t of res) console.log(`topic ${t.name} on ${t.broker}: ${t.queueCount} queues, ${t.messageType}, ${t.permission}`);
+        return 0;
+      }
+      case 'delete':
+        await admin.deleteTopic(needName(), { ...target, ifExists: values['if-exists'] ?? false });
+        console.log(`topic ${name} deleted`);
+        return 0;
+      case 'list': {
+        const topics = await admin.listTopics(target);
+        if (values.json) return (console.log(JSON.stringify(topics, null, 2)), 0);
+        const rows = [['TOPIC', 'TYPE', 'QUEUES', 'MESSAGES', 'BROKERS']];
+        for (const t of topics) rows.push([t.name, t.messageType, String(t.queueCount), String(t.messageCount), t.brokers.map((b) => b.broker).join(',')]);
+        console.log(table(rows));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown topic subcommand ${JSON.stringify(sub)}\n\n${TOPIC_USAGE}`);
+    }
+  });
+}
+
+async function group(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...NS_FLAG,
+    'max-attempts': { type: 'string' },
+    broker: { type: 'string' },
+    'if-not-exists': { type: 'boolean' },
+    'if-exists': { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, GROUP_USAGE);
+  const [sub, name] = positionals;
+  if (values.help || !sub) return (console.log(GROUP_USAGE), values.help ? 0 : 2);
+  const target = values.broker ? { broker: values.broker } : {};
+  const needName = () => {
+    if (!name) throw new UsageError(`group ${sub} needs a NAME\n\n${GROUP_USAGE}`);
+    return name;
+  };
+  return withAdmin(values.nameserver, async (admin) => {
+    switch (sub) {
+      case 'create': {
+        const attempts = values['max-attempts'] !== undefined ? { maxDeliveryAttempts: int('max-attempts', values['max-attempts'], 0) } : {};
+        const res = await admin.createGroup({ name: needName(), ...attempts }, { ...target, ifNotExists: values['if-not-exists'] ?? false });
+        for (const g of res) console.log(`group ${g.name} on ${g.broker}: max delivery attempts ${g.maxDeliveryAttempts}`);
+        return 0;
+      }
+      case 'delete':
+        await admin.deleteGroup(needName(), { ...target, ifExists: values['if-exists'] ?? false });
+        console.log(`group ${name} deleted`);
+        return 0;
+      case 'list': {
+        const groups = await admin.listGroups(target);
+        if (values.json) return (console.log(JSON.stringify(groups, null, 2)), 0);
+        const rows = [['GROUP', 'MAX_ATTEMPTS', 'BROKERS']];
+        for (const g of groups) rows.push([g.name, String(g.maxDeliveryAttempts), g.brokers.join(',')]);
+        console.log(table(rows));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown group subcommand ${JSON.stringify(sub)}\n\n${GROUP_USAGE}`);
+    }
+  });
+}
+
+async function send(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...NS_FLAG,
+    tag: { type: 'string' },
+    key: { type: 'string', multiple: true },
+    property: { type: 'string', multiple: true },
+    group: { type: 'string' },
+  }, SEND_USAGE);
+  if (values.help) return (console.log(SEND_USAGE), 0);
+  const [topicName, body] = positionals;
+  if (!topicName) throw new UsageError(`send needs a TOPIC\n\n${SEND_USAGE}`);
+  const properties: Record<string, string> = {};
+  for (const p of values.property ?? []) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new UsageError(`--property must be key=value (got ${JSON.stringify(p)})`);
+    properties[p.slice(0, i)] = p.slice(i + 1);
+  }
+  const message = (b: string): OutgoingMessage => ({
+    topic: topicName,
+    body: b,
+    ...(values.tag ? { tag: values.tag } : {}),
+    ...(values.key ? { keys: values.key } : {}),
+    ...(Object.keys(properties).length ? { properties } : {}),
+    ...(values.group ? { messageGroup: values.group } : {}),
+  });
+  const producer = new Producer({ nameserver: values.nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
+  let failed = 0;
+  try {
+    await producer.start();
+    const print = (p: Promise<{ messageId: string; queueId: number; offset: number }>) =>
+      p.then(
+        (r) => console.log(`sent ${r.messageId} offset=${r.offset}`),
+        (err: unknown) => {
+          failed++;
+          console.error(`send failed: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+    if (body !== undefined) {
+      await print(producer.send(message(body)));
+    } else {
+      const pending: Promise<void>[] = [];
+      for await (const line of createInterface({ input: process.stdin })) {
+        if (line.length > 0) pending.push(print(producer.send(message(line))));
+      }
+      await Promise.all(pending);
+    }
+  } finally {
+    await producer.close();
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+async function consume(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...NS_FLAG,
+    group: { type: 'string' },
+    tag: { type: 'string' },
+    count: { type: 'string' },
+    'wait-ms': { type: 'string' },
+    'invisible-ms': { type: 'string' },
+    'no-ack': { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, CONSUME_USAGE);
+  if (values.help) return (console.log(CONSUME_USAGE), 0);
+  const [topicName] = positionals;
+  if (!topicName) throw new UsageError(`consume needs a TOPIC\n\n${CONSUME_USAGE}`);
+  if (!values.group) throw new UsageError(`consume needs --group\n\n${CONSUME_USAGE}`);
+  const count = int('count', values.count, 0) || Infinity;
+  const waitMs = int('wait-ms', values['wait-ms'], 0);
+  const consumer = new SimpleConsumer({
+    nameserver: values.nameserver ?? DEFAULT_NAMESERVER,
+    group: values.group,
+    subscriptions: { [topicName]: values.tag ?? '*' },
+    invisibleDurationMs: int('invisible-ms', values['invisible-ms'], 30_000),
+    ...(waitMs > 0 ? { awaitDurationMs: Math.min(waitMs, 20_000) } : {}),
+    logger: silentLogger,
+  });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let seen = 0;
+  try {
+    await consumer.start();
+    let idleSince = Date.now();
+    while (seen < count && !stop.signal.aborted) {
+      const batch = await consumer.receive({ maxMessages: Math.min(32, count - seen), signal: stop.signal }).catch((err: unknown) => {
+        if (stop.signal.aborted) return [];
+        throw err;
+      });
+      if (batch.length === 0) {
+        if (waitMs > 0 && Date.now() - idleSince >= waitMs) break;
+        continue;
+      }
+      idleSince = Date.now();
+      for (const m of batch) {
+        seen++;
+        if (values.json) {
+          console.log(JSON.stringify({ messageId: m.messageId, topic: m.topic, tag: m.tag, keys: m.keys, properties: m.properties, deliveryAttempt: m.deliveryAttempt, queueId: m.queueId, offset: m.offset, body: m.text() }));
+        } else {
+          console.log(`${m.messageId} attempt=${m.deliveryAttempt}${m.tag ? ` tag=${m.tag}` : ''} ${m.text()}`);
+        }
+        if (!values['no-ack']) await m.ack();
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await consumer.close();
+  }
+  return 0;
+}
+
+async function clients(cmd: 'clients' | 'brokers', argv: string[]): Promise<number> {
+  const { values } = parse(argv, { ...NS_FLAG, group: { type: 'string' }, json: { type: 'boolean' } }, CLIENTS_USAGE);
+  if (values.help) return (console.log(CLIENTS_USAGE), 0);
+  return withAdmin(values.nameserver, async (admin) => {
+    if (cmd === 'brokers') {
+      const brokers = await admin.listBrokers();
+      if (values.json) return (console.log(JSON.stringify(brokers, null, 2)), 0);
+      const rows = [['BROKER', 'CLUSTER', 'ENDPOINT', 'TOPICS', 'LAST_HEARTBEAT']];
+      for (const b of brokers) rows.push([b.name, b.cluster, b.endpoint, String(b.topics.length), new Date(b.lastHeartbeatMs).toISOString()]);
+      console.log(table(rows));
+      return 0;
+    }
+    const list = await admin.listClients(values.group);
+    if (values.json) return (console.log(JSON.stringify(list, null, 2)), 0);
+    const rows = [['CLIENT_ID', 'TYPE', 'GROUP', 'CHANNEL', 'LANGUAGE', 'BROKERS']];
+    for (const c of list) rows.push([c.clientId, c.clientType, c.group || '-', c.channel, c.language || '-', c.brokers.join(',')]);
+    console.log(table(rows));
+    return 0;
+  });
+}
+
+export async function run(cmd: string, argv: string[]): Promise<number> {
+  switch (cmd) {
+    case 'topic':
+      return topic(argv);
+    case 'group':
+      return group(argv);
+    case 'send':
+      return send(argv);
+    case 'consume':
+      return consume(argv);
+    case 'clients':
+    case 'brokers':
+      return clients(cmd, argv);
+    default:
+      throw new UsageError(`unknown command ${cmd}`);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * Producer: validates, stamps and sends messages, coalescing them into batched SendMessage calls.
+ *
+ * Flow of `send(msg)`: `prepareMessage` (broker rules, client-generated id) -> route from the
+ * cache (QueryRoute on a miss) -> pick a writable broker (FIFO: hash of the message group, so a
+ * group always lands on the same broker; otherwise round-robin per topic) -> `CallBatcher` lane
+ * (broker, topic, and message group for FIFO) -> one SendMessage per batch.
+ *
+ * Results: every entry of a batch settles its own promise; an entry the broker refused rejects
+ * with that entry's MqError only. When a whole call fails (transport error, timeout, or every
+ * entry refused with a retryable code) the batch is retried, up to `maxAttempts`, on another
+ * broker of the route if there is one (same broker for FIFO, after a short back-off), and the
+ * topic's route is refreshed.
+ *
+ * Ordering: batches of one FIFO message group are sent one at a time (lane in-flight limit 1),
+ * so a group's messages reach the broker in `send()` order, retries included.
+ */
+import { ClientCore } from '../client.js';
+import { CallBatcher } from '../batching/call-batcher.js';
+import type { BatchLane } from '../batching/call-batcher.js';
+import { ClientError, isRetryableError } from '../errors.js';
+import type { ServerSettings } from '../rpc/convert.js';
+import type { SendOutcome } from '../rpc/broker-rpc.js';
+import { writableEndpoints } from '../route/route-cache.js';
+import type { TopicRoute } from '../route/route-cache.js';
+import type { Endpoint } from '../types.js';
+import { sleep } from '../util/abort.js';
+import { DEFAULT_MAX_BODY_SIZE, prepareMessage } from './outgoing-message.js';
+import type { OutgoingMessage, PreparedMessage, SendReceipt } from './outgoing-message.js';
+import { resolveProducerOptions } from './producer-options.js';
+import type { ProducerOptions, ResolvedProducerOptions } from './producer-options.js';
+
+/** A send waiting in a batch. */
+interface PendingSend {
+  message: PreparedMessage;
+  resolve(receipt: SendReceipt): void;
+  reject(err: unknown): void;
+}
+
+type State = 'created' | 'starting' | 'started' | 'closing' | 'closed';
+
+/** Back-off before retrying on the same broker: 100 ms, 200 ms, 400 ms ... capped at 1 s. */
+function retryDelayMs(attempt: number): number {
+  return Math.min(1000, 100 * 2 ** (attempt - 1));
+}
+
+/** FNV-1a: a stable, cheap hash for picking a FIFO group's broker. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export class Producer {
+  private readonly options: ResolvedProducerOptions;
+  private readonly core: ClientCore;
+  private readonly batcher: CallBatcher<PendingSend>;
+  private state: State = 'created';
+  private startPromise: Promise<void> | undefined;
+  private closePromise: Promise<void> | undefined;
+  /** Topics reported in the publishing settings. */
+  private readonly topics = new Set<string>();
+  /** Round-robin cursor per topic. */
+  private readonly cursors = new Map<string, number>();
+  /** `send()` calls between admission and the batcher (route lookups); close() waits for them. */
+  private readonly admissions = new Set<Promise<unknown>>();
+  private maxBodySize = DEFAULT_MAX_BODY_SIZE;
+
+  constructor(options: ProducerOptions = {}) {
+    this.options = resolveProducerOptions(options);
+    for (const t of this.options.topics) this.topics.add(t);
+    this.core = new ClientCore({
+      options: this.options.client,
+      clientType: 'PRODUCER',
+      settings: () => ({
+        clientType: 'PRODUCER',
+        accessPoint: this.options.client.nameserver,
+        requestTimeoutMs: this.options.client.requestTimeoutMs,
+        maxAttempts: this.options.maxAttempts,
+        publishing: { topics: [...this.topics] },
+      }),
+      onSettings: (_endpoint, s: ServerSettings) => {
+        if (s.maxBodySize !== undefined) this.maxBodySize = s.maxBodySize;
+      },
+    });
+    this.batcher = new CallBatcher<PendingSend>(
+      {
+        maxBatchEntries: this.options.maxBatchMessages,
+        maxBatchBytes: this.options.maxBatchBytes,
+        lingerMs: this.options.lingerMs,
+        maxInFlightPerTarget: this.options.maxInFlightBatches,
+      },
+      (lane, entries) => this.dispatch(lane, entries),
+      (err) => this.core.logger.error('send dispatch failed unexpectedly', { err }),
+    );
+  }
+
+  /** The `x-mq-client-id` of this producer. */
+  get clientId(): string {
+    return this.core.clientId;
+  }
+
+  /**
+   * Starts timers and, for the configured `topics`, resolves routes and completes the telemetry
+   * handshake with their brokers (rejects if a topic has no route, or no broker answers).
+   * Idempotent.
+   */
+  start(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new ClientError('CLOSED', 'producer is closed'));
+    this.startPromise ??= this.doStart().catch((err: unknown) => {
+      this.startPromise = undefined;
+      if (this.state === 'starting') this.state = 'created';
+      throw err;
+    });
+    return this.startPromise;
+  }
+
+  /** Sends one message; resolves when the broker stored it. */
+  async send(message: OutgoingMessage): Promise<SendReceipt> {
+    await this.admit();
+    return this.enqueue(prepareMessage(message, this.maxBodySize));
+  }
+
+  /**
+   * Sends several messages (all validated first: one invalid message sends none). Resolves with
+   * the receipts in order; rejects with the first failure (the other messages still go out).
+   */
+  async sendBatch(messages: OutgoingMessage[]): Promise<SendReceipt[]> {
+    await this.admit();
+    const prepared = messages.map((m) => prepareMessage(m, this.maxBodySize));
+    return Promise.all(prepared.map((p) => this.enqueue(p)));
+  }
+
+  /** Sends everything queued now (ignoring `lingerMs`) and waits until it is settled. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.admissions]);
+    await this.batcher.flush();
+  }
+
+  /**
+   * Flushes pending sends, tells every broker the client is leaving (NotifyClientTermination),
+   * closes telemetry and channels. Idempotent; never rejects.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.doClose();
+    return this.closePromise;
+  }
+
+  private async doStart(): Promise<void> {
+    this.state = 'starting';
+    this.core.start();
+    const routes = await Promise.all(this.options.topics.map((t) => this.core.routes.get(t)));
+    const endpoints = new Set(routes.flatMap((r) => writableEndpoints(r)));
+    for (const r of routes) {
+      if (writableEndpoints(r).length === 0) throw new ClientError('NO_ROUTE', `topic ${r.topic} has no writable queue`, { topic: r.topic });
+    }
+    const results = await this.core.connect(endpoints);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (results.length > 0 && failed.length === results.length) throw failed[0]!.reason;
+    for (const f of failed) this.core.logger.warn('telemetry handshake failed; retrying in the background', { err: f.reason });
+    if (this.state === 'starting') this.state = 'started';
+  }
+
+  private async doClose(): Promise<void> {
+    const wasStarted = this.state !== 'created';
+    this.state = 'closing';
+    if (this.startPromise) await this.startPromise.catch(() => undefined);
+    if (wasStarted) await this.flush().catch((err: unknown) => this.core.logger.warn('flush on close failed', { err }));
+    await this.core.close().catch((err: unknown) => this.core.logger.warn('close failed', { err }));
+    this.state = 'closed';
+  }
+
+  /** Throws unless sends are accepted now (waits for a start in progress). */
+  private async admit(): Promise<void> {
+    if (this.state === 'starting' && this.startPromise) await this.startPromise;
+    if (this.state === 'closing' || this.state === 'closed') throw new ClientError('CLOSED', 'producer is closed');
+    if (this.state !== 'started') throw new ClientError('NOT_STARTED', 'call producer.start() first');
+  }
+
+  private enqueue(message: PreparedMessage): Promise<SendReceipt> {
+    // The admission lasts until the entry is in the batcher (or failed), not until it is sent.
+    let admitted!: () => void;
+    const admission = new Promise<void>((resolve) => (admitted = resolve));
+    this.admissions.add(admission);
+    void admission.then(() => this.admissions.delete(admission));
+    return this.route(message.topic).then(
+      (route) =>
+        new Promise<SendReceipt>((resolve, reject) => {
+          try {
+            this.batcher.add(this.laneFor(route, message), { message, resolve, reject }, message.bytes);
+          } finally {
+            admitted();
+          }
+        }),
+      (err: unknown) => {
+        admitted();
+        throw err;
+      },
+    );
+  }
+
+  private route(topic: string): Promise<TopicRoute> {
+    if (!this.topics.has(topic)) {
+      this.topics.add(topic);
+      this.core.resyncSettings();
+    }
+    const cached = this.core.routes.peek(topic);
+    return cached ? Promise.resolve(cached) : this.core.routes.get(topic);
+  }
+
+  private laneFor(route: TopicRoute, m: PreparedMessage): BatchLane {
+    const all = writableEndpoints(route);
+    if (all.length === 0) throw new ClientError('NO_ROUTE', `topic ${m.topic} has no writable queue`, { topic: m.topic });
+    if (m.messageGroup !== undefined) {
+      // A group sticks to its broker, healthy or not: moving it would break its order.
+      const endpoint = all[fnv1a(m.messageGroup) % all.length]!;
+      return { key: `${endpoint}\n${m.topic}\n${m.messageGroup}`, target: endpoint, maxInFlight: 1 };
+    }
+    const endpoints = this.core.isolation.filter(all, (e) => e);
+    const cursor = this.cursors.get(m.topic) ?? Math.floor(Math.random() * endpoints.length);
+    this.cursors.set(m.topic, cursor + 1);
+    const endpoint = endpoints[cursor % endpoints.length]!;
+    return { key: `${endpoint}\n${m.topic}\n`, target: endpoint };
+  }
+
+  /** Another writable broker of the topic not tried yet, else `current`. */
+  private alternate(topic: string, tried: ReadonlySet<Endpoint>, current: Endpoint): Endpoint {
+    const route = this.core.routes.peek(topic);
+    if (!route) return current;
+    const untried = writableEndpoints(route).filter((e) => !tried.has(e));
+    return this.core.isolation.filter(untried, (e) => e)[0] ?? current;
+  }
+
+  /** Sends one batch (with retries) and settles every entry. Never rejects. */
+  private async dispatch(lane: BatchLane, entries: PendingSend[]): Promise<void> {
+    const first = entries[0];
+    if (!first) return;
+    const topic = first.message.topic;
+    const fifo = first.message.messageGroup !== undefined;
+    const messages = entries.map((e) => e.message);
+    const tried = new Set<Endpoint>();
+    let endpoint: Endpoint = lane.target;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        tried.add(endpoint);
+        let outcomes: SendOutcome[] | undefined;
+        let failure: unknown;
+        try {
+          outcomes = await this.core.brokers.sendMessages(endpoint, messages);
+        } catch (err) {
+          failure = err;
+        }
+        if (outcomes) {
+          const refused = outcomes.every((o) => !o.ok && isRetryableError(o.error));
+          if (!refused || attempt >= this.options.maxAttempts) {
+            this.settle(entries, outcomes, topic);
+            return;
+          }
+          failure = (outcomes[0] as { error: unknown }).error;
+        }
+        this.core.routes.refresh(topic).catch((err: unknown) => this.core.logger.debug('route refresh failed', { topic, err }));
+        if (attempt >= this.options.maxAttempts || !isRetryableError(failure)) {
+          for (const e of entries) e.reject(failure);
+          return;
+        }
+        const next = fifo ? endpoint : this.alternate(topic, tried, endpoint);
+        this.core.logger.debug('send failed; retrying', { topic, endpoint, next, attempt, err: failure });
+        if (next === endpoint) await sleep(retryDelayMs(attempt));
+        endpoint = next;
+      }
+    } catch (err) {
+      for (const e of entries) e.reject(err);
+    }
+  }
+
+  private settle(entries: PendingSend[], outcomes: SendOutcome[], topic: string): void {
+    let anyFailed = false;
+    entries.forEach((e, i) => {
+      const o = outcomes[i];
+      if (!o) {
+        e.reject(new ClientError('TRANSPORT', 'SendMessage returned fewer results than messages', { topic }));
+      } else if (o.ok) {
+        const receipt: SendReceipt = { messageId: o.messageId, topic, queueId: -1, offset: o.offset };
+        if (o.recallHandle !== undefined) receipt.recallHandle = o.recallHandle;
+        e.resolve(receipt);
+      } else {
+        anyFailed = true;
+        e.reject(o.error);
+      }
+    });
+    if (anyFailed) {
+      this.core.routes.refresh(topic).catch((err: unknown) => this.core.logger.debug('route refresh failed', { topic, err }));
+    }
+  }
+}

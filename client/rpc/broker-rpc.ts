@@ -1,0 +1,284 @@
+/**
+ * Typed calls to a broker's apache.rocketmq.v2.MessagingService: plain SDK types in, plain SDK
+ * types out, deadlines on every call, statuses mapped with `fromStatus` (the only status -> error
+ * mapping on the client edge), gRPC failures mapped to ClientError.
+ *
+ * Batch calls (SendMessage, AckMessage) report one outcome per entry so a partial failure fails
+ * only the affected entries; the call itself rejects only when nothing was decided per entry
+ * (transport failure, or a non-OK status without entries).
+ */
+import { Code } from '../../proto/common/codes.js';
+import { MqError } from '../../proto/common/errors.js';
+import { fromStatus } from '../../proto/common/status.js';
+import type { AckMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/AckMessageResponse.js';
+import type { ChangeInvisibleDurationResponse__Output } from '../../proto/gen/apache/rocketmq/v2/ChangeInvisibleDurationResponse.js';
+import type { HeartbeatResponse__Output } from '../../proto/gen/apache/rocketmq/v2/HeartbeatResponse.js';
+import type { NotifyClientTerminationResponse__Output } from '../../proto/gen/apache/rocketmq/v2/NotifyClientTerminationResponse.js';
+import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
+import { msToDuration } from '../../proto/common/time.js';
+import type { Status__Output } from '../../proto/gen/apache/rocketmq/v2/Status.js';
+import type { ReceiveMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/ReceiveMessageResponse.js';
+import type { ReceivedMessageData } from '../consumer/received-message.js';
+import type { PreparedMessage } from '../producer/outgoing-message.js';
+import type { RouteQueue } from '../route/route-cache.js';
+import type { ClientType, Endpoint } from '../types.js';
+import { isTransportFailure } from '../route/endpoint-isolation.js';
+import { abortError } from '../util/abort.js';
+import { messageToWire, receivedMessageFromWire, routeQueueToWire } from './convert.js';
+import { requestMetadata } from './metadata.js';
+import type { RpcContext } from './rpc-context.js';
+import { deadlineIn, toClientError, unaryCall } from './unary-call.js';
+
+export type SendOutcome =
+  | { ok: true; messageId: string; offset: number; recallHandle?: string }
+  | { ok: false; error: MqError };
+
+export interface ReceiveRequest {
+  group: string;
+  /** Any readable queue of the topic on this broker (the broker pops across all of them). */
+  queue: RouteQueue;
+  /** TAG expression: `*` or `a||b`. */
+  tagExpression: string;
+  batchSize: number;
+  invisibleDurationMs: number;
+  longPollingTimeoutMs: number;
+}
+
+export interface AckItem {
+  messageId: string;
+  receiptHandle: string;
+  liteTopic?: string;
+}
+
+export interface ChangeInvisibleRequest {
+  group: string;
+  topic: string;
+  messageId: string;
+  receiptHandle: string;
+  invisibleDurationMs: number;
+  liteTopic?: string;
+}
+
+type WireStatus = Status__Output | null | undefined;
+
+/** The MqError `status` stands for, or undefined if it is OK. */
+function statusError(status: WireStatus): MqError | undefined {
+  try {
+    fromStatus(status);
+    return undefined;
+  } catch (err) {
+    return err as MqError;
+  }
+}
+
+/** An entry's own status, else the call's (unless the call's only says "see the entries"). */
+function entryStatus(entry: { status: WireStatus } | undefined, top: WireStatus): WireStatus {
+  if (entry?.status) return entry.status;
+  return top?.code === Code.MULTIPLE_RESULTS ? undefined : top;
+}
+
+export class BrokerRpc {
+  constructor(private readonly ctx: RpcContext) {}
+
+  /** Reports the outcome of a call on `endpoint` to the isolation tracker. */
+  private observe<T>(endpoint: Endpoint, p: Promise<T>): Promise<T> {
+    const isolation = this.ctx.isolation;
+    if (!isolation) return p;
+    return p.then(
+      (v) => {
+        isolation.succeed(endpoint);
+        return v;
+      },
+      (err: unknown) => {
+        if (isTransportFailure(err)) {
+          if (isolation.fail(endpoint)) this.ctx.logger.warn('broker unreachable; preferring other brokers for a while', { endpoint, err });
+        } else if (err instanceof MqError) {
+          isolation.succeed(endpoint); // it answered, with a status
+        }
+        throw err;
+      },
+    );
+  }
+
+  /** One SendMessage carrying `messages`; one outcome per message, in order. */
+  sendMessages(endpoint: Endpoint, messages: PreparedMessage[]): Promise<SendOutcome[]> {
+    return this.observe(endpoint, this.callSendMessages(endpoint, messages));
+  }
+
+  private async callSendMessages(endpoint: Endpoint, messages: PreparedMessage[]): Promise<SendOutcome[]> {
+    const site = { endpoint, method: 'SendMessage' };
+    const client = this.ctx.channels.messaging(endpoint);
+    const req = { messages: messages.map(messageToWire) };
+    const res = await unaryCall<SendMessageResponse__Output>(site, (cb) =>
+      client.sendMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    );
+    const entries = res.entries ?? [];
+    if (entries.length === 0) fromStatus(res.status); // nothing per entry: the call's status decides
+    const byIndex = entries.length === messages.length;
+    const byId = byIndex ? undefined : new Map(entries.map((e) => [e.messageId, e]));
+    return messages.map((m, i) => {
+      const entry = byIndex ? entries[i] : byId!.get(m.messageId);
+      const error = statusError(entryStatus(entry, res.status));
+      if (error) return { ok: false, error };
+      const out: SendOutcome = { ok: true, messageId: entry?.messageId || m.messageId, offset: entry?.offset ?? -1 };
+      if (entry?.recallHandle) out.recallHandle = entry.recallHandle;
+      return out;
+    });
+  }
+
+  /**
+   * One long-polling ReceiveMessage: collects `message` frames, the last `status` frame wins
+   * (OK and MESSAGE_NOT_FOUND both mean success). Deadline = request timeout + long-poll time.
+   * An abort of `signal` cancels the stream and rejects with ClientError('ABORTED').
+   */
+  receiveMessages(endpoint: Endpoint, req: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessageData[]> {
+    return this.observe(endpoint, this.callReceiveMessages(endpoint, req, signal));
+  }
+
+  private callReceiveMessages(endpoint: Endpoint, req: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessageData[]> {
+    const site = { endpoint, method: 'ReceiveMessage' };
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const client = this.ctx.channels.messaging(endpoint);
+    const wire = {
+      group: { name: req.group, resourceNamespace: '' },
+      messageQueue: routeQueueToWire(req.queue),
+      filterExpression: { type: 'TAG' as const, expression: req.tagExpression },
+      batchSize: req.batchSize,
+      invisibleDuration: msToDuration(req.invisibleDurationMs),
+      autoRenew: false,
+      longPollingTimeout: msToDuration(req.longPollingTimeoutMs),
+    };
+    const call = client.receiveMessage(wire, requestMetadata(this.ctx.clientId), {
+      deadline: deadlineIn(this.ctx.requestTimeoutMs + req.longPollingTimeoutMs),
+    });
+    return new Promise<ReceivedMessageData[]>((resolve, reject) => {
+      const messages: ReceivedMessageData[] = [];
+      let status: WireStatus;
+      let settled = false;
+      const onAbort = () => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) {
+          reject(abortError(signal));
+        } else if (err !== undefined) {
+          if (messages.length > 0) {
+            // The messages are already invisible to everyone else: hand them out rather than
+            // let them sit out their invisible duration.
+            this.ctx.logger.debug('receive stream failed after delivering messages', { endpoint, count: messages.length, err });
+            resolve(messages);
+          } else {
+            reject(toClientError(err, site));
+          }
+        } else {
+          try {
+            if (status) fromStatus(status, [Code.MESSAGE_NOT_FOUND]);
+            resolve(messages);
+          } catch (e) {
+            reject(e);
+          }
+        }
+      };
+      call.on('data', (r: ReceiveMessageResponse__Output) => {
+        if (r.message) messages.push(receivedMessageFromWire(r.message, endpoint));
+        else if (r.status) status = r.status;
+      });
+      call.on('error', (err: Error) => settle(err));
+      call.on('end', () => settle(undefined));
+    });
+  }
+
+  /** One AckMessage for `items` (all of `group`/`topic`); per item: undefined = acked, else the error. */
+  ackMessages(endpoint: Endpoint, group: string, topic: string, items: AckItem[]): Promise<(MqError | undefined)[]> {
+    return this.observe(endpoint, this.callAckMessages(endpoint, group, topic, items));
+  }
+
+  private async callAckMessages(endpoint: Endpoint, group: string, topic: string, items: AckItem[]): Promise<(MqError | undefined)[]> {
+    const site = { endpoint, method: 'AckMessage' };
+    const client = this.ctx.channels.messaging(endpoint);
+    const req = {
+      group: { name: group, resourceNamespace: '' },
+      topic: { name: topic, resourceNamespace: '' },
+      entries: items.map((it) => {
+        const e: { messageId: string; receiptHandle: string; liteTopic?: string } = {
+          messageId: it.messageId,
+          receiptHandle: it.receiptHandle,
+        };
+        if (it.liteTopic !== undefined) e.liteTopic = it.liteTopic;
+        return e;
+      }),
+    };
+    const res = await unaryCall<AckMessageResponse__Output>(site, (cb) =>
+      client.ackMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    );
+    const entries = res.entries ?? [];
+    if (entries.length === 0) fromStatus(res.status);
+    const byIndex = entries.length === items.length;
+    const byHandle = byIndex ? undefined : new Map(entries.map((e) => [e.receiptHandle, e]));
+    const byId = byIndex ? undefined : new Map(entries.map((e) => [e.messageId, e]));
+    return items.map((it, i) => {
+      const entry = byIndex ? entries[i] : (byHandle!.get(it.receiptHandle) ?? byId!.get(it.messageId));
+      return statusError(entryStatus(entry, res.status));
+    });
+  }
+
+  /** ChangeInvisibleDuration; resolves with the receipt handle to use from now on. */
+  changeInvisibleDuration(endpoint: Endpoint, req: ChangeInvisibleRequest): Promise<string> {
+    return this.observe(endpoint, this.callChangeInvisibleDuration(endpoint, req));
+  }
+
+  private async callChangeInvisibleDuration(endpoint: Endpoint, req: ChangeInvisibleRequest): Promise<string> {
+    const site = { endpoint, method: 'ChangeInvisibleDuration' };
+    const client = this.ctx.channels.messaging(endpoint);
+    const wire: {
+      group: { name: string };
+      topic: { name: string };
+      receiptHandle: string;
+      invisibleDuration: { seconds: number; nanos: number };
+      messageId: string;
+      liteTopic?: string;
+    } = {
+      group: { name: req.group },
+      topic: { name: req.topic },
+      receiptHandle: req.receiptHandle,
+      invisibleDuration: msToDuration(req.invisibleDurationMs),
+      messageId: req.messageId,
+    };
+    if (req.liteTopic !== undefined) wire.liteTopic = req.liteTopic;
+    const res = await unaryCall<ChangeInvisibleDurationResponse__Output>(site, (cb) =>
+      client.changeInvisibleDuration(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    );
+    fromStatus(res.status);
+    return res.receiptHandle || req.receiptHandle;
+  }
+
+  heartbeat(endpoint: Endpoint, clientType: ClientType, group?: string): Promise<void> {
+    return this.observe(endpoint, this.callHeartbeat(endpoint, clientType, group));
+  }
+
+  private async callHeartbeat(endpoint: Endpoint, clientType: ClientType, group?: string): Promise<void> {
+    const site = { endpoint, method: 'Heartbeat' };
+    const client = this.ctx.channels.messaging(endpoint);
+    const req = group === undefined ? { clientType } : { clientType, group: { name: group, resourceNamespace: '' } };
+    const res = await unaryCall<HeartbeatResponse__Output>(site, (cb) =>
+      client.heartbeat(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    );
+    fromStatus(res.status);
+  }
+
+  notifyClientTermination(endpoint: Endpoint, group?: string): Promise<void> {
+    return this.observe(endpoint, this.callNotifyClientTermination(endpoint, group));
+  }
+
+  private async callNotifyClientTermination(endpoint: Endpoint, group?: string): Promise<void> {
+    const site = { endpoint, method: 'NotifyClientTermination' };
+    const client = this.ctx.channels.messaging(endpoint);
+    const req = group === undefined ? {} : { group: { name: group, resourceNamespace: '' } };
+    const res = await unaryCall<NotifyClientTerminationResponse__Output>(site, (cb) =>
+      client.notifyClientTermination(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    );
+    fromStatus(res.status);
+  }
+}

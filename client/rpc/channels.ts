@@ -1,0 +1,86 @@
+/**
+ * One gRPC channel per endpoint (`host:port`), shared by every typed stub a client needs there
+ * (MessagingService and BrokerAdmin on a broker; MessagingService and NameServerRegistry on a
+ * NameServer). Channels are created lazily, cached, and all closed by `close()`.
+ *
+ * grpc-js unrefs a channel's socket while no call is active, so idle channels do not keep the
+ * process alive; active calls must be ended or cancelled by their owners before close().
+ */
+import * as grpc from '@grpc/grpc-js';
+import { adminService, messagingService, registryService } from '../../proto/index.js';
+import type { BrokerAdminClient, MessagingServiceClient, NameServerRegistryClient } from '../../proto/index.js';
+import { ClientError } from '../errors.js';
+import type { Endpoint } from '../types.js';
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  // Receives stream one message per frame, but admin listings and batch acks can be large.
+  'grpc.max_receive_message_length': 128 * 1024 * 1024,
+  'grpc.max_send_message_length': -1,
+  // The SDK retries itself (other broker, fresh route); grpc-js retries would double that.
+  'grpc.enable_retries': 0,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+};
+
+interface ChannelEntry {
+  channel: grpc.Channel;
+  messaging?: MessagingServiceClient;
+  admin?: BrokerAdminClient;
+  registry?: NameServerRegistryClient;
+}
+
+export class ChannelPool {
+  private readonly entries = new Map<Endpoint, ChannelEntry>();
+  private closed = false;
+
+  messaging(endpoint: Endpoint): MessagingServiceClient {
+    const e = this.entry(endpoint);
+    if (!e.messaging) {
+      const Ctor = messagingService();
+      e.messaging = new Ctor(endpoint, grpc.credentials.createInsecure(), { channelOverride: e.channel });
+    }
+    return e.messaging;
+  }
+
+  admin(endpoint: Endpoint): BrokerAdminClient {
+    const e = this.entry(endpoint);
+    if (!e.admin) {
+      const Ctor = adminService();
+      e.admin = new Ctor(endpoint, grpc.credentials.createInsecure(), { channelOverride: e.channel });
+    }
+    return e.admin;
+  }
+
+  registry(endpoint: Endpoint): NameServerRegistryClient {
+    const e = this.entry(endpoint);
+    if (!e.registry) {
+      const Ctor = registryService();
+      e.registry = new Ctor(endpoint, grpc.credentials.createInsecure(), { channelOverride: e.channel });
+    }
+    return e.registry;
+  }
+
+  /** Closes the channel of one endpoint (a broker that left every route). */
+  release(endpoint: Endpoint): void {
+    const e = this.entries.get(endpoint);
+    if (!e) return;
+    this.entries.delete(endpoint);
+    e.channel.close();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const e of this.entries.values()) e.channel.close();
+    this.entries.clear();
+  }
+
+  private entry(endpoint: Endpoint): ChannelEntry {
+    if (this.closed) throw new ClientError('CLOSED', 'client is closed', { endpoint });
+    let e = this.entries.get(endpoint);
+    if (!e) {
+      e = { channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) };
+      this.entries.set(endpoint, e);
+    }
+    return e;
+  }
+}

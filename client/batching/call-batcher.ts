@@ -115,6 +115,10 @@ export class CallBatcher<T> {
       if (ls.open.length > 0) this.closeOpen(ls);
       this.markRunnable(ls);
     }
+    if (this.immediate && this.lingering.size === 0) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
     for (const t of this.targets.values()) this.pump(t);
     if (this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));

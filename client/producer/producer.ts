@@ -63,6 +63,8 @@ export class Producer {
   private closePromise: Promise<void> | undefined;
   /** Topics reported in the publishing settings. */
   private readonly topics = new Set<string>();
+  /** First route lookups in flight, per topic. */
+  private readonly lookups = new Map<string, Promise<TopicRoute>>();
   /** Round-robin cursor per topic. */
   private readonly cursors = new Map<string, number>();
   /** `send()` calls between admission and the batcher (route lookups); close() waits for them. */
@@ -208,7 +210,21 @@ export class Producer {
       this.core.resyncSettings();
     }
     const cached = this.core.routes.peek(topic);
-    return cached ? Promise.resolve(cached) : this.core.routes.get(topic);
+    if (cached && !this.lookups.has(topic)) return Promise.resolve(cached);
+    // While the first lookup of a topic is pending every send waits on that same promise, and the
+    // promise is forgotten by its first reaction: so sends reach the batcher in call order (FIFO
+    // groups rely on it) even when the route lands in the cache between two sends.
+    let lookup = this.lookups.get(topic);
+    if (!lookup) {
+      const p = this.core.routes.get(topic);
+      const forget = () => {
+        if (this.lookups.get(topic) === p) this.lookups.delete(topic);
+      };
+      p.then(forget, forget);
+      this.lookups.set(topic, p);
+      lookup = p;
+    }
+    return lookup;
   }
 
   private laneFor(route: TopicRoute, m: PreparedMessage): BatchLane {

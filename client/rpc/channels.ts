@@ -60,14 +60,6 @@ export class ChannelPool {
     return e.registry;
   }
 
-  /** Closes the channel of one endpoint (a broker that left every route). */
-  release(endpoint: Endpoint): void {
-    const e = this.entries.get(endpoint);
-    if (!e) return;
-    this.entries.delete(endpoint);
-    e.channel.close();
-  }
-
   close(): void {
     this.closed = true;
     for (const e of this.entries.values()) e.channel.close();

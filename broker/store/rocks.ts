@@ -34,17 +34,28 @@ export interface RangeOptions {
 export class RocksDb {
   private readonly db: NativeDb;
   private closing: Promise<void> | undefined;
+  private opened = false;
   constructor(readonly location: string) {
     this.db = rocksdb(location);
   }
 
   open(): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.db.open({ createIfMissing: true, errorIfExists: false }, (err) => (err ? reject(err) : resolve())),
+      this.db.open({ createIfMissing: true, errorIfExists: false }, (err) => {
+        if (err) return reject(err);
+        this.opened = true;
+        resolve();
+      }),
     );
   }
 
+  /** The native binding must never be called on a closed database (it can crash the process). */
+  private check(): void {
+    if (!this.opened || this.closing) throw new Error(`store ${this.location} is not open`);
+  }
+
   get(key: Buffer): Promise<Buffer | undefined> {
+    this.check();
     return new Promise((resolve, reject) =>
       this.db.get(key, { asBuffer: true, fillCache: true }, (err, value) => {
         if (err) return err.notFound || /NotFound/i.test(err.message) ? resolve(undefined) : reject(err);
@@ -56,16 +67,23 @@ export class RocksDb {
   /** Atomic write batch; `sync` fsyncs the WAL before resolving. */
   batch(ops: BatchOp[], sync: boolean): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
+    try {
+      this.check();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => this.db.batch(ops, { sync }, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Deletes every key in the range (no scan through JS). */
   clear(range: RangeOptions): Promise<void> {
+    this.check();
     return new Promise((resolve, reject) => this.db.clear({ ...range }, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Iterates [key, value] pairs of a range; breaking out of the loop ends the native iterator. */
   async *range(opts: RangeOptions): AsyncGenerator<[Buffer, Buffer]> {
+    this.check();
     const it = this.db.iterator({ ...opts, keyAsBuffer: true, valueAsBuffer: true, limit: opts.limit ?? -1 });
     try {
       for (;;) {

@@ -14,6 +14,11 @@ import { LongPolling } from './pop/long-polling.js';
 import { PopService } from './pop/pop-service.js';
 import { ReceiptHandleCodec } from './pop/receipt-handle.js';
 import { SendService } from './send/send-service.js';
+import { Dedup } from './send/dedup.js';
+import { DelayService } from './schedule/delay-service.js';
+import { ExpiryService } from './schedule/expiry-service.js';
+import { DeadLetterService } from './pop/dead-letter.js';
+import { acceptedTypes } from './topic/lanes.js';
 import { NameServerLink } from './cluster/nameserver-link.js';
 import { bind, createGrpcServer, shutdown } from './grpc/server.js';
 import type { BrokerContext } from './context.js';
@@ -70,6 +75,16 @@ class BrokerImpl implements Broker {
     await groups.load();
     const pop = new PopService(store, longPolling, new ReceiptHandleCodec(secret), o.clock, log.child('pop'));
     await pop.load();
+    const dedup = new Dedup(store);
+    await dedup.load(o.clock.now());
+    const expiry = new ExpiryService(store, dedup, o.clock, log.child('expiry'));
+    const send = new SendService(store, topics, dedup, expiry, o.dedupWindowMs);
+    const delays = new DelayService(store, secret, o.clock, log.child('delay'), (due) => send.deliverDue(due, o.clock.now()));
+    send.setDelayService(delays);
+    const deadLetters = new DeadLetterService(topics, send, pop, o.clock);
+    pop.setDeadLetterSink(deadLetters.sink);
+    await delays.start();
+    await expiry.start();
     let closing = false;
     this.ctx = {
       options: o,
@@ -79,7 +94,11 @@ class BrokerImpl implements Broker {
       clients: new ClientRegistry(o.clock, o.clientExpiryMs),
       pop,
       longPolling,
-      send: new SendService(store),
+      send,
+      delays,
+      expiry,
+      deadLetters,
+      dedup,
       port: () => this.boundPort,
       closing: () => closing,
     };
@@ -100,7 +119,7 @@ class BrokerImpl implements Broker {
           host: o.advertisedHost,
           port: this.boundPort,
           startedAtMs: this.startedAtMs,
-          topics: topics.list().map((t) => ({ name: t.name, queueCount: t.queueCount, permission: t.permission, messageTypes: [t.messageType] })),
+          topics: topics.list().map((t) => ({ name: t.name, queueCount: t.queueCount, permission: t.permission, messageTypes: acceptedTypes(t.messageType) })),
         }),
       });
       await this.link.start();
@@ -116,6 +135,8 @@ class BrokerImpl implements Broker {
       this.ctx?.longPolling.signalAll();
       if (this.server) await shutdown(this.server, 2000);
       this.ctx?.pop.close();
+      this.ctx?.delays.close();
+      this.ctx?.expiry.close();
       await this.ctx?.store.close();
       this.options.logger.info('broker closed', { name: this.options.brokerName });
     })();

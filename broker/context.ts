@@ -7,6 +7,10 @@ import type { ClientRegistry } from './consumer/client-registry.js';
 import type { PopService } from './pop/pop-service.js';
 import type { LongPolling } from './pop/long-polling.js';
 import type { SendService } from './send/send-service.js';
+import type { DelayService } from './schedule/delay-service.js';
+import type { ExpiryService } from './schedule/expiry-service.js';
+import type { DeadLetterService } from './pop/dead-letter.js';
+import type { Dedup } from './send/dedup.js';
 
 export interface BrokerContext {
   options: ResolvedBrokerOptions;
@@ -17,6 +21,10 @@ export interface BrokerContext {
   pop: PopService;
   longPolling: LongPolling;
   send: SendService;
+  delays: DelayService;
+  expiry: ExpiryService;
+  deadLetters: DeadLetterService;
+  dedup: Dedup;
   /** Port actually bound (differs from options.port when that is 0). */
   port(): number;
   /** True once close() began: receives stop parking. */

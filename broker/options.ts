@@ -61,6 +61,12 @@ export interface BrokerOptions {
   defaultQueueCount?: number;
   /** A client not heard from (Heartbeat/Telemetry) for this long is offline. @default 120000 */
   clientExpiryMs?: number;
+  /** Longest delay a delayed message may ask for. @default 2592000000 (30 days) */
+  maxDelayMs?: number;
+  /** Longest per-message TTL (property agentmq.ttl.ms). @default 2592000000 (30 days) */
+  maxTtlMs?: number;
+  /** Dedup window of topics without a `dedup.window.ms` attribute. @default 600000 (10 min) */
+  dedupWindowMs?: number;
   store?: StoreOptions;
   pop?: PopOptions;
   logger?: Logger;
@@ -80,6 +86,9 @@ export interface ResolvedBrokerOptions {
   autoCreateGroups: boolean;
   defaultQueueCount: number;
   clientExpiryMs: number;
+  maxDelayMs: number;
+  maxTtlMs: number;
+  dedupWindowMs: number;
   store: Required<StoreOptions>;
   pop: Required<PopOptions>;
   logger: Logger;
@@ -120,6 +129,9 @@ export function resolveBrokerOptions(o: BrokerOptions = {}): ResolvedBrokerOptio
     autoCreateGroups: o.autoCreateGroups ?? true,
     defaultQueueCount: positiveInt('defaultQueueCount', o.defaultQueueCount ?? 4),
     clientExpiryMs: positiveInt('clientExpiryMs', o.clientExpiryMs ?? 120_000),
+    maxDelayMs: positiveInt('maxDelayMs', o.maxDelayMs ?? 30 * 24 * 3600_000),
+    maxTtlMs: positiveInt('maxTtlMs', o.maxTtlMs ?? 30 * 24 * 3600_000),
+    dedupWindowMs: positiveInt('dedupWindowMs', o.dedupWindowMs ?? 600_000),
     store: {
       dataDir: o.store?.dataDir ?? join('.agentmq', brokerName),
       flush,

@@ -11,6 +11,7 @@ import { msToDuration, msToTimestamp } from '../../proto/common/time.js';
 import { toWireEndpoints } from '../../proto/common/endpoints.js';
 import type { Delivery } from '../pop/pop-service.js';
 import type { TopicConfig } from '../topic/topic-manager.js';
+import { acceptedTypes, clientQueue } from '../topic/lanes.js';
 
 const digests = new WeakMap<Buffer, string>();
 
@@ -24,7 +25,7 @@ function md5(body: Buffer): string {
   return d;
 }
 
-export function deliveryToWire(d: Delivery, storeHost: string, invisibleMs: number): Message {
+export function deliveryToWire(d: Delivery, topic: TopicConfig, storeHost: string, invisibleMs: number): Message {
   const m = d.message;
   return {
     topic: { name: m.topic, resourceNamespace: '' },
@@ -41,7 +42,7 @@ export function deliveryToWire(d: Delivery, storeHost: string, invisibleMs: numb
       storeTimestamp: msToTimestamp(m.storeMs),
       storeHost,
       receiptHandle: d.receiptHandle,
-      queueId: m.queueId,
+      queueId: clientQueue(topic, m.queueId),
       queueOffset: m.offset,
       invisibleDuration: msToDuration(invisibleMs),
       deliveryAttempt: d.attempt,
@@ -61,7 +62,7 @@ export function topicQueues(topic: TopicConfig, brokerName: string, host: string
       id,
       permission: topic.permission,
       broker: { name: brokerName, id: 0, endpoints: toWireEndpoints({ host, port }) },
-      acceptMessageTypes: [topic.messageType],
+      acceptMessageTypes: acceptedTypes(topic.messageType),
     });
   }
   return queues;

@@ -22,6 +22,12 @@ import { deliveryToWire, topicQueues } from './convert.js';
 import { notImplemented, unary } from './handler.js';
 import { createTelemetryHandler } from './telemetry.js';
 import * as v from './validate.js';
+import { acceptedTypes } from '../topic/lanes.js';
+import type { MessageTypeName } from '../topic/topic-manager.js';
+import { DEDUP_KEY_PROPERTY } from '../send/dedup.js';
+
+/** User property carrying a per-message TTL in milliseconds. */
+export const TTL_PROPERTY = 'agentmq.ttl.ms';
 
 /** Combined status of per-entry results: OK, the shared failure, or MULTIPLE_RESULTS. */
 function summarize(statuses: WireStatus[]): WireStatus {
@@ -38,7 +44,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
   const opts = ctx.options;
 
   /** Validates one message of a SendMessage request into what the send service takes. */
-  function incoming(m: Message__Output): IncomingMessage {
+  function incoming(m: Message__Output, now: number): IncomingMessage {
     const topicName = v.requireTopicName(m.topic?.name, 'message.topic');
     const topic = ctx.topics.require(topicName);
     if (!WRITABLE.has(topic.permission)) throw new MqError(Code.FORBIDDEN, `topic ${topicName} is not writable on this broker (permission ${topic.permission})`, { topic: topicName });
@@ -49,29 +55,47 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     v.checkBody(body, opts.maxBodySize);
     if (sp.tag !== undefined) v.checkTag(sp.tag);
     v.checkKeys(sp.keys ?? []);
-    v.checkProperties(m.userProperties ?? {}, opts.maxPropertiesSize);
+    const props = m.userProperties ?? {};
+    v.checkProperties(props, opts.maxPropertiesSize);
     const type = sp.messageType === 'MESSAGE_TYPE_UNSPECIFIED' ? 'NORMAL' : sp.messageType;
-    if (sp.deliveryTimestamp || type === 'DELAY') throw new MqError(Code.UNSUPPORTED, 'delayed delivery (delivery_timestamp / DELAY) is not supported by this broker yet', { topic: topicName });
-    if (type === 'TRANSACTION' || type === 'LITE' || type === 'PRIORITY' || sp.liteTopic !== undefined || sp.priority !== undefined) {
-      throw new MqError(Code.UNSUPPORTED, `message type ${sp.liteTopic !== undefined ? 'LITE' : sp.priority !== undefined ? 'PRIORITY' : type} is not supported by this broker yet`, { topic: topicName });
+    const conflict = (why: string) => new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, why, { topic: topicName });
+    if (type === 'TRANSACTION') throw new MqError(Code.UNSUPPORTED, 'transactional messages are not supported by this broker', { topic: topicName });
+    if (type === 'LITE' || sp.liteTopic !== undefined) throw new MqError(Code.UNSUPPORTED, 'lite topics are not supported by this broker yet', { topic: topicName });
+    if (!acceptedTypes(topic.messageType).includes(type as MessageTypeName)) {
+      throw conflict(`topic ${topicName} is a ${topic.messageType} topic; it accepts ${acceptedTypes(topic.messageType).join(', ')} messages, not ${type}`);
     }
-    if (sp.messageGroup !== undefined) v.checkMessageGroup(sp.messageGroup);
-    if (type === 'FIFO' && sp.messageGroup === undefined) throw new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, 'FIFO messages need a message_group', { topic: topicName });
-    if (type !== 'FIFO' && sp.messageGroup !== undefined) throw new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, `message_group is only allowed on FIFO messages (message type ${type})`, { topic: topicName });
-    if (type !== topic.messageType) {
-      throw new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, `topic ${topicName} accepts ${topic.messageType} messages, not ${type}`, { topic: topicName });
+    // Delivery time: DELAY messages need one; any message may carry one (a delayed FIFO message).
+    const deliverAtMs = timestampToMs(sp.deliveryTimestamp);
+    if (type === 'DELAY' && deliverAtMs === undefined) throw conflict('DELAY messages need a delivery_timestamp');
+    if (deliverAtMs !== undefined) v.checkDeliveryTime(deliverAtMs, now, opts.maxDelayMs);
+    if (type === 'FIFO' && sp.messageGroup === undefined) throw conflict('FIFO messages need a message_group');
+    if (sp.messageGroup !== undefined) {
+      if (topic.messageType !== 'FIFO') throw conflict(`message_group is only allowed on FIFO topics (${topicName} is ${topic.messageType})`);
+      v.checkMessageGroup(sp.messageGroup);
     }
+    if (type === 'PRIORITY' && sp.priority === undefined) throw conflict('PRIORITY messages need a priority');
+    if (sp.priority !== undefined) {
+      if (topic.messageType !== 'PRIORITY') throw conflict(`priority is only allowed on PRIORITY topics (${topicName} is ${topic.messageType})`);
+      v.checkPriority(sp.priority);
+    }
+    const ttlMs = v.ttlProperty(props[TTL_PROPERTY], opts.maxTtlMs);
+    const dedupKey = v.dedupProperty(props[DEDUP_KEY_PROPERTY]);
     return {
       topic: topicName,
       body,
+      ...(deliverAtMs !== undefined ? { deliverAtMs } : {}),
+      ...(ttlMs !== undefined ? { ttlMs } : {}),
+      ...(dedupKey !== undefined ? { dedupKey } : {}),
       header: {
         id: sp.messageId,
         ...(sp.tag !== undefined ? { tag: sp.tag } : {}),
         ...(sp.keys.length ? { keys: sp.keys } : {}),
-        ...(Object.keys(m.userProperties ?? {}).length ? { props: m.userProperties } : {}),
+        ...(Object.keys(props).length ? { props } : {}),
         type,
         ...(sp.messageGroup !== undefined ? { group: sp.messageGroup } : {}),
-        bornMs: timestampToMs(sp.bornTimestamp) ?? ctx.options.clock.now(),
+        ...(sp.priority !== undefined ? { priority: sp.priority } : {}),
+        ...(deliverAtMs !== undefined ? { deliveryMs: deliverAtMs } : {}),
+        bornMs: timestampToMs(sp.bornTimestamp) ?? now,
         bornHost: sp.bornHost ?? '',
         ...(sp.bodyEncoding === 'GZIP' ? { enc: 'GZIP' } : {}),
       },
@@ -93,7 +117,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const maxMessages = v.batchSize(req.batchSize, opts);
       const invisibleMs = v.invisibleMs(durationToMs(req.invisibleDuration), opts);
       let pollMs = v.pollingMs(durationToMs(req.longPollingTimeout), opts);
-      await ctx.groups.resolve(group);
+      const groupConfig = await ctx.groups.resolve(group);
       ctx.clients.touch(clientId, { group });
       // Answer before the caller's deadline expires, or the client sees DEADLINE_EXCEEDED.
       const deadline = call.getDeadline();
@@ -102,8 +126,9 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const until = Date.now() + pollMs;
       for (;;) {
         const seq = ctx.longPolling.seq(topicName);
-        if (!ctx.topics.get(topicName)) throw new MqError(Code.TOPIC_NOT_FOUND, `topic ${topicName} was deleted`, { topic: topicName });
-        const deliveries = await ctx.pop.pop({ topic: topicName, group, filter, maxMessages, invisibleMs });
+        const current = ctx.topics.get(topicName);
+        if (!current) throw new MqError(Code.TOPIC_NOT_FOUND, `topic ${topicName} was deleted`, { topic: topicName });
+        const deliveries = await ctx.pop.pop({ topic: current, group, filter, maxMessages, invisibleMs, maxAttempts: groupConfig.maxDeliveryAttempts });
         if (deliveries.length > 0) {
           if (abort.signal.aborted) {
             // The caller left: make them visible again at once instead of waiting out the invisibility.
@@ -112,7 +137,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
           }
           call.write({ status: okStatus() });
           const host = `${opts.advertisedHost}:${ctx.port()}`;
-          for (const d of deliveries) call.write({ message: deliveryToWire(d, host, invisibleMs) });
+          for (const d of deliveries) call.write({ message: deliveryToWire(d, current, host, invisibleMs) });
           call.end();
           return;
         }
@@ -171,19 +196,20 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const entries: SendResultEntry[] = new Array(messages.length);
       const valid: IncomingMessage[] = [];
       const validIdx: number[] = [];
+      const now = opts.clock.now();
       messages.forEach((m, i) => {
         try {
-          valid.push(incoming(m));
+          valid.push(incoming(m, now));
           validIdx.push(i);
         } catch (err) {
           entries[i] = { status: toStatus(err, logger), messageId: m.systemProperties?.messageId ?? '', transactionId: '', offset: 0 };
         }
       });
       if (valid.length > 0) {
-        const results = await ctx.send.send(valid, opts.clock.now());
+        const results = await ctx.send.send(valid, now);
         results.forEach((r, j) => {
           const i = validIdx[j]!;
-          entries[i] = { status: okStatus(), messageId: valid[j]!.header.id, transactionId: '', offset: r.offset };
+          entries[i] = { status: okStatus(), messageId: r.messageId, transactionId: '', offset: r.offset, ...(r.recallHandle ? { recallHandle: r.recallHandle } : {}) };
         });
       }
       return { status: summarize(entries.map((e) => e.status as WireStatus)), entries };
@@ -227,9 +253,26 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
 
     Telemetry: createTelemetryHandler(ctx, logger),
 
-    ForwardMessageToDeadLetterQueue: notImplemented('ForwardMessageToDeadLetterQueue'),
+    ForwardMessageToDeadLetterQueue: unary(logger, async (call) => {
+      v.requireClientId(call.metadata);
+      const group = v.requireGroupName(call.request.group?.name);
+      const topic = v.requireTopicName(call.request.topic?.name);
+      ctx.topics.require(topic);
+      await ctx.groups.resolve(group);
+      const attempts = call.request.deliveryAttempt || 0;
+      await ctx.pop.forwardToDeadLetter(topic, group, call.request.receiptHandle, `forwarded by the client after ${attempts} deliveries`);
+      return { status: okStatus() };
+    }),
+
+    RecallMessage: unary(logger, async (call) => {
+      v.requireClientId(call.metadata);
+      const topic = v.requireTopicName(call.request.topic?.name);
+      ctx.topics.require(topic);
+      const messageId = await ctx.delays.recall(topic, call.request.recallHandle);
+      return { status: okStatus(), messageId };
+    }),
+
     EndTransaction: notImplemented('EndTransaction (transactional messages)'),
-    RecallMessage: notImplemented('RecallMessage (delayed messages)'),
     SyncLiteSubscription: notImplemented('SyncLiteSubscription (lite topics)'),
     UpdateOffset: notImplemented('UpdateOffset'),
     GetOffset: notImplemented('GetOffset'),

@@ -7,6 +7,8 @@ import { Code } from '../../proto/common/codes.js';
 import { InvalidArgumentError } from '../../proto/common/errors.js';
 import { nameProblem, tagProblem } from '../../proto/common/names.js';
 import type { ResolvedBrokerOptions } from '../options.js';
+import { MAX_PRIORITY } from '../topic/lanes.js';
+import { MAX_DEDUP_KEY_LENGTH } from '../send/dedup.js';
 
 export const MAX_MESSAGE_ID_LENGTH = 128;
 export const MAX_KEY_LENGTH = 1024;
@@ -104,4 +106,33 @@ export function batchSize(n: number | undefined, opts: ResolvedBrokerOptions): n
     throw InvalidArgumentError.format('batch_size', `must be between 1 and ${opts.pop.maxBatchSize} (got ${v})`);
   }
   return v;
+}
+
+export function checkPriority(p: number): void {
+  if (!Number.isInteger(p) || p < 0 || p > MAX_PRIORITY) throw InvalidArgumentError.format('priority', `must be an integer between 0 and ${MAX_PRIORITY} (got ${p})`);
+}
+
+export function checkDeliveryTime(at: number, now: number, maxDelayMs: number): void {
+  if (!Number.isFinite(at) || at < 0) throw InvalidArgumentError.format('delivery_timestamp', 'must be a valid time', Code.ILLEGAL_DELIVERY_TIME);
+  if (at - now > maxDelayMs) {
+    throw InvalidArgumentError.format('delivery_timestamp', `is ${at - now} ms ahead; the longest delay is ${maxDelayMs} ms`, Code.ILLEGAL_DELIVERY_TIME);
+  }
+}
+
+/** The TTL property (ms), validated. */
+export function ttlProperty(raw: string | undefined, maxTtlMs: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n <= 0 || n > maxTtlMs) {
+    throw InvalidArgumentError.format(`user property ${'agentmq.ttl.ms'}`, `must be a whole number of milliseconds between 1 and ${maxTtlMs} (got ${JSON.stringify(raw)})`);
+  }
+  return n;
+}
+
+export function dedupProperty(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.trim().length === 0 || raw.length > MAX_DEDUP_KEY_LENGTH) {
+    throw InvalidArgumentError.format('user property agentmq.dedup.key', `must be 1 to ${MAX_DEDUP_KEY_LENGTH} characters`);
+  }
+  return raw;
 }

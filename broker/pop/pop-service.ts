@@ -1,20 +1,24 @@
 /**
- * POP-style consumption: receive (with invisibility), ack, change invisibility, redelivery.
+ * POP-style consumption: receive (with invisibility), ack, change invisibility, redelivery,
+ * FIFO message-group gating, TTL skipping and dead-lettering after too many deliveries.
  *
- * State per (topic, group, queue), all in memory and persisted through the store's WriteQueue:
- *   cursor    next offset never handed to this group       -> 'C' key
- *   inflight  offset -> {visibleAt, attempt, token}          -> 'I' keys
+ * State per (topic, group, store queue), in memory and persisted through the store's WriteQueue:
+ *   cursor    next offset never examined for this group                 -> 'C' key
+ *   inflight  offset -> {visibleAt, attempt, token, group?}             -> 'I' keys
+ *   waiting   FIFO only: message group -> offsets held back behind an    -> 'W' keys
+ *             unacked message of that group (ascending)
+ *   blocked   FIFO only: message group -> its in-flight offset (derived from inflight)
  *   due       min-heap of (visibleAt, offset, token) for redelivery; entries may be stale
- * Invariant (see keys.ts): an offset below the cursor with no in-flight record is acknowledged,
- * so a restart recovers exactly: everything unacked is either in-flight (redelivered when its
- * invisibility ends, attempt counted) or at/after the cursor.
+ * Invariant (keys.ts): an offset below the cursor with neither an 'I' nor a 'W' record is
+ * acknowledged (or skipped: filtered out, expired, dead-lettered). So a restart recovers exactly.
  *
  * Redelivery is driven by one timer, reset to the earliest visibility deadline of all groups; it
- * signals the LongPolling of the topic/group, which wakes a parked receive. No polling loop.
+ * signals the LongPolling of the topic/group, which wakes parked receives. No polling loop.
  *
- * Concurrency: Node is single-threaded, so every state change is made synchronously before the
- * first `await` of an operation (claim, then read and persist). Two receives racing on the same
- * queue can never claim the same offset.
+ * Concurrency: Node is single-threaded; for normal queues every claim (cursor move, in-flight
+ * record) is made synchronously before the first `await` of an operation, so two receives racing
+ * on a queue never claim the same offset. FIFO queues must read a message to know its group
+ * before deciding, so their pops run one at a time per queue (`lock`).
  */
 import { randomInt } from 'node:crypto';
 import { Code } from '../../proto/common/codes.js';
@@ -23,14 +27,22 @@ import type { Clock } from '../../proto/common/time.js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
 import type { BatchOp } from '../store/rocks.js';
-import { decodeConsumerKey, encodeU64, decodeU64, cursorKey, inflightKey, prefixEnd, P_CURSOR, P_INFLIGHT, type ConsumerKey } from '../store/keys.js';
+import { decodeConsumerKey, encodeU64, decodeU64, cursorKey, inflightKey, waitingKey, prefixEnd, P_CURSOR, P_INFLIGHT, P_WAITING } from '../store/keys.js';
 import { decodeInflight, encodeInflight, type InflightRecord } from '../store/codec.js';
+import type { TopicConfig } from '../topic/topic-manager.js';
+import { drainOrder } from '../topic/lanes.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import type { LongPolling } from './long-polling.js';
 import type { ReceiptHandleCodec } from './receipt-handle.js';
 import type { TagFilter } from '../consumer/filter.js';
 
 type Offset = number;
+type MessageGroup = string;
+
+/** FIFO: most messages held back per queue before scanning stops until acks free groups. */
+export const MAX_WAITING_PER_QUEUE = 10_000;
+/** FIFO: messages read per scan step. */
+const FIFO_SCAN_CHUNK = 64;
 
 interface Due {
   at: number;
@@ -45,6 +57,10 @@ interface QueueConsumer {
   cursor: Offset;
   inflight: Map<Offset, InflightRecord>;
   due: DeadlineHeap<Due>;
+  blocked: Map<MessageGroup, Offset>;
+  waiting: Map<MessageGroup, Offset[]>;
+  waitingCount: number;
+  lock: Promise<void>;
 }
 
 export interface Delivery {
@@ -56,12 +72,24 @@ export interface Delivery {
 }
 
 export interface PopRequest {
-  topic: string;
+  topic: TopicConfig;
   group: string;
   filter: TagFilter;
   maxMessages: number;
   invisibleMs: number;
+  /** Deliveries after which an unacked message is dead-lettered instead of redelivered. */
+  maxAttempts: number;
 }
+
+/** A message leaving for the dead-letter topic. */
+export interface DeadLetter {
+  message: StoredMessage;
+  attempts: number;
+  reason: string;
+}
+
+/** Moves messages to the group's dead-letter topic, committing `ops` atomically with them. */
+export type DeadLetterSink = (group: string, letters: DeadLetter[], ops: BatchOp[]) => Promise<void>;
 
 interface GlobalDue {
   at: number;
@@ -69,8 +97,15 @@ interface GlobalDue {
   group: string;
 }
 
+export interface GroupDeliveryState {
+  group: string;
+  state: 'pending' | 'inflight' | 'waiting' | 'acked';
+  attempt: number;
+  visibleAt: number;
+}
+
 export class PopService {
-  /** key: topic \0 group -> one state per queue */
+  /** key: topic \0 group -> one state per store queue */
   private readonly consumers = new Map<string, QueueConsumer[]>();
   private readonly globalDue = new DeadlineHeap<GlobalDue>();
   private timer: NodeJS.Timeout | undefined;
@@ -78,6 +113,7 @@ export class PopService {
   /** Round-robin start queue per topic\0group, so one busy queue does not starve the others. */
   private readonly rr = new Map<string, number>();
   private closed = false;
+  private deadLetterSink: DeadLetterSink | undefined;
 
   constructor(
     private readonly store: MessageStore,
@@ -87,28 +123,35 @@ export class PopService {
     private readonly logger: Logger,
   ) {}
 
-  /** Recovers cursors and in-flight records after a restart. */
+  setDeadLetterSink(sink: DeadLetterSink): void {
+    this.deadLetterSink = sink;
+  }
+
+  /** Recovers cursors, in-flight and waiting records after a restart. */
   async load(): Promise<void> {
-    let cursors = 0;
-    let inflight = 0;
-    for (const kind of [P_CURSOR, P_INFLIGHT] as const) {
+    const counts = { cursors: 0, inflight: 0, waiting: 0 };
+    for (const kind of [P_CURSOR, P_INFLIGHT, P_WAITING] as const) {
       const prefix = Buffer.from([kind]);
       for await (const [key, value] of this.store.db.range({ gte: prefix, lt: prefixEnd(prefix) })) {
-        const k: ConsumerKey = decodeConsumerKey(key);
+        const k = decodeConsumerKey(key);
         if (this.store.queueCount(k.topic) <= k.queueId) continue; // topic deleted meanwhile
         const qc = this.queueConsumer(k.topic, k.group, k.queueId);
         if (kind === P_CURSOR) {
           qc.cursor = decodeU64(value);
-          cursors++;
-        } else if (k.offset !== undefined) {
+          counts.cursors++;
+        } else if (kind === P_INFLIGHT && k.offset !== undefined) {
           const rec = decodeInflight(value);
           qc.inflight.set(k.offset, rec);
+          if (rec.group !== undefined) qc.blocked.set(rec.group, k.offset);
           this.schedule(qc, k.offset, rec);
-          inflight++;
+          counts.inflight++;
+        } else if (kind === P_WAITING && k.offset !== undefined) {
+          this.holdBack(qc, value.toString('utf8'), k.offset);
+          counts.waiting++;
         }
       }
     }
-    this.logger.info('consumer state recovered', { cursors, inflight });
+    this.logger.info('consumer state recovered', counts);
   }
 
   private consumersOf(topic: string, group: string): QueueConsumer[] {
@@ -121,7 +164,18 @@ export class PopService {
     const want = this.store.queueCount(topic);
     for (let q = list.length; q < want; q++) {
       // A group new to a queue starts at the oldest stored message.
-      list.push({ topic, group, queueId: q, cursor: this.store.offsets(topic, q).min, inflight: new Map(), due: new DeadlineHeap() });
+      list.push({
+        topic,
+        group,
+        queueId: q,
+        cursor: this.store.offsets(topic, q).min,
+        inflight: new Map(),
+        due: new DeadlineHeap(),
+        blocked: new Map(),
+        waiting: new Map(),
+        waitingCount: 0,
+        lock: Promise.resolve(),
+      });
     }
     return list;
   }
@@ -134,6 +188,13 @@ export class PopService {
 
   private newToken(): number {
     return randomInt(0, 0xffffffff);
+  }
+
+  private holdBack(qc: QueueConsumer, g: MessageGroup, offset: Offset): void {
+    const list = qc.waiting.get(g);
+    if (list) list.push(offset);
+    else qc.waiting.set(g, [offset]);
+    qc.waitingCount++;
   }
 
   private schedule(qc: QueueConsumer, offset: Offset, rec: InflightRecord): void {
@@ -157,68 +218,130 @@ export class PopService {
     this.timer = undefined;
     this.timerAt = Infinity;
     const now = this.clock.now();
-    // One wake-up per message now due (per topic/group), so that as many parked receivers wake
-    // as there are messages to take; stale entries at worst cause a receiver to re-park.
+    // Wake as many receivers per topic/group as messages became visible (entries may be
+    // stale; a receiver woken for nothing parks again).
     const due = new Map<string, { topic: string; group: string; count: number }>();
     for (let d = this.globalDue.peek(); d && d.at <= now; d = this.globalDue.peek()) {
       this.globalDue.pop();
       const key = `${d.topic}\0${d.group}`;
-      const e = due.get(key);
-      if (e) e.count++;
+      const entry = due.get(key);
+      if (entry) entry.count++;
       else due.set(key, { topic: d.topic, group: d.group, count: 1 });
     }
-    for (const e of due.values()) this.longPolling.signal(e.topic, e.count, e.group);
+    for (const { topic, group, count } of due.values()) this.longPolling.signal(topic, count, group);
     this.armTimer();
   }
 
+  private expired(m: StoredMessage, now: number): boolean {
+    return m.expireMs !== undefined && m.expireMs <= now;
+  }
+
+  /** Claims a message for delivery (in memory) and adds its 'I' op. */
+  private claim(qc: QueueConsumer, offset: Offset, attempt: number, fifoGroup: MessageGroup | undefined, invisibleMs: number, now: number, ops: BatchOp[]): InflightRecord {
+    const rec: InflightRecord = { visibleAt: now + invisibleMs, attempt, token: this.newToken(), ...(fifoGroup !== undefined ? { group: fifoGroup } : {}) };
+    qc.inflight.set(offset, rec);
+    if (fifoGroup !== undefined) qc.blocked.set(fifoGroup, offset);
+    this.schedule(qc, offset, rec);
+    ops.push({ type: 'put', key: inflightKey(qc.topic, qc.group, qc.queueId, offset), value: encodeInflight(rec) });
+    return rec;
+  }
+
+  /** Drops a message from the group's hands (acked, expired, dead-lettered): its ops, and FIFO unblocking. */
+  private release(qc: QueueConsumer, offset: Offset, ops: BatchOp[]): void {
+    const rec = qc.inflight.get(offset);
+    qc.inflight.delete(offset);
+    ops.push({ type: 'del', key: inflightKey(qc.topic, qc.group, qc.queueId, offset) });
+    if (rec?.group !== undefined && qc.blocked.get(rec.group) === offset) {
+      qc.blocked.delete(rec.group);
+      // The group's next message may now be delivered.
+      if (qc.waiting.has(rec.group)) this.longPolling.signal(qc.topic, 1, qc.group);
+    }
+  }
+
   /**
-   * Hands out up to `maxMessages` deliverable messages of `topic` to `group`: first messages
-   * whose invisibility expired (redeliveries, attempt + 1), then new ones in offset order.
+   * Hands out up to `maxMessages` deliverable messages to `group`: first messages whose
+   * invisibility expired (redeliveries, attempt + 1; dead-lettered instead once `maxAttempts`
+   * deliveries were made), then new ones in order (by priority first on PRIORITY topics; FIFO
+   * topics: at most one unacked message per message group).
    */
   async pop(req: PopRequest): Promise<Delivery[]> {
     const now = this.clock.now();
-    const list = this.consumersOf(req.topic, req.group);
-    const rrKey = `${req.topic}\0${req.group}`;
-    const start = (this.rr.get(rrKey) ?? 0) % Math.max(1, list.length);
-    this.rr.set(rrKey, start + 1);
+    const topic = req.topic.name;
+    const fifo = req.topic.messageType === 'FIFO';
+    const list = this.consumersOf(topic, req.group);
+    const rrKey = `${topic}\0${req.group}`;
+    const start = this.rr.get(rrKey) ?? 0;
+    this.rr.set(rrKey, (start + 1) % Math.max(1, req.topic.queueCount));
+    const order = drainOrder(req.topic, start).filter((q) => q < list.length);
     const out: Delivery[] = [];
     const ops: BatchOp[] = [];
+    const letters: DeadLetter[] = [];
 
     // Pass 1: redeliveries (claimed synchronously).
     const redeliver: { qc: QueueConsumer; offset: Offset; rec: InflightRecord }[] = [];
-    for (let i = 0; i < list.length && redeliver.length < req.maxMessages; i++) {
-      const qc = list[(start + i) % list.length]!;
+    const exhausted: { qc: QueueConsumer; offset: Offset; attempts: number }[] = [];
+    for (const qid of order) {
+      const qc = list[qid]!;
       while (redeliver.length < req.maxMessages) {
         const d = qc.due.peek();
         if (!d || d.at > now) break;
         qc.due.pop();
         const cur = qc.inflight.get(d.offset);
         if (!cur || cur.token !== d.token || cur.visibleAt !== d.at) continue; // stale entry
-        const rec: InflightRecord = { visibleAt: now + req.invisibleMs, attempt: cur.attempt + 1, token: this.newToken() };
-        qc.inflight.set(d.offset, rec);
-        this.schedule(qc, d.offset, rec);
-        ops.push({ type: 'put', key: inflightKey(qc.topic, qc.group, qc.queueId, d.offset), value: encodeInflight(rec) });
-        redeliver.push({ qc, offset: d.offset, rec });
+        if (cur.attempt >= req.maxAttempts) {
+          // Taken out of circulation now; released (and unblocked) once it is dead-lettered.
+          cur.token = this.newToken();
+          exhausted.push({ qc, offset: d.offset, attempts: cur.attempt });
+          continue;
+        }
+        redeliver.push({ qc, offset: d.offset, rec: this.claim(qc, d.offset, cur.attempt + 1, cur.group, req.invisibleMs, now, ops) });
       }
+      if (redeliver.length >= req.maxMessages) break;
     }
 
+    for (const x of exhausted) {
+      const message = await this.store.readOne(topic, x.qc.queueId, x.offset);
+      this.release(x.qc, x.offset, ops);
+      if (message && !this.expired(message, now)) letters.push({ message, attempts: x.attempts, reason: `not acknowledged after ${x.attempts} deliveries` });
+    }
     for (const r of redeliver) {
-      const message = await this.store.readOne(r.qc.topic, r.qc.queueId, r.offset);
-      if (!message) {
-        // The record outlived its message (e.g. a lost write): drop it.
-        r.qc.inflight.delete(r.offset);
-        ops.push({ type: 'del', key: inflightKey(r.qc.topic, r.qc.group, r.qc.queueId, r.offset) });
+      const message = await this.store.readOne(topic, r.qc.queueId, r.offset);
+      if (!message || this.expired(message, now)) {
+        // Expired (TTL) or gone: never delivered again.
+        this.release(r.qc, r.offset, ops);
         continue;
       }
       out.push(this.delivery(r.qc, message, r.rec));
     }
 
-    // Pass 2: new messages. Claim offset ranges synchronously (advancing cursors), then read and
-    // filter; repeat while the filter skipped messages and more are committed.
+    // Pass 2: new messages.
+    if (fifo) {
+      for (const qid of order) {
+        if (out.length >= req.maxMessages) break;
+        const qc = list[qid]!;
+        await this.locked(qc, () => this.popFifo(qc, req, now, out, ops));
+      }
+    } else {
+      await this.popOrdered(list, order, req, now, out, ops);
+    }
+
+    if (letters.length > 0) {
+      if (!this.deadLetterSink) throw new Error('no dead-letter sink');
+      await this.deadLetterSink(req.group, letters, ops);
+      this.logger.info('messages dead-lettered', { topic, group: req.group, count: letters.length });
+    } else {
+      await this.store.writes.write(ops);
+    }
+    return out;
+  }
+
+  /** Normal queues: claim offset ranges synchronously, then read; repeat while messages were skipped. */
+  private async popOrdered(list: QueueConsumer[], order: number[], req: PopRequest, now: number, out: Delivery[], ops: BatchOp[]): Promise<void> {
     for (let budget = req.maxMessages - out.length; budget > 0; budget = req.maxMessages - out.length) {
       const claims: { qc: QueueConsumer; from: Offset; to: Offset }[] = [];
-      for (let i = 0; i < list.length && budget > 0; i++) {
-        const qc = list[(start + i) % list.length]!;
+      for (const qid of order) {
+        if (budget <= 0) break;
+        const qc = list[qid]!;
         const committed = this.store.committedOffset(qc.topic, qc.queueId);
         if (qc.cursor >= committed) continue;
         const from = qc.cursor;
@@ -228,21 +351,66 @@ export class PopService {
         budget -= to - from;
         ops.push({ type: 'put', key: cursorKey(qc.topic, qc.group, qc.queueId), value: encodeU64(to) });
       }
-      if (claims.length === 0) break;
+      if (claims.length === 0) return;
       for (const c of claims) {
-        const messages = await this.store.read(c.qc.topic, c.qc.queueId, c.from, c.to);
-        for (const m of messages) {
-          if (!req.filter(m.tag)) continue; // not for this group: skipped for good, like RocketMQ
-          const rec: InflightRecord = { visibleAt: now + req.invisibleMs, attempt: 1, token: this.newToken() };
-          c.qc.inflight.set(m.offset, rec);
-          this.schedule(c.qc, m.offset, rec);
-          ops.push({ type: 'put', key: inflightKey(c.qc.topic, c.qc.group, c.qc.queueId, m.offset), value: encodeInflight(rec) });
-          out.push(this.delivery(c.qc, m, rec));
+        for (const m of await this.store.read(c.qc.topic, c.qc.queueId, c.from, c.to)) {
+          // Skipped for good: not for this group's filter (RocketMQ semantics), or expired.
+          if (!req.filter(m.tag) || this.expired(m, now)) continue;
+          out.push(this.delivery(c.qc, m, this.claim(c.qc, m.offset, 1, undefined, req.invisibleMs, now, ops)));
         }
       }
     }
-    await this.store.writes.write(ops);
-    return out;
+  }
+
+  /** FIFO queue, under its lock: first held-back heads of unblocked groups, then scan forward. */
+  private async popFifo(qc: QueueConsumer, req: PopRequest, now: number, out: Delivery[], ops: BatchOp[]): Promise<void> {
+    for (const [g, offsets] of [...qc.waiting]) {
+      if (out.length >= req.maxMessages) return;
+      while (offsets.length > 0 && !qc.blocked.has(g)) {
+        const offset = offsets.shift()!;
+        qc.waitingCount--;
+        ops.push({ type: 'del', key: waitingKey(qc.topic, qc.group, qc.queueId, offset) });
+        const m = await this.store.readOne(qc.topic, qc.queueId, offset);
+        if (!m || this.expired(m, now)) continue;
+        out.push(this.delivery(qc, m, this.claim(qc, offset, 1, g, req.invisibleMs, now, ops)));
+      }
+      if (offsets.length === 0) qc.waiting.delete(g);
+    }
+    const startCursor = qc.cursor;
+    while (out.length < req.maxMessages && qc.waitingCount < MAX_WAITING_PER_QUEUE) {
+      const committed = this.store.committedOffset(qc.topic, qc.queueId);
+      if (qc.cursor >= committed) break;
+      const to = Math.min(committed, qc.cursor + FIFO_SCAN_CHUNK);
+      let next = to;
+      for (const m of await this.store.read(qc.topic, qc.queueId, qc.cursor, to)) {
+        if (out.length >= req.maxMessages || qc.waitingCount >= MAX_WAITING_PER_QUEUE) {
+          next = m.offset;
+          break;
+        }
+        if (!req.filter(m.tag) || this.expired(m, now)) continue;
+        const g = m.group ?? '';
+        if (qc.blocked.has(g) || qc.waiting.has(g)) {
+          this.holdBack(qc, g, m.offset);
+          ops.push({ type: 'put', key: waitingKey(qc.topic, qc.group, qc.queueId, m.offset), value: Buffer.from(g, 'utf8') });
+          continue;
+        }
+        out.push(this.delivery(qc, m, this.claim(qc, m.offset, 1, g, req.invisibleMs, now, ops)));
+      }
+      qc.cursor = next;
+    }
+    if (qc.cursor !== startCursor) ops.push({ type: 'put', key: cursorKey(qc.topic, qc.group, qc.queueId), value: encodeU64(qc.cursor) });
+  }
+
+  private async locked<T>(qc: QueueConsumer, fn: () => Promise<T>): Promise<T> {
+    const prev = qc.lock;
+    let release!: () => void;
+    qc.lock = new Promise((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   }
 
   private delivery(qc: QueueConsumer, message: StoredMessage, rec: InflightRecord): Delivery {
@@ -272,9 +440,15 @@ export class PopService {
 
   /** Acknowledges a delivery. Durable when the promise resolves. */
   async ack(topic: string, group: string, handle: string): Promise<void> {
+    await this.store.writes.write(this.settle(topic, group, handle));
+  }
+
+  /** Removes a delivery from the group's hands and returns the ops that persist it. */
+  settle(topic: string, group: string, handle: string): BatchOp[] {
     const { qc, offset } = this.resolveHandle(topic, group, handle);
-    qc.inflight.delete(offset);
-    await this.store.writes.write([{ type: 'del', key: inflightKey(qc.topic, qc.group, qc.queueId, offset) }]);
+    const ops: BatchOp[] = [];
+    this.release(qc, offset, ops);
+    return ops;
   }
 
   /**
@@ -283,12 +457,22 @@ export class PopService {
    */
   async changeInvisibleDuration(topic: string, group: string, handle: string, invisibleMs: number): Promise<string> {
     const { qc, offset, rec: cur } = this.resolveHandle(topic, group, handle);
-    const rec: InflightRecord = { visibleAt: this.clock.now() + invisibleMs, attempt: cur.attempt, token: this.newToken() };
-    qc.inflight.set(offset, rec);
-    this.schedule(qc, offset, rec);
-    await this.store.writes.write([{ type: 'put', key: inflightKey(qc.topic, qc.group, qc.queueId, offset), value: encodeInflight(rec) }]);
+    const ops: BatchOp[] = [];
+    const rec = this.claim(qc, offset, cur.attempt, cur.group, invisibleMs, this.clock.now(), ops);
+    await this.store.writes.write(ops);
     if (invisibleMs === 0) this.longPolling.signal(topic, 1, group);
     return this.handles.encode(group, topic, { queueId: qc.queueId, offset, token: rec.token });
+  }
+
+  /** ForwardMessageToDeadLetterQueue: dead-letters a delivery now. */
+  async forwardToDeadLetter(topic: string, group: string, handle: string, reason: string): Promise<void> {
+    const { qc, offset, rec } = this.resolveHandle(topic, group, handle);
+    const message = await this.store.readOne(topic, qc.queueId, offset);
+    const ops: BatchOp[] = [];
+    this.release(qc, offset, ops);
+    if (!message) return void (await this.store.writes.write(ops));
+    if (!this.deadLetterSink) throw new Error('no dead-letter sink');
+    await this.deadLetterSink(group, [{ message, attempts: rec.attempt, reason }], ops);
   }
 
   /** Forgets all consumer state of a topic (after the store deleted it). */
@@ -296,15 +480,35 @@ export class PopService {
     for (const key of [...this.consumers.keys()]) if (key.startsWith(`${topic}\0`)) this.consumers.delete(key);
   }
 
+  /** Where a stored message stands for every group that consumed its topic. */
+  deliveryStates(topic: string, queueId: number, offset: number): GroupDeliveryState[] {
+    const out: GroupDeliveryState[] = [];
+    for (const [key, list] of this.consumers) {
+      if (!key.startsWith(`${topic}\0`)) continue;
+      const qc = list[queueId];
+      if (!qc) continue;
+      const rec = qc.inflight.get(offset);
+      let state: GroupDeliveryState['state'];
+      if (rec) state = 'inflight';
+      else if (offset >= qc.cursor) state = 'pending';
+      else if ([...qc.waiting.values()].some((l) => l.includes(offset))) state = 'waiting';
+      else state = 'acked';
+      out.push({ group: qc.group, state, attempt: rec?.attempt ?? 0, visibleAt: rec?.visibleAt ?? 0 });
+    }
+    return out;
+  }
+
   /** Consumer state of a group on a topic: backlog and in-flight counts. */
-  groupStats(topic: string, group: string): { inflight: number; backlog: number } {
+  groupStats(topic: string, group: string): { inflight: number; backlog: number; waiting: number } {
     let inflight = 0;
     let backlog = 0;
+    let waiting = 0;
     for (const qc of this.consumers.get(`${topic}\0${group}`) ?? []) {
       inflight += qc.inflight.size;
+      waiting += qc.waitingCount;
       backlog += Math.max(0, this.store.committedOffset(topic, qc.queueId) - qc.cursor);
     }
-    return { inflight, backlog };
+    return { inflight, backlog, waiting };
   }
 
   close(): void {
@@ -313,4 +517,3 @@ export class PopService {
     this.timer = undefined;
   }
 }
-

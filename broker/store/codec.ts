@@ -8,9 +8,10 @@
  * The header is a StoredHeader; the body is stored as sent (bytes), never re-encoded.
  *
  * In-flight record (one per message a group holds, see keys.ts):
- *   +---------+---------------+------------+----------+
- *   | ver:1=1 | visibleAt:8   | attempt:4  | token:4  |
- *   +---------+---------------+------------+----------+
+ *   +---------+---------------+------------+----------+--------+----------------------+
+ *   | ver:1=2 | visibleAt:8   | attempt:4  | token:4  | glen:2 | message group (utf8) |
+ *   +---------+---------------+------------+----------+--------+----------------------+
+ *   (version 1 records end after the token: no message group)
  * visibleAt: ms since the epoch when the message becomes deliverable again;
  * attempt: deliveries so far; token: changes on every delivery / invisibility change, so an
  * older receipt handle no longer matches.
@@ -33,6 +34,27 @@ export interface StoredHeader {
   priority?: number;
   /** Body encoding as sent (IDENTITY / GZIP). */
   enc?: string;
+  /** Per-message TTL: not delivered after this time (ms since the epoch). */
+  expireMs?: number;
+}
+
+/** A delayed message waiting for its time (value of a 'D' key). */
+export interface PendingMessage {
+  topic: string;
+  header: StoredHeader;
+  /** TTL to apply once due (ms), counted from the delivery time. */
+  ttlMs?: number;
+  body: Buffer;
+}
+
+export function encodePending(p: PendingMessage): Buffer {
+  return encodeMessage({ ...p.header, __topic: p.topic, ...(p.ttlMs !== undefined ? { __ttl: p.ttlMs } : {}) } as StoredHeader, p.body);
+}
+
+export function decodePending(value: Buffer): PendingMessage {
+  const m = decodeMessage('', 0, 0, value) as StoredMessage & { __topic: string; __ttl?: number };
+  const { __topic, __ttl, topic: _t, queueId: _q, offset: _o, body, ...header } = m;
+  return { topic: __topic, header, body, ...(__ttl !== undefined ? { ttlMs: __ttl } : {}) };
 }
 
 export interface StoredMessage extends StoredHeader {
@@ -63,18 +85,27 @@ export interface InflightRecord {
   visibleAt: number;
   attempt: number;
   token: number;
+  /** FIFO topics: the message group the record blocks. */
+  group?: string;
 }
 
 export function encodeInflight(r: InflightRecord): Buffer {
-  const b = Buffer.allocUnsafe(17);
-  b[0] = 1;
+  const g = r.group === undefined ? undefined : Buffer.from(r.group, 'utf8');
+  const b = Buffer.allocUnsafe(17 + (g ? 2 + g.length : 0));
+  b[0] = g ? 2 : 1;
   b.writeBigUInt64BE(BigInt(r.visibleAt), 1);
   b.writeUInt32BE(r.attempt, 9);
   b.writeUInt32BE(r.token >>> 0, 13);
+  if (g) {
+    b.writeUInt16BE(g.length, 17);
+    g.copy(b, 19);
+  }
   return b;
 }
 
 export function decodeInflight(b: Buffer): InflightRecord {
-  if (b[0] !== 1) throw new Error(`unknown inflight record version ${b[0]}`);
-  return { visibleAt: Number(b.readBigUInt64BE(1)), attempt: b.readUInt32BE(9), token: b.readUInt32BE(13) };
+  if (b[0] !== 1 && b[0] !== 2) throw new Error(`unknown inflight record version ${b[0]}`);
+  const r: InflightRecord = { visibleAt: Number(b.readBigUInt64BE(1)), attempt: b.readUInt32BE(9), token: b.readUInt32BE(13) };
+  if (b[0] === 2) r.group = b.toString('utf8', 19, 19 + b.readUInt16BE(17));
+  return r;
 }

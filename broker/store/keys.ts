@@ -17,7 +17,27 @@
  *   inflight| 'I'| tlen:1| topic | glen:1| group | queue:2 | offset:8 |   inflight record (codec.ts)
  *           +----+-------+-------+-------+-------+---------+----------+
  *   'S'     | 'S'| name  |                                          broker metadata (secret key...)
+ *   'W'     +----+-------+-------+-------+-------+---------+----------+
+ *   waiting | 'W'| tlen:1| topic | glen:1| group | queue:2 | offset:8 |   message group (utf8)
+ *           +----+-------+-------+-------+-------+---------+----------+
+ *           FIFO: a message passed by the cursor but held back behind an unacked message of its
+ *           message group.
+ *   'D'     +----+-------------+--------+                            pending message (codec.ts)
+ *   delayed | 'D'| deliverAt:8 | seq:8  |                            due at deliverAt, then moved
+ *           +----+-------------+--------+                            into its topic
+ *   'X'     +----+------+--------+---------------------------------+
+ *   expiry  | 'X'| at:8 | kind:1 | 'M': tlen topic queue:2 offset:8 |  (empty) — message TTL
+ *           |    |      |        | 'U': tlen topic dedup-key       |  (empty) — dedup window end
+ *           +----+------+--------+---------------------------------+
+ *   'U'     | 'U'| tlen:1| topic | dedup key |                      {id, queueId, offset, expireAt}
+ *   'N'     | 'N'| message id |                                     {topic, queueId, offset} or
+ *           |    |            |                                     {scheduled: D key (hex)}
+ *   'K'     +----+-------+-------+--------+-----+---------+----------+
+ *   key     | 'K'| tlen:1| topic | klen:2 | key | queue:2 | offset:8 |   (empty)
+ *           +----+-------+-------+--------+-----+---------+----------+
  *
+ * Time-ordered prefixes ('D', 'X') make "what is due" a range scan from the start of the prefix
+ * up to now; one timer per prefix is armed at the first key's time.
  * Invariants: a message is in the group's hands iff it has an 'I' record; every offset below the
  * group's cursor without an 'I' record is acknowledged (or filtered out). So the ack floor needs
  * no storage of its own: it is min(inflight offsets ∪ {cursor}).
@@ -29,6 +49,12 @@ export const P_GROUP = 0x47; // 'G'
 export const P_CURSOR = 0x43; // 'C'
 export const P_INFLIGHT = 0x49; // 'I'
 export const P_META = 0x53; // 'S'
+export const P_WAITING = 0x57; // 'W'
+export const P_DELAYED = 0x44; // 'D'
+export const P_EXPIRY = 0x58; // 'X'
+export const P_DEDUP = 0x55; // 'U'
+export const P_MSGID = 0x4e; // 'N'
+export const P_KEY = 0x4b; // 'K'
 
 function lenPrefixed(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');
@@ -70,8 +96,8 @@ export const groupKey = (group: string): Buffer => Buffer.concat([Buffer.from([P
 export const metaKey = (name: string): Buffer => Buffer.concat([Buffer.from([P_META]), Buffer.from(name)]);
 
 // --- consumer state ---------------------------------------------------------------------------
-/** 'C'|'I' prefix for a topic, optionally narrowed to a group and queue. */
-export function consumerPrefix(kind: typeof P_CURSOR | typeof P_INFLIGHT, topic: string, group?: string, queueId?: number): Buffer {
+/** 'C'|'I'|'W' prefix for a topic, optionally narrowed to a group and queue. */
+export function consumerPrefix(kind: typeof P_CURSOR | typeof P_INFLIGHT | typeof P_WAITING, topic: string, group?: string, queueId?: number): Buffer {
   const parts = [Buffer.from([kind]), lenPrefixed(topic)];
   if (group !== undefined) parts.push(lenPrefixed(group));
   if (queueId !== undefined) parts.push(u16(queueId));
@@ -86,6 +112,10 @@ export function inflightKey(topic: string, group: string, queueId: number, offse
   return Buffer.concat([consumerPrefix(P_INFLIGHT, topic, group, queueId), u64(offset)]);
 }
 
+export function waitingKey(topic: string, group: string, queueId: number, offset: number): Buffer {
+  return Buffer.concat([consumerPrefix(P_WAITING, topic, group, queueId), u64(offset)]);
+}
+
 export interface ConsumerKey {
   topic: string;
   group: string;
@@ -93,7 +123,7 @@ export interface ConsumerKey {
   offset?: number;
 }
 
-/** Decodes a 'C' or 'I' key. */
+/** Decodes a 'C', 'I' or 'W' key. */
 export function decodeConsumerKey(key: Buffer): ConsumerKey {
   let pos = 1;
   const tlen = key[pos++]!;
@@ -122,3 +152,80 @@ export function prefixEnd(prefix: Buffer): Buffer {
 
 export const encodeU64 = u64;
 export const decodeU64 = (b: Buffer): number => Number(b.readBigUInt64BE(0));
+
+// --- delayed messages ---------------------------------------------------------------------------
+export function delayedKey(deliverAt: number, seq: number): Buffer {
+  return Buffer.concat([Buffer.from([P_DELAYED]), u64(deliverAt), u64(seq)]);
+}
+
+export function delayedKeyTime(key: Buffer): number {
+  return Number(key.readBigUInt64BE(1));
+}
+
+// --- expiry index -------------------------------------------------------------------------------
+export const EXPIRY_MESSAGE = 0x4d; // 'M'
+export const EXPIRY_DEDUP = 0x55; // 'U'
+
+export type ExpiryTarget =
+  | { kind: 'message'; topic: string; queueId: number; offset: number }
+  | { kind: 'dedup'; topic: string; key: string };
+
+export function expiryKey(at: number, target: ExpiryTarget): Buffer {
+  const head = Buffer.concat([Buffer.from([P_EXPIRY]), u64(at)]);
+  if (target.kind === 'message') {
+    return Buffer.concat([head, Buffer.from([EXPIRY_MESSAGE]), lenPrefixed(target.topic), u16(target.queueId), u64(target.offset)]);
+  }
+  return Buffer.concat([head, Buffer.from([EXPIRY_DEDUP]), lenPrefixed(target.topic), Buffer.from(target.key, 'utf8')]);
+}
+
+export function decodeExpiryKey(key: Buffer): { at: number; target: ExpiryTarget } {
+  const at = Number(key.readBigUInt64BE(1));
+  const kind = key[9];
+  const tlen = key[10]!;
+  const topic = key.toString('utf8', 11, 11 + tlen);
+  const rest = 11 + tlen;
+  if (kind === EXPIRY_MESSAGE) {
+    return { at, target: { kind: 'message', topic, queueId: key.readUInt16BE(rest), offset: Number(key.readBigUInt64BE(rest + 2)) } };
+  }
+  return { at, target: { kind: 'dedup', topic, key: key.toString('utf8', rest) } };
+}
+
+export function expiryTime(key: Buffer): number {
+  return Number(key.readBigUInt64BE(1));
+}
+
+// --- dedup, message id and key indexes ----------------------------------------------------------
+export function dedupPrefix(topic: string): Buffer {
+  return Buffer.concat([Buffer.from([P_DEDUP]), lenPrefixed(topic)]);
+}
+
+export function dedupKey(topic: string, key: string): Buffer {
+  return Buffer.concat([dedupPrefix(topic), Buffer.from(key, 'utf8')]);
+}
+
+export function decodeDedupKey(key: Buffer): { topic: string; key: string } {
+  const tlen = key[1]!;
+  return { topic: key.toString('utf8', 2, 2 + tlen), key: key.toString('utf8', 2 + tlen) };
+}
+
+export function messageIdKey(id: string): Buffer {
+  return Buffer.concat([Buffer.from([P_MSGID]), Buffer.from(id, 'utf8')]);
+}
+
+export function keyIndexPrefix(topic: string, key?: string): Buffer {
+  const parts = [Buffer.from([P_KEY]), lenPrefixed(topic)];
+  if (key !== undefined) {
+    const k = Buffer.from(key, 'utf8');
+    parts.push(u16(k.length), k);
+  }
+  return Buffer.concat(parts);
+}
+
+export function keyIndexKey(topic: string, key: string, queueId: number, offset: number): Buffer {
+  return Buffer.concat([keyIndexPrefix(topic, key), u16(queueId), u64(offset)]);
+}
+
+/** queue and offset from the end of a 'K' key */
+export function decodeKeyIndexKey(key: Buffer): { queueId: number; offset: number } {
+  return { queueId: key.readUInt16BE(key.length - 10), offset: Number(key.readBigUInt64BE(key.length - 8)) };
+}

@@ -13,7 +13,23 @@ import { mkdirSync } from 'node:fs';
 import { RocksDb, type BatchOp } from './rocks.js';
 import { WriteQueue, type FlushPolicy } from './write-queue.js';
 import { decodeMessage, encodeMessage, type StoredHeader, type StoredMessage } from './codec.js';
-import { messageKey, messageKeyOffset, messagePrefix, prefixEnd, topicKey, P_CURSOR, P_INFLIGHT, consumerPrefix } from './keys.js';
+import {
+  consumerPrefix,
+  decodeKeyIndexKey,
+  dedupPrefix,
+  expiryKey,
+  keyIndexKey,
+  keyIndexPrefix,
+  messageIdKey,
+  messageKey,
+  messageKeyOffset,
+  messagePrefix,
+  prefixEnd,
+  topicKey,
+  P_CURSOR,
+  P_INFLIGHT,
+  P_WAITING,
+} from './keys.js';
 import type { Logger } from '../../proto/common/logger.js';
 
 export type { StoredMessage, StoredHeader } from './codec.js';
@@ -28,6 +44,9 @@ export interface MessageStoreOptions {
   cacheMessagesPerQueue: number;
   logger: Logger;
 }
+
+/** Where the message id index points: a stored message, or a delayed one not yet due. */
+export type MessageLocation = { topic: string; queueId: number; offset: number } | { scheduled: string };
 
 /** Called after messages of `topic` committed: `count` new deliverable messages. */
 export type ArrivalListener = (topic: string, count: number) => void;
@@ -54,6 +73,8 @@ export interface AppendResult {
   queueId: number;
   offset: number;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 export class MessageStore {
   readonly db: RocksDb;
@@ -116,10 +137,12 @@ export class MessageStore {
   }
 
   /**
-   * Appends messages (any mix of topics/queues) in one group-committed write. `extraOps` are
-   * committed atomically with them. Resolves with each entry's offset once durable.
+   * Appends messages (any mix of topics/queues) in one group-committed write, with their index
+   * entries (message id, keys, TTL expiry). `extraOps`, and the ops `withOffsets` derives from
+   * the assigned offsets, are committed atomically with them. Resolves with each entry's offset
+   * once durable.
    */
-  async append(entries: AppendEntry[], extraOps: BatchOp[] = []): Promise<AppendResult[]> {
+  async append(entries: AppendEntry[], extraOps: BatchOp[] = [], withOffsets?: (results: AppendResult[]) => BatchOp[]): Promise<AppendResult[]> {
     const ops: BatchOp[] = [...extraOps];
     const results: AppendResult[] = [];
     const touched: { q: QueueState; topic: string; offset: number }[] = [];
@@ -128,10 +151,16 @@ export class MessageStore {
       const offset = q.next++;
       const value = encodeMessage(e.header, e.body);
       ops.push({ type: 'put', key: messageKey(e.topic, e.queueId, offset), value });
+      ops.push({ type: 'put', key: messageIdKey(e.header.id), value: Buffer.from(JSON.stringify({ topic: e.topic, queueId: e.queueId, offset })) });
+      for (const k of e.header.keys ?? []) ops.push({ type: 'put', key: keyIndexKey(e.topic, k, e.queueId, offset), value: EMPTY });
+      if (e.header.expireMs !== undefined) {
+        ops.push({ type: 'put', key: expiryKey(e.header.expireMs, { kind: 'message', topic: e.topic, queueId: e.queueId, offset }), value: EMPTY });
+      }
       this.cachePut(q, { ...e.header, topic: e.topic, queueId: e.queueId, offset, body: e.body });
       results.push({ queueId: e.queueId, offset });
       touched.push({ q, topic: e.topic, offset });
     }
+    if (withOffsets) for (const op of withOffsets(results)) ops.push(op);
     try {
       await this.writes.write(ops);
     } catch (err) {
@@ -188,13 +217,70 @@ export class MessageStore {
     return value ? decodeMessage(topic, queueId, offset, value) : undefined;
   }
 
-  /** Deletes a topic's messages and all consumer state, and forgets its queues. */
+  /**
+   * Deletes messages (TTL expiry) in one write, with `extraOps`. Readers skip the gaps; in-flight
+   * records pointing at them are dropped when they come due. Returns how many existed.
+   */
+  async deleteMessages(targets: { topic: string; queueId: number; offset: number }[], extraOps: BatchOp[] = []): Promise<number> {
+    const ops: BatchOp[] = [...extraOps];
+    const heads = new Set<QueueState>();
+    const headOf = new Map<QueueState, { topic: string; queueId: number }>();
+    let existed = 0;
+    for (const t of targets) {
+      const q = this.queues.get(t.topic)?.[t.queueId];
+      if (!q) continue;
+      q.cache.delete(t.offset);
+      if (t.offset >= q.min && t.offset < q.committed) existed++;
+      ops.push({ type: 'del', key: messageKey(t.topic, t.queueId, t.offset) });
+      if (t.offset === q.min) {
+        heads.add(q);
+        headOf.set(q, t);
+      }
+    }
+    await this.writes.write(ops);
+    // Advance the low-water mark of queues whose head was deleted.
+    for (const q of heads) {
+      const { topic, queueId } = headOf.get(q)!;
+      let min = q.committed;
+      for await (const [k] of this.db.range({ gte: messageKey(topic, queueId, q.min), lt: messageKey(topic, queueId, q.committed), limit: 1 })) min = messageKeyOffset(k);
+      q.min = min;
+    }
+    return existed;
+  }
+
+  /** Where the message id index says a message is (the newest copy), if anywhere. */
+  async locate(messageId: string): Promise<MessageLocation | undefined> {
+    const v = await this.db.get(messageIdKey(messageId));
+    return v ? (JSON.parse(v.toString('utf8')) as MessageLocation) : undefined;
+  }
+
+  /** Messages of `topic` carrying `key`, oldest first (entries of deleted messages skipped). */
+  async findByKey(topic: string, key: string, limit: number): Promise<StoredMessage[]> {
+    const prefix = keyIndexPrefix(topic, key);
+    const out: StoredMessage[] = [];
+    for await (const [k] of this.db.range({ gte: prefix, lt: prefixEnd(prefix) })) {
+      const { queueId, offset } = decodeKeyIndexKey(k);
+      if (queueId >= this.queueCount(topic)) continue;
+      const m = await this.readOne(topic, queueId, offset);
+      if (m) out.push(m);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Deletes a topic's messages, indexes and all consumer state, and forgets its queues. */
   async deleteTopic(topic: string): Promise<void> {
     this.queues.delete(topic);
     await this.writes.write([{ type: 'del', key: topicKey(topic) }]);
-    for (const prefix of [messagePrefix(topic), consumerPrefix(P_CURSOR, topic), consumerPrefix(P_INFLIGHT, topic)]) {
-      await this.db.clear({ gte: prefix, lt: prefixEnd(prefix) });
-    }
+    const prefixes = [
+      messagePrefix(topic),
+      consumerPrefix(P_CURSOR, topic),
+      consumerPrefix(P_INFLIGHT, topic),
+      consumerPrefix(P_WAITING, topic),
+      keyIndexPrefix(topic),
+      dedupPrefix(topic),
+    ];
+    for (const prefix of prefixes) await this.db.clear({ gte: prefix, lt: prefixEnd(prefix) });
   }
 
   /** Counts for admin stats. */

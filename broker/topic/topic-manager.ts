@@ -8,6 +8,7 @@ import { InvalidArgumentError, MqError } from '../../proto/common/errors.js';
 import { nameProblem } from '../../proto/common/names.js';
 import type { MessageStore } from '../store/message-store.js';
 import { topicKey, P_TOPIC, prefixEnd } from '../store/keys.js';
+import { storeQueueCount } from './lanes.js';
 
 export type MessageTypeName = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION' | 'LITE' | 'PRIORITY';
 export type PermissionName = 'READ' | 'WRITE' | 'READ_WRITE';
@@ -15,7 +16,9 @@ export type PermissionName = 'READ' | 'WRITE' | 'READ_WRITE';
 export const MESSAGE_TYPES: readonly MessageTypeName[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION', 'LITE', 'PRIORITY'];
 export const PERMISSIONS: readonly PermissionName[] = ['READ', 'WRITE', 'READ_WRITE'];
 /** Message types a topic can be created with today; the others arrive with their features. */
-export const SUPPORTED_TOPIC_TYPES: readonly MessageTypeName[] = ['NORMAL', 'FIFO'];
+export const SUPPORTED_TOPIC_TYPES: readonly MessageTypeName[] = ['NORMAL', 'FIFO', 'DELAY', 'PRIORITY'];
+/** Prefix of the dead-letter topic of a consumer group: %DLQ%<group>. */
+export const DLQ_PREFIX = '%DLQ%';
 export const MAX_QUEUES_PER_TOPIC = 256;
 
 export interface TopicConfig {
@@ -50,7 +53,7 @@ export class TopicManager {
     for await (const [, value] of this.store.db.range({ gte: prefix, lt: prefixEnd(prefix) })) {
       const cfg = JSON.parse(value.toString('utf8')) as TopicConfig;
       this.topics.set(cfg.name, cfg);
-      await this.store.openQueues(cfg.name, cfg.queueCount);
+      await this.store.openQueues(cfg.name, storeQueueCount(cfg));
     }
   }
 
@@ -90,8 +93,21 @@ export class TopicManager {
     return cfg;
   }
 
+  /** The dead-letter topic of `group` (%DLQ%<group>, one queue), created on first use. */
+  async deadLetterTopic(group: string): Promise<TopicConfig> {
+    const name = `${DLQ_PREFIX}${group}`;
+    const existing = this.topics.get(name);
+    if (existing) return existing;
+    const cfg: TopicConfig = { name, queueCount: 1, messageType: 'NORMAL', permission: 'READ_WRITE', attributes: { 'dlq.group': group }, createdAtMs: Date.now() };
+    await this.persist(cfg);
+    return cfg;
+  }
+
   async update(input: TopicInput): Promise<TopicConfig> {
     const cur = this.require(input.name);
+    if (input.messageType && input.messageType !== cur.messageType) {
+      throw InvalidArgumentError.format('message_type', `cannot change from ${cur.messageType} to ${input.messageType}: stored messages are laid out for it; create a new topic`);
+    }
     const queueCount = input.queueCount ? this.checkQueueCount(input.queueCount) : cur.queueCount;
     if (queueCount < cur.queueCount) {
       throw InvalidArgumentError.format('queue_count', `cannot shrink from ${cur.queueCount} to ${queueCount}: stored messages would be stranded`);
@@ -118,7 +134,7 @@ export class TopicManager {
 
   private async persist(cfg: TopicConfig): Promise<void> {
     await this.store.writes.write([{ type: 'put', key: topicKey(cfg.name), value: Buffer.from(JSON.stringify(cfg)) }]);
-    await this.store.openQueues(cfg.name, cfg.queueCount);
+    await this.store.openQueues(cfg.name, storeQueueCount(cfg));
     this.topics.set(cfg.name, cfg);
     this.onChange();
   }

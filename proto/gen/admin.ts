@@ -10,8 +10,13 @@ import type { DeleteGroupRequest as _agentmq_v1_DeleteGroupRequest, DeleteGroupR
 import type { DeleteGroupResponse as _agentmq_v1_DeleteGroupResponse, DeleteGroupResponse__Output as _agentmq_v1_DeleteGroupResponse__Output } from './agentmq/v1/DeleteGroupResponse.js';
 import type { DeleteTopicRequest as _agentmq_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _agentmq_v1_DeleteTopicRequest__Output } from './agentmq/v1/DeleteTopicRequest.js';
 import type { DeleteTopicResponse as _agentmq_v1_DeleteTopicResponse, DeleteTopicResponse__Output as _agentmq_v1_DeleteTopicResponse__Output } from './agentmq/v1/DeleteTopicResponse.js';
+import type { FindMessagesRequest as _agentmq_v1_FindMessagesRequest, FindMessagesRequest__Output as _agentmq_v1_FindMessagesRequest__Output } from './agentmq/v1/FindMessagesRequest.js';
+import type { FindMessagesResponse as _agentmq_v1_FindMessagesResponse, FindMessagesResponse__Output as _agentmq_v1_FindMessagesResponse__Output } from './agentmq/v1/FindMessagesResponse.js';
+import type { GetMessageRequest as _agentmq_v1_GetMessageRequest, GetMessageRequest__Output as _agentmq_v1_GetMessageRequest__Output } from './agentmq/v1/GetMessageRequest.js';
+import type { GetMessageResponse as _agentmq_v1_GetMessageResponse, GetMessageResponse__Output as _agentmq_v1_GetMessageResponse__Output } from './agentmq/v1/GetMessageResponse.js';
 import type { GetTopicRequest as _agentmq_v1_GetTopicRequest, GetTopicRequest__Output as _agentmq_v1_GetTopicRequest__Output } from './agentmq/v1/GetTopicRequest.js';
 import type { GroupConfig as _agentmq_v1_GroupConfig, GroupConfig__Output as _agentmq_v1_GroupConfig__Output } from './agentmq/v1/GroupConfig.js';
+import type { GroupDeliveryState as _agentmq_v1_GroupDeliveryState, GroupDeliveryState__Output as _agentmq_v1_GroupDeliveryState__Output } from './agentmq/v1/GroupDeliveryState.js';
 import type { GroupResponse as _agentmq_v1_GroupResponse, GroupResponse__Output as _agentmq_v1_GroupResponse__Output } from './agentmq/v1/GroupResponse.js';
 import type { ListClientsRequest as _agentmq_v1_ListClientsRequest, ListClientsRequest__Output as _agentmq_v1_ListClientsRequest__Output } from './agentmq/v1/ListClientsRequest.js';
 import type { ListClientsResponse as _agentmq_v1_ListClientsResponse, ListClientsResponse__Output as _agentmq_v1_ListClientsResponse__Output } from './agentmq/v1/ListClientsResponse.js';
@@ -19,6 +24,9 @@ import type { ListGroupsRequest as _agentmq_v1_ListGroupsRequest, ListGroupsRequ
 import type { ListGroupsResponse as _agentmq_v1_ListGroupsResponse, ListGroupsResponse__Output as _agentmq_v1_ListGroupsResponse__Output } from './agentmq/v1/ListGroupsResponse.js';
 import type { ListTopicsRequest as _agentmq_v1_ListTopicsRequest, ListTopicsRequest__Output as _agentmq_v1_ListTopicsRequest__Output } from './agentmq/v1/ListTopicsRequest.js';
 import type { ListTopicsResponse as _agentmq_v1_ListTopicsResponse, ListTopicsResponse__Output as _agentmq_v1_ListTopicsResponse__Output } from './agentmq/v1/ListTopicsResponse.js';
+import type { MessageInfo as _agentmq_v1_MessageInfo, MessageInfo__Output as _agentmq_v1_MessageInfo__Output } from './agentmq/v1/MessageInfo.js';
+import type { RedriveDeadLettersRequest as _agentmq_v1_RedriveDeadLettersRequest, RedriveDeadLettersRequest__Output as _agentmq_v1_RedriveDeadLettersRequest__Output } from './agentmq/v1/RedriveDeadLettersRequest.js';
+import type { RedriveDeadLettersResponse as _agentmq_v1_RedriveDeadLettersResponse, RedriveDeadLettersResponse__Output as _agentmq_v1_RedriveDeadLettersResponse__Output } from './agentmq/v1/RedriveDeadLettersResponse.js';
 import type { TopicConfig as _agentmq_v1_TopicConfig, TopicConfig__Output as _agentmq_v1_TopicConfig__Output } from './agentmq/v1/TopicConfig.js';
 import type { TopicResponse as _agentmq_v1_TopicResponse, TopicResponse__Output as _agentmq_v1_TopicResponse__Output } from './agentmq/v1/TopicResponse.js';
 import type { TopicStats as _agentmq_v1_TopicStats, TopicStats__Output as _agentmq_v1_TopicStats__Output } from './agentmq/v1/TopicStats.js';
@@ -63,8 +71,13 @@ export interface ProtoGrpcType {
       DeleteGroupResponse: MessageTypeDefinition<_agentmq_v1_DeleteGroupResponse, _agentmq_v1_DeleteGroupResponse__Output>
       DeleteTopicRequest: MessageTypeDefinition<_agentmq_v1_DeleteTopicRequest, _agentmq_v1_DeleteTopicRequest__Output>
       DeleteTopicResponse: MessageTypeDefinition<_agentmq_v1_DeleteTopicResponse, _agentmq_v1_DeleteTopicResponse__Output>
+      FindMessagesRequest: MessageTypeDefinition<_agentmq_v1_FindMessagesRequest, _agentmq_v1_FindMessagesRequest__Output>
+      FindMessagesResponse: MessageTypeDefinition<_agentmq_v1_FindMessagesResponse, _agentmq_v1_FindMessagesResponse__Output>
+      GetMessageRequest: MessageTypeDefinition<_agentmq_v1_GetMessageRequest, _agentmq_v1_GetMessageRequest__Output>
+      GetMessageResponse: MessageTypeDefinition<_agentmq_v1_GetMessageResponse, _agentmq_v1_GetMessageResponse__Output>
       GetTopicRequest: MessageTypeDefinition<_agentmq_v1_GetTopicRequest, _agentmq_v1_GetTopicRequest__Output>
       GroupConfig: MessageTypeDefinition<_agentmq_v1_GroupConfig, _agentmq_v1_GroupConfig__Output>
+      GroupDeliveryState: MessageTypeDefinition<_agentmq_v1_GroupDeliveryState, _agentmq_v1_GroupDeliveryState__Output>
       GroupResponse: MessageTypeDefinition<_agentmq_v1_GroupResponse, _agentmq_v1_GroupResponse__Output>
       ListClientsRequest: MessageTypeDefinition<_agentmq_v1_ListClientsRequest, _agentmq_v1_ListClientsRequest__Output>
       ListClientsResponse: MessageTypeDefinition<_agentmq_v1_ListClientsResponse, _agentmq_v1_ListClientsResponse__Output>
@@ -72,6 +85,9 @@ export interface ProtoGrpcType {
       ListGroupsResponse: MessageTypeDefinition<_agentmq_v1_ListGroupsResponse, _agentmq_v1_ListGroupsResponse__Output>
       ListTopicsRequest: MessageTypeDefinition<_agentmq_v1_ListTopicsRequest, _agentmq_v1_ListTopicsRequest__Output>
       ListTopicsResponse: MessageTypeDefinition<_agentmq_v1_ListTopicsResponse, _agentmq_v1_ListTopicsResponse__Output>
+      MessageInfo: MessageTypeDefinition<_agentmq_v1_MessageInfo, _agentmq_v1_MessageInfo__Output>
+      RedriveDeadLettersRequest: MessageTypeDefinition<_agentmq_v1_RedriveDeadLettersRequest, _agentmq_v1_RedriveDeadLettersRequest__Output>
+      RedriveDeadLettersResponse: MessageTypeDefinition<_agentmq_v1_RedriveDeadLettersResponse, _agentmq_v1_RedriveDeadLettersResponse__Output>
       TopicConfig: MessageTypeDefinition<_agentmq_v1_TopicConfig, _agentmq_v1_TopicConfig__Output>
       TopicResponse: MessageTypeDefinition<_agentmq_v1_TopicResponse, _agentmq_v1_TopicResponse__Output>
       TopicStats: MessageTypeDefinition<_agentmq_v1_TopicStats, _agentmq_v1_TopicStats__Output>

@@ -363,13 +363,15 @@ describe('broker - bad input', () => {
     expect(stats.topic?.stats?.messageCount).toBe(0);
   });
 
-  it('broker - DELAY messages and delivery timestamps are UNSUPPORTED (for now)', async () => {
-    const delay = await send(b.mq, [wireMessage(TOPIC, nextId('delay'), 'x', { messageType: 'DELAY', deliveryTimestamp: ms(Date.now() + 60_000) })]);
-    expectStatus(delay.status, 'UNSUPPORTED', 'delay');
-    const ts = await send(b.mq, [wireMessage(TOPIC, nextId('delay'), 'x', { messageType: 'NORMAL', deliveryTimestamp: ms(Date.now() + 60_000) })]);
-    expectStatus(ts.status, 'UNSUPPORTED', 'delivery_timestamp');
+  it('broker - delay beyond the max is ILLEGAL_DELIVERY_TIME; DELAY without a timestamp, priority off PRIORITY topics conflict; transactions are UNSUPPORTED', async () => {
+    const far = await send(b.mq, [wireMessage(TOPIC, nextId('delay'), 'x', { messageType: 'DELAY', deliveryTimestamp: ms(Date.now() + 31 * 24 * 3600_000) })]);
+    expectStatus(far.status, 'ILLEGAL_DELIVERY_TIME', 'delivery_timestamp');
+    const noTs = await send(b.mq, [wireMessage(TOPIC, nextId('delay'), 'x', { messageType: 'DELAY' })]);
+    expectStatus(noTs.status, 'MESSAGE_PROPERTY_CONFLICT_WITH_TYPE', 'delivery_timestamp');
+    const prio = await send(b.mq, [wireMessage(TOPIC, nextId('prio'), 'x', { messageType: 'PRIORITY', priority: 3 })]);
+    expectStatus(prio.status, 'MESSAGE_PROPERTY_CONFLICT_WITH_TYPE', 'PRIORITY');
     const tx = await send(b.mq, [wireMessage(TOPIC, nextId('tx'), 'x', { messageType: 'TRANSACTION' })]);
-    expectStatus(tx.status, 'UNSUPPORTED', 'TRANSACTION');
+    expectStatus(tx.status, 'UNSUPPORTED', 'transaction');
   });
 
   // --- admin ------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ import type { DeleteGroupRequest as _agentmq_v1_DeleteGroupRequest, DeleteGroupR
 import type { DeleteGroupResponse as _agentmq_v1_DeleteGroupResponse, DeleteGroupResponse__Output as _agentmq_v1_DeleteGroupResponse__Output } from '../../agentmq/v1/DeleteGroupResponse.js';
 import type { DeleteTopicRequest as _agentmq_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _agentmq_v1_DeleteTopicRequest__Output } from '../../agentmq/v1/DeleteTopicRequest.js';
 import type { DeleteTopicResponse as _agentmq_v1_DeleteTopicResponse, DeleteTopicResponse__Output as _agentmq_v1_DeleteTopicResponse__Output } from '../../agentmq/v1/DeleteTopicResponse.js';
+import type { FindMessagesRequest as _agentmq_v1_FindMessagesRequest, FindMessagesRequest__Output as _agentmq_v1_FindMessagesRequest__Output } from '../../agentmq/v1/FindMessagesRequest.js';
+import type { FindMessagesResponse as _agentmq_v1_FindMessagesResponse, FindMessagesResponse__Output as _agentmq_v1_FindMessagesResponse__Output } from '../../agentmq/v1/FindMessagesResponse.js';
+import type { GetMessageRequest as _agentmq_v1_GetMessageRequest, GetMessageRequest__Output as _agentmq_v1_GetMessageRequest__Output } from '../../agentmq/v1/GetMessageRequest.js';
+import type { GetMessageResponse as _agentmq_v1_GetMessageResponse, GetMessageResponse__Output as _agentmq_v1_GetMessageResponse__Output } from '../../agentmq/v1/GetMessageResponse.js';
 import type { GetTopicRequest as _agentmq_v1_GetTopicRequest, GetTopicRequest__Output as _agentmq_v1_GetTopicRequest__Output } from '../../agentmq/v1/GetTopicRequest.js';
 import type { GroupResponse as _agentmq_v1_GroupResponse, GroupResponse__Output as _agentmq_v1_GroupResponse__Output } from '../../agentmq/v1/GroupResponse.js';
 import type { ListClientsRequest as _agentmq_v1_ListClientsRequest, ListClientsRequest__Output as _agentmq_v1_ListClientsRequest__Output } from '../../agentmq/v1/ListClientsRequest.js';
@@ -17,6 +21,8 @@ import type { ListGroupsRequest as _agentmq_v1_ListGroupsRequest, ListGroupsRequ
 import type { ListGroupsResponse as _agentmq_v1_ListGroupsResponse, ListGroupsResponse__Output as _agentmq_v1_ListGroupsResponse__Output } from '../../agentmq/v1/ListGroupsResponse.js';
 import type { ListTopicsRequest as _agentmq_v1_ListTopicsRequest, ListTopicsRequest__Output as _agentmq_v1_ListTopicsRequest__Output } from '../../agentmq/v1/ListTopicsRequest.js';
 import type { ListTopicsResponse as _agentmq_v1_ListTopicsResponse, ListTopicsResponse__Output as _agentmq_v1_ListTopicsResponse__Output } from '../../agentmq/v1/ListTopicsResponse.js';
+import type { RedriveDeadLettersRequest as _agentmq_v1_RedriveDeadLettersRequest, RedriveDeadLettersRequest__Output as _agentmq_v1_RedriveDeadLettersRequest__Output } from '../../agentmq/v1/RedriveDeadLettersRequest.js';
+import type { RedriveDeadLettersResponse as _agentmq_v1_RedriveDeadLettersResponse, RedriveDeadLettersResponse__Output as _agentmq_v1_RedriveDeadLettersResponse__Output } from '../../agentmq/v1/RedriveDeadLettersResponse.js';
 import type { TopicResponse as _agentmq_v1_TopicResponse, TopicResponse__Output as _agentmq_v1_TopicResponse__Output } from '../../agentmq/v1/TopicResponse.js';
 import type { UpdateTopicRequest as _agentmq_v1_UpdateTopicRequest, UpdateTopicRequest__Output as _agentmq_v1_UpdateTopicRequest__Output } from '../../agentmq/v1/UpdateTopicRequest.js';
 
@@ -57,6 +63,24 @@ export interface BrokerAdminClient extends grpc.Client {
   deleteTopic(argument: _agentmq_v1_DeleteTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
   deleteTopic(argument: _agentmq_v1_DeleteTopicRequest, callback: grpc.requestCallback<_agentmq_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
   
+  FindMessages(argument: _agentmq_v1_FindMessagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  FindMessages(argument: _agentmq_v1_FindMessagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  FindMessages(argument: _agentmq_v1_FindMessagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  FindMessages(argument: _agentmq_v1_FindMessagesRequest, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  findMessages(argument: _agentmq_v1_FindMessagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  findMessages(argument: _agentmq_v1_FindMessagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  findMessages(argument: _agentmq_v1_FindMessagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  findMessages(argument: _agentmq_v1_FindMessagesRequest, callback: grpc.requestCallback<_agentmq_v1_FindMessagesResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetMessage(argument: _agentmq_v1_GetMessageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  GetMessage(argument: _agentmq_v1_GetMessageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  GetMessage(argument: _agentmq_v1_GetMessageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  GetMessage(argument: _agentmq_v1_GetMessageRequest, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  getMessage(argument: _agentmq_v1_GetMessageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  getMessage(argument: _agentmq_v1_GetMessageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  getMessage(argument: _agentmq_v1_GetMessageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  getMessage(argument: _agentmq_v1_GetMessageRequest, callback: grpc.requestCallback<_agentmq_v1_GetMessageResponse__Output>): grpc.ClientUnaryCall;
+  
   GetTopic(argument: _agentmq_v1_GetTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
   GetTopic(argument: _agentmq_v1_GetTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
   GetTopic(argument: _agentmq_v1_GetTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
@@ -93,6 +117,15 @@ export interface BrokerAdminClient extends grpc.Client {
   listTopics(argument: _agentmq_v1_ListTopicsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_ListTopicsResponse__Output>): grpc.ClientUnaryCall;
   listTopics(argument: _agentmq_v1_ListTopicsRequest, callback: grpc.requestCallback<_agentmq_v1_ListTopicsResponse__Output>): grpc.ClientUnaryCall;
   
+  RedriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  RedriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  RedriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  RedriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  redriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  redriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  redriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  redriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
+  
   UpdateTopic(argument: _agentmq_v1_UpdateTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
   UpdateTopic(argument: _agentmq_v1_UpdateTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
   UpdateTopic(argument: _agentmq_v1_UpdateTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
@@ -113,6 +146,10 @@ export interface BrokerAdminHandlers extends grpc.UntypedServiceImplementation {
   
   DeleteTopic: grpc.handleUnaryCall<_agentmq_v1_DeleteTopicRequest__Output, _agentmq_v1_DeleteTopicResponse>;
   
+  FindMessages: grpc.handleUnaryCall<_agentmq_v1_FindMessagesRequest__Output, _agentmq_v1_FindMessagesResponse>;
+  
+  GetMessage: grpc.handleUnaryCall<_agentmq_v1_GetMessageRequest__Output, _agentmq_v1_GetMessageResponse>;
+  
   GetTopic: grpc.handleUnaryCall<_agentmq_v1_GetTopicRequest__Output, _agentmq_v1_TopicResponse>;
   
   ListClients: grpc.handleUnaryCall<_agentmq_v1_ListClientsRequest__Output, _agentmq_v1_ListClientsResponse>;
@@ -120,6 +157,8 @@ export interface BrokerAdminHandlers extends grpc.UntypedServiceImplementation {
   ListGroups: grpc.handleUnaryCall<_agentmq_v1_ListGroupsRequest__Output, _agentmq_v1_ListGroupsResponse>;
   
   ListTopics: grpc.handleUnaryCall<_agentmq_v1_ListTopicsRequest__Output, _agentmq_v1_ListTopicsResponse>;
+  
+  RedriveDeadLetters: grpc.handleUnaryCall<_agentmq_v1_RedriveDeadLettersRequest__Output, _agentmq_v1_RedriveDeadLettersResponse>;
   
   UpdateTopic: grpc.handleUnaryCall<_agentmq_v1_UpdateTopicRequest__Output, _agentmq_v1_TopicResponse>;
   
@@ -130,9 +169,12 @@ export interface BrokerAdminDefinition extends grpc.ServiceDefinition {
   CreateTopic: MethodDefinition<_agentmq_v1_CreateTopicRequest, _agentmq_v1_TopicResponse, _agentmq_v1_CreateTopicRequest__Output, _agentmq_v1_TopicResponse__Output>
   DeleteGroup: MethodDefinition<_agentmq_v1_DeleteGroupRequest, _agentmq_v1_DeleteGroupResponse, _agentmq_v1_DeleteGroupRequest__Output, _agentmq_v1_DeleteGroupResponse__Output>
   DeleteTopic: MethodDefinition<_agentmq_v1_DeleteTopicRequest, _agentmq_v1_DeleteTopicResponse, _agentmq_v1_DeleteTopicRequest__Output, _agentmq_v1_DeleteTopicResponse__Output>
+  FindMessages: MethodDefinition<_agentmq_v1_FindMessagesRequest, _agentmq_v1_FindMessagesResponse, _agentmq_v1_FindMessagesRequest__Output, _agentmq_v1_FindMessagesResponse__Output>
+  GetMessage: MethodDefinition<_agentmq_v1_GetMessageRequest, _agentmq_v1_GetMessageResponse, _agentmq_v1_GetMessageRequest__Output, _agentmq_v1_GetMessageResponse__Output>
   GetTopic: MethodDefinition<_agentmq_v1_GetTopicRequest, _agentmq_v1_TopicResponse, _agentmq_v1_GetTopicRequest__Output, _agentmq_v1_TopicResponse__Output>
   ListClients: MethodDefinition<_agentmq_v1_ListClientsRequest, _agentmq_v1_ListClientsResponse, _agentmq_v1_ListClientsRequest__Output, _agentmq_v1_ListClientsResponse__Output>
   ListGroups: MethodDefinition<_agentmq_v1_ListGroupsRequest, _agentmq_v1_ListGroupsResponse, _agentmq_v1_ListGroupsRequest__Output, _agentmq_v1_ListGroupsResponse__Output>
   ListTopics: MethodDefinition<_agentmq_v1_ListTopicsRequest, _agentmq_v1_ListTopicsResponse, _agentmq_v1_ListTopicsRequest__Output, _agentmq_v1_ListTopicsResponse__Output>
+  RedriveDeadLetters: MethodDefinition<_agentmq_v1_RedriveDeadLettersRequest, _agentmq_v1_RedriveDeadLettersResponse, _agentmq_v1_RedriveDeadLettersRequest__Output, _agentmq_v1_RedriveDeadLettersResponse__Output>
   UpdateTopic: MethodDefinition<_agentmq_v1_UpdateTopicRequest, _agentmq_v1_TopicResponse, _agentmq_v1_UpdateTopicRequest__Output, _agentmq_v1_TopicResponse__Output>
 }

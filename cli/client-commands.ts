@@ -3,18 +3,20 @@
  * client/ against the NameServer given by --nameserver (default: the embedded default's).
  */
 import { createInterface } from 'node:readline';
-import { AdminClient, Producer, SimpleConsumer, silentLogger, type MessageType, type OutgoingMessage, type Permission } from '../client/index.js';
+import { AdminClient, Producer, SimpleConsumer, silentLogger, type MessageDetails, type MessageType, type OutgoingMessage, type Permission } from '../client/index.js';
 import { DEFAULT_NAMESERVER, int, parse, UsageError } from './args.js';
 
 const NS_FLAG = { nameserver: { type: 'string' } } as const;
 
 const TOPIC_USAGE = `Usage:
-  agentmq topic create NAME [--queues N] [--type NORMAL|FIFO] [--permission READ|WRITE|READ_WRITE] [--if-not-exists] [--broker NAME]
+  agentmq topic create NAME [--queues N] [--type NORMAL|FIFO|DELAY|PRIORITY] [--permission READ|WRITE|READ_WRITE]
+                            [--attr KEY=VALUE ...] [--if-not-exists] [--broker NAME]
   agentmq topic update NAME [--queues N] [--permission P] [--broker NAME]
   agentmq topic list [--json]
   agentmq topic delete NAME [--if-exists] [--broker NAME]
 
 Without --broker, create/update/delete apply to every live broker.
+Attributes: dedup.window.ms=N sets the topic's deduplication window (default 600000).
 Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
 
 const GROUP_USAGE = `Usage:
@@ -34,6 +36,10 @@ Options:
   --key K                 message key (repeatable)
   --property k=v          user property (repeatable)
   --group G               message group (FIFO topics)
+  --priority N            priority 0..9 (PRIORITY topics; higher first)
+  --delay-ms N            deliver N ms from now (prints a recall handle)
+  --ttl-ms N              expire N ms after it becomes deliverable
+  --dedup-key K           store at most once per topic within its dedup window
   --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
   -h, --help`;
 
@@ -52,8 +58,30 @@ Options:
   --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
   -h, --help`;
 
+const MESSAGE_USAGE = `Usage:
+  agentmq message get MESSAGE_ID [--body] [--json]   where a message is and where each group stands
+  agentmq message find TOPIC KEY [--limit N] [--body] [--json]   messages with a business key
+
+Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+
+const DLQ_USAGE = `Usage:
+  agentmq dlq redrive GROUP [--max N]   move dead letters of GROUP (topic %DLQ%GROUP) back to their topics
+
+Read dead letters with: agentmq consume %DLQ%GROUP --group SOME-GROUP
+Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+
 const CLIENTS_USAGE = `Usage: agentmq clients [--group G] [--json] [--nameserver HOST:PORT]
        agentmq brokers [--json] [--nameserver HOST:PORT]`;
+
+function keyValues(flag: string, items: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of items) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new UsageError(`--${flag} must be key=value (got ${JSON.stringify(p)})`);
+    out[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return out;
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -75,6 +103,7 @@ async function topic(argv: string[]): Promise<number> {
     queues: { type: 'string' },
     type: { type: 'string' },
     permission: { type: 'string' },
+    attr: { type: 'string', multiple: true },
     broker: { type: 'string' },
     'if-not-exists': { type: 'boolean' },
     'if-exists': { type: 'boolean' },
@@ -92,6 +121,7 @@ async function topic(argv: string[]): Promise<number> {
     ...(values.queues !== undefined ? { queueCount: int('queues', values.queues, 0) } : {}),
     ...(values.type ? { messageType: values.type.toUpperCase() as MessageType } : {}),
     ...(values.permission ? { permission: values.permission.toUpperCase() as Permission } : {}),
+    ...(values.attr ? { attributes: keyValues('attr', values.attr) } : {}),
   });
   return withAdmin(values.nameserver, async (admin) => {
     switch (sub) {
@@ -172,16 +202,16 @@ async function send(argv: string[]): Promise<number> {
     key: { type: 'string', multiple: true },
     property: { type: 'string', multiple: true },
     group: { type: 'string' },
+    priority: { type: 'string' },
+    'delay-ms': { type: 'string' },
+    'ttl-ms': { type: 'string' },
+    'dedup-key': { type: 'string' },
   }, SEND_USAGE);
   if (values.help) return (console.log(SEND_USAGE), 0);
   const [topicName, body] = positionals;
   if (!topicName) throw new UsageError(`send needs a TOPIC\n\n${SEND_USAGE}`);
-  const properties: Record<string, string> = {};
-  for (const p of values.property ?? []) {
-    const i = p.indexOf('=');
-    if (i <= 0) throw new UsageError(`--property must be key=value (got ${JSON.stringify(p)})`);
-    properties[p.slice(0, i)] = p.slice(i + 1);
-  }
+  const properties = keyValues('property', values.property ?? []);
+  const delayMs = values['delay-ms'] !== undefined ? int('delay-ms', values['delay-ms'], 0) : undefined;
   const message = (b: string): OutgoingMessage => ({
     topic: topicName,
     body: b,
@@ -189,14 +219,18 @@ async function send(argv: string[]): Promise<number> {
     ...(values.key ? { keys: values.key } : {}),
     ...(Object.keys(properties).length ? { properties } : {}),
     ...(values.group ? { messageGroup: values.group } : {}),
+    ...(values.priority !== undefined ? { priority: int('priority', values.priority, 0) } : {}),
+    ...(delayMs !== undefined ? { deliveryTimestampMs: Date.now() + delayMs } : {}),
+    ...(values['ttl-ms'] !== undefined ? { ttlMs: int('ttl-ms', values['ttl-ms'], 0) } : {}),
+    ...(values['dedup-key'] !== undefined ? { dedupKey: values['dedup-key'] } : {}),
   });
   const producer = new Producer({ nameserver: values.nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
   let failed = 0;
   try {
     await producer.start();
-    const print = (p: Promise<{ messageId: string; queueId: number; offset: number }>) =>
+    const print = (p: Promise<{ messageId: string; offset: number; recallHandle?: string }>) =>
       p.then(
-        (r) => console.log(`sent ${r.messageId} offset=${r.offset}`),
+        (r) => console.log(r.recallHandle ? `scheduled ${r.messageId} recall-handle=${r.recallHandle}` : `sent ${r.messageId} offset=${r.offset}`),
         (err: unknown) => {
           failed++;
           console.error(`send failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -278,6 +312,59 @@ async function consume(argv: string[]): Promise<number> {
   return 0;
 }
 
+function printMessage(m: MessageDetails, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify({ ...m, body: m.body?.toString('utf8') }));
+    return;
+  }
+  const when = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : '-');
+  console.log(`${m.messageId}  topic=${m.topic} queue=${m.queueId} offset=${m.offset} state=${m.state} broker=${m.broker}`);
+  console.log(`  type=${m.messageType}${m.tag ? ` tag=${m.tag}` : ''}${m.keys.length ? ` keys=${m.keys.join(',')}` : ''}${m.messageGroup ? ` group=${m.messageGroup}` : ''}${m.priority ? ` priority=${m.priority}` : ''} size=${m.bodySize}`);
+  console.log(`  born=${when(m.bornTimestampMs)} stored=${when(m.storeTimestampMs)}${m.deliveryTimestampMs ? ` deliver-at=${when(m.deliveryTimestampMs)}` : ''}${m.expireAtMs ? ` expires=${when(m.expireAtMs)}` : ''}`);
+  for (const [k, v] of Object.entries(m.properties)) console.log(`  property ${k}=${v}`);
+  for (const g of m.groups) console.log(`  group ${g.group}: ${g.state}${g.state === 'inflight' ? ` attempt=${g.deliveryAttempt} visible-at=${when(g.visibleAtMs)}` : ''}`);
+  if (m.body) console.log(`  body ${m.body.toString('utf8')}`);
+}
+
+async function message(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...NS_FLAG, body: { type: 'boolean' }, json: { type: 'boolean' }, limit: { type: 'string' } }, MESSAGE_USAGE);
+  const [sub, a, b] = positionals;
+  if (values.help || !sub) return (console.log(MESSAGE_USAGE), values.help ? 0 : 2);
+  return withAdmin(values.nameserver, async (admin) => {
+    if (sub === 'get') {
+      if (!a) throw new UsageError(`message get needs a MESSAGE_ID\n\n${MESSAGE_USAGE}`);
+      const m = await admin.getMessage(a, { includeBody: values.body ?? false });
+      if (!m) {
+        console.error(`message ${a} not found (unknown, expired, recalled or deleted)`);
+        return 1;
+      }
+      printMessage(m, values.json ?? false);
+      return 0;
+    }
+    if (sub === 'find') {
+      if (!a || !b) throw new UsageError(`message find needs TOPIC and KEY\n\n${MESSAGE_USAGE}`);
+      const found = await admin.findMessages(a, b, { limit: int('limit', values.limit, 32), includeBody: values.body ?? false });
+      for (const m of found) printMessage(m, values.json ?? false);
+      if (!values.json) console.log(`${found.length} message(s)`);
+      return 0;
+    }
+    throw new UsageError(`unknown message subcommand ${JSON.stringify(sub)}\n\n${MESSAGE_USAGE}`);
+  });
+}
+
+async function dlq(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...NS_FLAG, max: { type: 'string' } }, DLQ_USAGE);
+  const [sub, group] = positionals;
+  if (values.help || !sub) return (console.log(DLQ_USAGE), values.help ? 0 : 2);
+  if (sub !== 'redrive') throw new UsageError(`unknown dlq subcommand ${JSON.stringify(sub)}\n\n${DLQ_USAGE}`);
+  if (!group) throw new UsageError(`dlq redrive needs a GROUP\n\n${DLQ_USAGE}`);
+  return withAdmin(values.nameserver, async (admin) => {
+    const res = await admin.redriveDeadLetters(group, { maxMessages: int('max', values.max, 0) });
+    console.log(`re-drove ${res.redriven} message(s) of group ${group}${res.skipped ? `; ${res.skipped} left (origin topic gone)` : ''}`);
+    return 0;
+  });
+}
+
 async function clients(cmd: 'clients' | 'brokers', argv: string[]): Promise<number> {
   const { values } = parse(argv, { ...NS_FLAG, group: { type: 'string' }, json: { type: 'boolean' } }, CLIENTS_USAGE);
   if (values.help) return (console.log(CLIENTS_USAGE), 0);
@@ -312,6 +399,10 @@ export async function run(cmd: string, argv: string[]): Promise<number> {
     case 'clients':
     case 'brokers':
       return clients(cmd, argv);
+    case 'message':
+      return message(argv);
+    case 'dlq':
+      return dlq(argv);
     default:
       throw new UsageError(`unknown command ${cmd}`);
   }

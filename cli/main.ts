@@ -18,6 +18,8 @@ Client commands (take --nameserver HOST:PORT, default 127.0.0.1:9876):
   group create|list|delete          manage consumer groups
   send TOPIC [BODY]        send messages (BODY, or one message per stdin line)
   consume TOPIC            receive, print and ack messages
+  message get|find         look messages up by id or business key
+  dlq redrive GROUP        move dead letters back to their topics
   clients                  list online clients
   brokers                  list live brokers
 
@@ -39,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'consume':
       case 'clients':
       case 'brokers':
+      case 'message':
+      case 'dlq':
         return await (await import('./client-commands.js')).run(cmd, rest);
       case undefined:
       case '-h':

@@ -13,6 +13,7 @@ export {
 export type { ProducerOptions } from './producer/producer-options.js';
 export { DEFAULT_MAX_BODY_SIZE } from './producer/outgoing-message.js';
 export type { OutgoingMessage, SendReceipt } from './producer/outgoing-message.js';
+export { TTL_PROPERTY, DEDUP_KEY_PROPERTY } from './producer/outgoing-message.js';
 export { decodeMessageId } from './producer/message-id.js';
 export type { DecodedMessageId } from './producer/message-id.js';
 
@@ -36,6 +37,7 @@ export type {
   GroupListing,
   GroupOnBroker,
   GroupSpec,
+  MessageDetails,
   TopicDetails,
   TopicListing,
   TopicOnBroker,

@@ -16,6 +16,7 @@ import { InvalidArgumentError, MqError } from '../../proto/common/errors.js';
 import { nameProblem } from '../../proto/common/names.js';
 import { ClientError } from '../errors.js';
 import { resolveClientOptions } from '../options.js';
+import type { MessageDetails } from './admin-types.js';
 import type { ClientOptions, ResolvedClientOptions } from '../options.js';
 import { AdminRpc } from '../rpc/admin-rpc.js';
 import { ChannelPool } from '../rpc/channels.js';
@@ -201,6 +202,32 @@ export class AdminClient {
       }
     }
     return [...merged.values()].sort((a, b) => a.clientId.localeCompare(b.clientId) || a.group.localeCompare(b.group));
+  }
+
+  /**
+   * Looks a message up by id on every live broker (or `broker`); undefined if none knows it
+   * (unknown, expired, recalled or deleted).
+   */
+  async getMessage(messageId: string, options: BrokerTarget & { includeBody?: boolean } = {}): Promise<MessageDetails | undefined> {
+    const brokers = await this.targets(options.broker);
+    const found = await this.fanOut(brokers, (b) => this.rpc.getMessage(b.endpoint, messageId, options.includeBody ?? false));
+    return found.find((m) => m !== undefined);
+  }
+
+  /** Messages of `topic` with business key `key`, oldest first, from every broker holding the topic. */
+  async findMessages(topic: string, key: string, options: BrokerTarget & { limit?: number; includeBody?: boolean } = {}): Promise<MessageDetails[]> {
+    checkName('topic', topic, Code.ILLEGAL_TOPIC);
+    const brokers = (await this.targets(options.broker)).filter((b) => b.topics.some((t) => t.name === topic));
+    const found = await this.fanOut(brokers, (b) => this.rpc.findMessages(b.endpoint, topic, key, options.limit ?? 32, options.includeBody ?? false));
+    return found.flat().sort((a, b) => a.storeTimestampMs - b.storeTimestampMs);
+  }
+
+  /** Moves dead-lettered messages of `group` (topic %DLQ%<group>) back to their origin topics. */
+  async redriveDeadLetters(group: string, options: BrokerTarget & { maxMessages?: number } = {}): Promise<{ redriven: number; skipped: number }> {
+    checkName('group', group, Code.ILLEGAL_CONSUMER_GROUP);
+    const brokers = await this.targets(options.broker);
+    const res = await this.fanOut(brokers, (b) => this.rpc.redriveDeadLetters(b.endpoint, group, options.maxMessages ?? 0));
+    return res.reduce((a, r) => ({ redriven: a.redriven + r.redriven, skipped: a.skipped + r.skipped }), { redriven: 0, skipped: 0 });
   }
 
   /** Closes the channels. Idempotent. */

@@ -108,3 +108,30 @@ export interface ClientDetails {
 export interface ClientListing extends ClientDetails {
   brokers: string[];
 }
+
+/** A message as the broker's lookup (GetMessage / FindMessages) reports it. */
+export interface MessageDetails {
+  messageId: string;
+  topic: string;
+  /** Broker (host:port) holding it. */
+  broker: string;
+  queueId: number;
+  offset: number;
+  tag?: string;
+  keys: string[];
+  properties: Record<string, string>;
+  messageType: string;
+  messageGroup?: string;
+  priority?: number;
+  bornTimestampMs: number;
+  storeTimestampMs: number;
+  deliveryTimestampMs?: number;
+  expireAtMs?: number;
+  /** 'scheduled': a delayed message not yet due. */
+  state: 'stored' | 'scheduled';
+  /** Per consumer group: pending, inflight (with attempt), waiting (FIFO, behind its group's head) or acked. */
+  groups: { group: string; state: 'pending' | 'inflight' | 'waiting' | 'acked'; deliveryAttempt: number; visibleAtMs: number }[];
+  bodySize: number;
+  /** Only when asked for (`includeBody`). */
+  body?: Buffer;
+}

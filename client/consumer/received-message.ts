@@ -74,6 +74,11 @@ export interface ReceivedMessage {
   /** Acknowledge: the message is consumed and never redelivered to this group. */
   ack(): Promise<void>;
   /** Give the message back: visible again after `delayMs` (default 0). Counts as a delivery. */
+  /**
+   * Gives the message back: delivered again after `delayMs`, or, without it, after the retry
+   * backoff the broker sent in its Settings (exponential in the delivery attempt: 1 s, 2 s, 4 s…
+   * up to 60 s by default). `nack(0)` makes it visible at once.
+   */
   nack(delayMs?: number): Promise<void>;
   /** Keep the message invisible for `ms` more milliseconds from now. */
   extend(ms: number): Promise<void>;
@@ -84,6 +89,8 @@ export interface MessageOperations {
   ack(msg: ReceivedMessageImpl): Promise<void>;
   /** Returns the new receipt handle. */
   changeInvisibleDuration(msg: ReceivedMessageImpl, ms: number): Promise<string>;
+  /** Delay before the next delivery when nack() is given none (the broker's backoff policy). */
+  retryDelayMs(attempt: number): number;
 }
 
 /** The digest of `body` in the wire format of `type`, or undefined for an unknown type. */
@@ -184,8 +191,8 @@ export class ReceivedMessageImpl implements ReceivedMessage {
     return this.serial(() => this.ops.ack(this));
   }
 
-  nack(delayMs = 0): Promise<void> {
-    return this.changeInvisibleDuration(delayMs);
+  nack(delayMs?: number): Promise<void> {
+    return this.changeInvisibleDuration(delayMs ?? this.ops.retryDelayMs(this.deliveryAttempt));
   }
 
   extend(ms: number): Promise<void> {

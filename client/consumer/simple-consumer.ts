@@ -13,6 +13,7 @@
  * - `close()` aborts parked receives, flushes pending acks, sends NotifyClientTermination and
  *   closes telemetry and channels.
  */
+import { backoffDelayMs } from '../rpc/convert.js';
 import { ClientCore } from '../client.js';
 import { CallBatcher } from '../batching/call-batcher.js';
 import type { BatchLane } from '../batching/call-batcher.js';
@@ -56,6 +57,9 @@ function isTransient(err: unknown): boolean {
   return isRetryableError(err) || (err instanceof ClientError && err.code === 'NO_ROUTE');
 }
 
+/** Until a broker's Settings say otherwise: 1 s, doubling, at most 60 s (the broker's defaults). */
+const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 60_000, multiplier: 2 };
+
 export class SimpleConsumer {
   private readonly options: ResolvedSimpleConsumerOptions;
   private readonly core: ClientCore;
@@ -70,6 +74,8 @@ export class SimpleConsumer {
   /** Acks are accepted until close() has flushed them. */
   private acksOpen = true;
   private cursor = 0;
+  /** Retry backoff for nack() without a delay; replaced by the broker's Settings reply. */
+  private backoff = DEFAULT_BACKOFF;
 
   constructor(options: SimpleConsumerOptions) {
     this.options = resolveSimpleConsumerOptions(options);
@@ -85,6 +91,9 @@ export class SimpleConsumer {
         requestTimeoutMs: client.requestTimeoutMs,
         subscription: { group, subscriptions, longPollingTimeoutMs: awaitDurationMs, receiveBatchSize: maxMessages },
       }),
+      onSettings: (_endpoint, settings) => {
+        if (settings.backoff) this.backoff = settings.backoff;
+      },
     });
     this.acks = new CallBatcher<PendingAck>(
       { maxBatchEntries: ACK_MAX_BATCH_ENTRIES, maxBatchBytes: Infinity, lingerMs: 0, maxInFlightPerTarget: ACK_MAX_IN_FLIGHT },
@@ -94,6 +103,7 @@ export class SimpleConsumer {
     this.ops = {
       ack: (m) => this.doAck(m),
       changeInvisibleDuration: (m, ms) => this.doChangeInvisibleDuration(m, ms),
+      retryDelayMs: (attempt) => backoffDelayMs(this.backoff, attempt),
     };
   }
 
@@ -170,8 +180,11 @@ export class SimpleConsumer {
     return this.own(msg).ack();
   }
 
-  /** Makes `msg` visible again after `delayMs` (same as `msg.nack(delayMs)`). */
-  nack(msg: ReceivedMessage, delayMs = 0): Promise<void> {
+  /**
+   * Makes `msg` visible again after `delayMs`, or after the broker's retry backoff when omitted
+   * (same as `msg.nack(delayMs)`).
+   */
+  nack(msg: ReceivedMessage, delayMs?: number): Promise<void> {
     return this.own(msg).nack(delayMs);
   }
 

@@ -24,13 +24,32 @@ export interface OutgoingMessage {
   keys?: string[];
   /** User properties. */
   properties?: Record<string, string>;
-  /** Makes it a FIFO message: ordered with every other message of the same group. */
+  /** Makes it a FIFO message (FIFO topics): ordered with every other message of the same group. */
   messageGroup?: string;
-  /** Makes it a DELAY message: not delivered before this time (ms since the epoch). */
+  /**
+   * Not delivered before this time (ms since the epoch). Alone it makes a DELAY message; it may
+   * also delay a FIFO or PRIORITY message. Cancel with `producer.recall(receipt)`.
+   */
   deliveryTimestampMs?: number;
-  /** Makes it a PRIORITY message: higher is delivered first. */
+  /** Makes it a PRIORITY message (PRIORITY topics): 0..9, higher is delivered first. */
   priority?: number;
+  /**
+   * Time to live (ms), counted from when the message becomes deliverable: not delivered after
+   * that, and deleted. Sent as the user property `agentmq.ttl.ms`.
+   */
+  ttlMs?: number;
+  /**
+   * Deduplication key: a second message with the same key sent to the topic within its dedup
+   * window (default 10 min) is not stored; its receipt carries the original's message id.
+   * Sent as the user property `agentmq.dedup.key`.
+   */
+  dedupKey?: string;
 }
+
+/** User property that carries `ttlMs`. */
+export const TTL_PROPERTY = 'agentmq.ttl.ms';
+/** User property that carries `dedupKey`. */
+export const DEDUP_KEY_PROPERTY = 'agentmq.dedup.key';
 
 export interface SendReceipt {
   /** Client-generated id (34 upper-case hex characters). */
@@ -43,8 +62,10 @@ export interface SendReceipt {
   queueId: number;
   /** Offset of the message in its queue. */
   offset: number;
-  /** For DELAY messages: the handle that cancels delivery (RecallMessage). */
+  /** For delayed messages: the handle that cancels delivery (`producer.recall(receipt)`). */
   recallHandle?: string;
+  /** The broker (host:port) that stored the message. */
+  broker: string;
 }
 
 /** A validated message with its id and born stamp; what travels in a batch. */
@@ -143,30 +164,36 @@ export function prepareMessage(
   }
   bytes += propertiesSize + 4 * Object.keys(properties).length;
 
+  // The type: FIFO (group) or PRIORITY, else DELAY (timestamp), else NORMAL. A delivery
+  // timestamp may delay a FIFO or PRIORITY message too; a message is not both FIFO and PRIORITY.
   let messageType: MessageType = 'NORMAL';
-  const typed: string[] = [];
-  if (msg.messageGroup !== undefined) {
-    checkText('messageGroup', msg.messageGroup, Code.ILLEGAL_MESSAGE_GROUP, MAX_MESSAGE_GROUP_LENGTH);
-    messageType = 'FIFO';
-    typed.push('messageGroup');
-    bytes += msg.messageGroup.length;
-  }
   if (msg.deliveryTimestampMs !== undefined) {
     if (!Number.isSafeInteger(msg.deliveryTimestampMs) || msg.deliveryTimestampMs < 0) {
       throw InvalidArgumentError.format('deliveryTimestampMs', 'must be a non-negative integer (ms since the epoch)', Code.ILLEGAL_DELIVERY_TIME);
     }
     messageType = 'DELAY';
-    typed.push('deliveryTimestampMs');
+  }
+  if (msg.messageGroup !== undefined) {
+    checkText('messageGroup', msg.messageGroup, Code.ILLEGAL_MESSAGE_GROUP, MAX_MESSAGE_GROUP_LENGTH);
+    messageType = 'FIFO';
+    bytes += msg.messageGroup.length;
   }
   if (msg.priority !== undefined) {
-    if (!Number.isSafeInteger(msg.priority) || msg.priority < 0) {
-      throw InvalidArgumentError.format('priority', 'must be a non-negative integer', Code.BAD_REQUEST);
+    if (!Number.isSafeInteger(msg.priority) || msg.priority < 0 || msg.priority > 9) {
+      throw InvalidArgumentError.format('priority', 'must be an integer between 0 and 9', Code.BAD_REQUEST);
+    }
+    if (msg.messageGroup !== undefined) {
+      throw InvalidArgumentError.format('messageGroup and priority', 'cannot be combined (a message is FIFO or PRIORITY)', Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE);
     }
     messageType = 'PRIORITY';
-    typed.push('priority');
   }
-  if (typed.length > 1) {
-    throw InvalidArgumentError.format(typed.join(' and '), 'cannot be combined (a message is FIFO, DELAY or PRIORITY)', Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE);
+  if (msg.ttlMs !== undefined) {
+    if (!Number.isSafeInteger(msg.ttlMs) || msg.ttlMs <= 0) throw InvalidArgumentError.format('ttlMs', 'must be a positive integer (ms)', Code.BAD_REQUEST);
+    properties[TTL_PROPERTY] = String(msg.ttlMs);
+  }
+  if (msg.dedupKey !== undefined) {
+    if (msg.dedupKey.length === 0 || msg.dedupKey.length > 512) throw InvalidArgumentError.format('dedupKey', 'must be 1 to 512 characters', Code.BAD_REQUEST);
+    properties[DEDUP_KEY_PROPERTY] = msg.dedupKey;
   }
 
   const prepared: PreparedMessage = {

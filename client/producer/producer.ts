@@ -137,6 +137,15 @@ export class Producer {
   }
 
   /** Sends everything queued now (ignoring `lingerMs`) and waits until it is settled. */
+  /**
+   * Withdraws a delayed message that is not yet due (RecallMessage to the broker that stored
+   * it). Resolves with its message id; rejects with NOT_FOUND once it was delivered or recalled.
+   */
+  async recall(receipt: Pick<SendReceipt, 'topic' | 'recallHandle' | 'broker'>): Promise<string> {
+    if (!receipt.recallHandle) throw new ClientError('NO_ROUTE', 'receipt has no recallHandle: only delayed messages can be recalled', { topic: receipt.topic });
+    return this.core.brokers.recallMessage(receipt.broker, receipt.topic, receipt.recallHandle);
+  }
+
   async flush(): Promise<void> {
     await Promise.allSettled([...this.admissions]);
     await this.batcher.flush();
@@ -272,7 +281,7 @@ export class Producer {
         if (outcomes) {
           const refused = outcomes.every((o) => !o.ok && isRetryableError(o.error));
           if (!refused || attempt >= this.options.maxAttempts) {
-            this.settle(entries, outcomes, topic);
+            this.settle(entries, outcomes, topic, endpoint);
             return;
           }
           failure = (outcomes[0] as { error: unknown }).error;
@@ -292,14 +301,14 @@ export class Producer {
     }
   }
 
-  private settle(entries: PendingSend[], outcomes: SendOutcome[], topic: string): void {
+  private settle(entries: PendingSend[], outcomes: SendOutcome[], topic: string, endpoint: Endpoint): void {
     let anyFailed = false;
     entries.forEach((e, i) => {
       const o = outcomes[i];
       if (!o) {
         e.reject(new ClientError('TRANSPORT', 'SendMessage returned fewer results than messages', { topic }));
       } else if (o.ok) {
-        const receipt: SendReceipt = { messageId: o.messageId, topic, queueId: -1, offset: o.offset };
+        const receipt: SendReceipt = { messageId: o.messageId, topic, queueId: -1, offset: o.offset, broker: endpoint };
         if (o.recallHandle !== undefined) receipt.recallHandle = o.recallHandle;
         e.resolve(receipt);
       } else {

@@ -12,6 +12,11 @@ import type { ListGroupsResponse__Output } from '../../proto/gen/agentmq/v1/List
 import type { ListTopicsResponse__Output } from '../../proto/gen/agentmq/v1/ListTopicsResponse.js';
 import type { TopicResponse__Output } from '../../proto/gen/agentmq/v1/TopicResponse.js';
 import type { TopicConfig__Output } from '../../proto/gen/agentmq/v1/TopicConfig.js';
+import type { GetMessageResponse__Output } from '../../proto/gen/agentmq/v1/GetMessageResponse.js';
+import type { FindMessagesResponse__Output } from '../../proto/gen/agentmq/v1/FindMessagesResponse.js';
+import type { RedriveDeadLettersResponse__Output } from '../../proto/gen/agentmq/v1/RedriveDeadLettersResponse.js';
+import type { MessageInfo__Output } from '../../proto/gen/agentmq/v1/MessageInfo.js';
+import type { MessageDetails } from '../admin/admin-types.js';
 import type { ClientDetails, GroupDetails, GroupSpec, TopicDetails, TopicSpec } from '../admin/admin-types.js';
 import type { Endpoint } from '../types.js';
 import { clientFromWire, groupFromWire, groupSpecToWire, topicFromWire, topicSpecToWire } from './convert.js';
@@ -105,9 +110,56 @@ export class AdminRpc {
     return (res.clients ?? []).map(clientFromWire);
   }
 
+  /** GetMessage; undefined when the broker does not know the id. */
+  async getMessage(endpoint: Endpoint, messageId: string, includeBody: boolean): Promise<MessageDetails | undefined> {
+    const admin = this.ctx.channels.admin(endpoint);
+    const res = await this.call<GetMessageResponse__Output>(endpoint, 'GetMessage', (md, o, cb) => admin.getMessage({ messageId, includeBody }, md, o, cb));
+    if (res.status?.code === 'MESSAGE_NOT_FOUND') return undefined;
+    fromStatus(res.status);
+    return res.message ? messageFromWire(res.message, endpoint) : undefined;
+  }
+
+  async findMessages(endpoint: Endpoint, topic: string, key: string, limit: number, includeBody: boolean): Promise<MessageDetails[]> {
+    const admin = this.ctx.channels.admin(endpoint);
+    const res = await this.call<FindMessagesResponse__Output>(endpoint, 'FindMessages', (md, o, cb) => admin.findMessages({ topic, key, limit, includeBody }, md, o, cb));
+    fromStatus(res.status);
+    return (res.messages ?? []).map((m) => messageFromWire(m, endpoint));
+  }
+
+  async redriveDeadLetters(endpoint: Endpoint, group: string, maxMessages: number): Promise<{ redriven: number; skipped: number }> {
+    const admin = this.ctx.channels.admin(endpoint);
+    const res = await this.call<RedriveDeadLettersResponse__Output>(endpoint, 'RedriveDeadLetters', (md, o, cb) => admin.redriveDeadLetters({ group, maxMessages }, md, o, cb));
+    fromStatus(res.status);
+    return { redriven: res.redriven, skipped: res.skipped };
+  }
+
   private call<Res>(endpoint: Endpoint, method: string, invoke: Invoke<Res>): Promise<Res> {
     return unaryCall({ endpoint, method }, (cb) =>
       invoke(requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
     );
   }
+}
+
+function messageFromWire(m: MessageInfo__Output, broker: Endpoint): MessageDetails {
+  return {
+    messageId: m.messageId,
+    topic: m.topic,
+    broker,
+    queueId: m.queueId,
+    offset: m.offset,
+    ...(m.tag ? { tag: m.tag } : {}),
+    keys: m.keys ?? [],
+    properties: m.properties ?? {},
+    messageType: m.messageType,
+    ...(m.messageGroup ? { messageGroup: m.messageGroup } : {}),
+    ...(m.priority ? { priority: m.priority } : {}),
+    bornTimestampMs: m.bornTimestampMs,
+    storeTimestampMs: m.storeTimestampMs,
+    ...(m.deliveryTimestampMs ? { deliveryTimestampMs: m.deliveryTimestampMs } : {}),
+    ...(m.expireAtMs ? { expireAtMs: m.expireAtMs } : {}),
+    state: m.state === 'scheduled' ? 'scheduled' : 'stored',
+    groups: (m.groups ?? []).map((g) => ({ group: g.group, state: g.state as MessageDetails['groups'][number]['state'], deliveryAttempt: g.deliveryAttempt, visibleAtMs: g.visibleAtMs })),
+    bodySize: m.bodySize,
+    ...(m.body && m.body.length > 0 ? { body: m.body } : {}),
+  };
 }

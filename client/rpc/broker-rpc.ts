@@ -13,6 +13,7 @@ import { fromStatus } from '../../proto/common/status.js';
 import type { AckMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/AckMessageResponse.js';
 import type { ChangeInvisibleDurationResponse__Output } from '../../proto/gen/apache/rocketmq/v2/ChangeInvisibleDurationResponse.js';
 import type { HeartbeatResponse__Output } from '../../proto/gen/apache/rocketmq/v2/HeartbeatResponse.js';
+import type { RecallMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/RecallMessageResponse.js';
 import type { NotifyClientTerminationResponse__Output } from '../../proto/gen/apache/rocketmq/v2/NotifyClientTerminationResponse.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
 import { msToDuration } from '../../proto/common/time.js';
@@ -252,6 +253,21 @@ export class BrokerRpc {
     );
     fromStatus(res.status);
     return res.receiptHandle || req.receiptHandle;
+  }
+
+  /** RecallMessage; resolves with the recalled message's id. */
+  recallMessage(endpoint: Endpoint, topic: string, recallHandle: string): Promise<string> {
+    return this.observe(endpoint, this.callRecallMessage(endpoint, topic, recallHandle));
+  }
+
+  private async callRecallMessage(endpoint: Endpoint, topic: string, recallHandle: string): Promise<string> {
+    const site = { endpoint, method: 'RecallMessage' };
+    const client = this.ctx.channels.messaging(endpoint);
+    const res = await unaryCall<RecallMessageResponse__Output>(site, (cb) =>
+      client.recallMessage({ topic: { name: topic, resourceNamespace: '' }, recallHandle }, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    );
+    fromStatus(res.status);
+    return res.messageId;
   }
 
   heartbeat(endpoint: Endpoint, clientType: ClientType, group?: string): Promise<void> {

@@ -184,6 +184,8 @@ export interface ServerSettings {
   /** backoff_policy.max_attempts, when > 0. */
   maxAttempts?: number;
   requestTimeoutMs?: number;
+  /** backoff_policy.exponential_backoff: the delay before redelivery attempt n+1 is min(initial·multiplier^(n-1), max). */
+  backoff?: { initialMs: number; maxMs: number; multiplier: number };
 }
 
 export function settingsToWire(s: ClientSettings): Settings {
@@ -229,7 +231,18 @@ export function settingsFromWire(s: Settings__Output): ServerSettings {
   if (maxAttempts !== undefined && maxAttempts > 0) out.maxAttempts = maxAttempts;
   const timeout = durationToMs(s.requestTimeout);
   if (timeout !== undefined && timeout > 0) out.requestTimeoutMs = timeout;
+  const exp = s.backoffPolicy?.exponentialBackoff;
+  if (exp) {
+    const initialMs = durationToMs(exp.initial) ?? 0;
+    const maxMs = durationToMs(exp.max) ?? 0;
+    if (initialMs > 0 && maxMs >= initialMs) out.backoff = { initialMs, maxMs, multiplier: exp.multiplier > 1 ? exp.multiplier : 1 };
+  }
   return out;
+}
+
+/** The redelivery delay for a message delivered `attempt` times under `backoff`. */
+export function backoffDelayMs(backoff: { initialMs: number; maxMs: number; multiplier: number }, attempt: number): number {
+  return Math.round(Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** Math.max(0, attempt - 1)));
 }
 
 // ---------------------------------------------------------------------------------------------

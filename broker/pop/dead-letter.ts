@@ -3,7 +3,8 @@
  * forwarded with ForwardMessageToDeadLetterQueue) is copied to the group's dead-letter topic
  * %DLQ%<group> — keeping its message id, body, tag, keys and properties, plus the properties
  * below — atomically with its removal from the group. The dead-letter topic is an ordinary topic:
- * consume it like any other, or re-drive its messages back to where they came from.
+ * consume it like any other, or re-drive its messages back to where they came from (for the
+ * dead-lettering group only: other groups of the origin topic skip the re-driven copy).
  */
 import type { TopicManager } from '../topic/topic-manager.js';
 import type { SendService } from '../send/send-service.js';
@@ -32,19 +33,19 @@ export class DeadLetterService {
     const dlq = await this.topics.deadLetterTopic(group);
     const now = this.clock.now();
     await this.send.republish(
-      letters.map((l) => ({
+      letters.map(({ message: { forGroup: _g, ...message }, ...l }) => ({
         topic: dlq,
         header: {
-          ...l.message,
+          ...message,
           props: {
-            ...(l.message.props ?? {}),
-            [DLQ_ORIGIN_TOPIC]: l.message.topic,
+            ...(message.props ?? {}),
+            [DLQ_ORIGIN_TOPIC]: message.topic,
             [DLQ_ATTEMPTS]: String(l.attempts),
             [DLQ_REASON]: l.reason,
             [DLQ_TIME]: new Date(now).toISOString(),
           },
         },
-        body: l.message.body,
+        body: message.body,
       })),
       ops,
       now,
@@ -81,7 +82,8 @@ export class DeadLetterService {
         }
         const { [DLQ_ORIGIN_TOPIC]: _o, [DLQ_ATTEMPTS]: _a, [DLQ_REASON]: _r, [DLQ_TIME]: _t, ...props } = d.message.props ?? {};
         const { topic: _tp, queueId: _q, offset: _off, body, ...header } = d.message;
-        items.push({ topic: origin, header: { ...header, props }, body });
+        // Back to this group only: the topic's other groups already had the message.
+        items.push({ topic: origin, header: { ...header, props, forGroup: group }, body });
         ops.push(...this.pop.settle(dlq.name, REDRIVE_GROUP, d.receiptHandle));
       }
       if (items.length > 0) await this.send.republish(items, ops, this.clock.now());

@@ -236,6 +236,11 @@ export class PopService {
     return m.expireMs !== undefined && m.expireMs <= now;
   }
 
+  /** False for a dead letter re-driven for another consumer group. */
+  private forGroup(m: StoredMessage, group: string): boolean {
+    return m.forGroup === undefined || m.forGroup === group;
+  }
+
   /** Claims a message for delivery (in memory) and adds its 'I' op. */
   private claim(qc: QueueConsumer, offset: Offset, attempt: number, fifoGroup: MessageGroup | undefined, invisibleMs: number, now: number, ops: BatchOp[]): InflightRecord {
     const rec: InflightRecord = { visibleAt: now + invisibleMs, attempt, token: this.newToken(), ...(fifoGroup !== undefined ? { group: fifoGroup } : {}) };
@@ -354,8 +359,9 @@ export class PopService {
       if (claims.length === 0) return;
       for (const c of claims) {
         for (const m of await this.store.read(c.qc.topic, c.qc.queueId, c.from, c.to)) {
-          // Skipped for good: not for this group's filter (RocketMQ semantics), or expired.
-          if (!req.filter(m.tag) || this.expired(m, now)) continue;
+          // Skipped for good: not for this group's filter (RocketMQ semantics), expired, or a
+          // dead letter re-driven for another group.
+          if (!req.filter(m.tag) || this.expired(m, now) || !this.forGroup(m, req.group)) continue;
           out.push(this.delivery(c.qc, m, this.claim(c.qc, m.offset, 1, undefined, req.invisibleMs, now, ops)));
         }
       }
@@ -387,7 +393,7 @@ export class PopService {
           next = m.offset;
           break;
         }
-        if (!req.filter(m.tag) || this.expired(m, now)) continue;
+        if (!req.filter(m.tag) || this.expired(m, now) || !this.forGroup(m, req.group)) continue;
         const g = m.group ?? '';
         if (qc.blocked.has(g) || qc.waiting.has(g)) {
           this.holdBack(qc, g, m.offset);

@@ -182,6 +182,9 @@ export class SendService {
       if (!topic) continue; // topic deleted while the message waited: dropped with its 'D' key
       const { storeMs: _s, expireMs: _e, ...header } = d.pending.header;
       const e = this.entry(topic, header, d.pending.body, d.pending.ttlMs, now);
+      // The TTL runs from the scheduled delivery time, not from when it was moved (the broker may
+      // have been down then): one whose window already passed is stored expired and reclaimed.
+      if (d.pending.ttlMs !== undefined && header.deliveryMs !== undefined) e.header.expireMs = Math.min(now, header.deliveryMs) + d.pending.ttlMs;
       if (e.header.expireMs !== undefined) minExpiry = Math.min(minExpiry, e.header.expireMs);
       entries.push(e);
     }

@@ -36,6 +36,8 @@ export interface StoredHeader {
   enc?: string;
   /** Per-message TTL: not delivered after this time (ms since the epoch). */
   expireMs?: number;
+  /** A re-driven dead letter: only this consumer group receives the copy (others already had it). */
+  forGroup?: string;
 }
 
 /** A delayed message waiting for its time (value of a 'D' key). */

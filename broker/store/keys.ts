@@ -32,9 +32,10 @@
  *   'U'     | 'U'| tlen:1| topic | dedup key |                      {id, queueId, offset, expireAt}
  *   'N'     | 'N'| message id |                                     {topic, queueId, offset} or
  *           |    |            |                                     {scheduled: D key (hex)}
- *   'K'     +----+-------+-------+--------+-----+---------+----------+
- *   key     | 'K'| tlen:1| topic | klen:2 | key | queue:2 | offset:8 |   (empty)
- *           +----+-------+-------+--------+-----+---------+----------+
+ *   'K'     +----+-------+-------+--------+-----+-------+---------+----------+
+ *   key     | 'K'| tlen:1| topic | klen:2 | key | seq:8 | queue:2 | offset:8 |   (empty)
+ *           +----+-------+-------+--------+-----+-------+---------+----------+
+ *           seq: the store's append sequence, so a key's messages sort oldest first across queues
  *
  * Time-ordered prefixes ('D', 'X') make "what is due" a range scan from the start of the prefix
  * up to now; one timer per prefix is armed at the first key's time.
@@ -221,8 +222,9 @@ export function keyIndexPrefix(topic: string, key?: string): Buffer {
   return Buffer.concat(parts);
 }
 
-export function keyIndexKey(topic: string, key: string, queueId: number, offset: number): Buffer {
-  return Buffer.concat([keyIndexPrefix(topic, key), u16(queueId), u64(offset)]);
+/** `seq` orders entries of one key by append time across queues (MessageStore.append). */
+export function keyIndexKey(topic: string, key: string, seq: number, queueId: number, offset: number): Buffer {
+  return Buffer.concat([keyIndexPrefix(topic, key), u64(seq), u16(queueId), u64(offset)]);
 }
 
 /** queue and offset from the end of a 'K' key */

@@ -81,6 +81,8 @@ export class MessageStore {
   readonly writes: WriteQueue;
   private readonly queues = new Map<string, QueueState[]>();
   private arrival: ArrivalListener = () => {};
+  /** Append sequence for the key index: store time x 1024, strictly increasing (oldest first across queues). */
+  private keySeq = 0;
 
   private constructor(private readonly opts: MessageStoreOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
@@ -152,7 +154,10 @@ export class MessageStore {
       const value = encodeMessage(e.header, e.body);
       ops.push({ type: 'put', key: messageKey(e.topic, e.queueId, offset), value });
       ops.push({ type: 'put', key: messageIdKey(e.header.id), value: Buffer.from(JSON.stringify({ topic: e.topic, queueId: e.queueId, offset })) });
-      for (const k of e.header.keys ?? []) ops.push({ type: 'put', key: keyIndexKey(e.topic, k, e.queueId, offset), value: EMPTY });
+      if (e.header.keys?.length) {
+        this.keySeq = Math.max(this.keySeq + 1, e.header.storeMs * 1024);
+        for (const k of e.header.keys) ops.push({ type: 'put', key: keyIndexKey(e.topic, k, this.keySeq, e.queueId, offset), value: EMPTY });
+      }
       if (e.header.expireMs !== undefined) {
         ops.push({ type: 'put', key: expiryKey(e.header.expireMs, { kind: 'message', topic: e.topic, queueId: e.queueId, offset }), value: EMPTY });
       }

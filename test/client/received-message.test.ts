@@ -33,6 +33,7 @@ function data(over: Partial<ReceivedMessageData> = {}): ReceivedMessageData {
 const noOps: MessageOperations = {
   ack: () => Promise.resolve(),
   changeInvisibleDuration: (m) => Promise.resolve(m.receiptHandle),
+  retryDelayMs: (attempt) => 1000 * 2 ** (attempt - 1),
 };
 
 describe('crc32', () => {
@@ -102,6 +103,7 @@ describe('ReceivedMessage', () => {
         await new Promise((r) => setTimeout(r, 5));
         return `rh-${++n}`;
       },
+      retryDelayMs: () => 0,
     };
     const m = new ReceivedMessageImpl(data(), ops);
     const a = m.extend(60_000);
@@ -118,6 +120,7 @@ describe('ReceivedMessage', () => {
     const ops: MessageOperations = {
       ack: () => Promise.reject(new Error('stale')),
       changeInvisibleDuration: () => Promise.resolve('rh-new'),
+      retryDelayMs: () => 0,
     };
     const m = new ReceivedMessageImpl(data(), ops);
     await expect(m.ack()).rejects.toThrow('stale');

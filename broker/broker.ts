@@ -14,10 +14,11 @@ import { LongPolling } from './pop/long-polling.js';
 import { PopService } from './pop/pop-service.js';
 import { ReceiptHandleCodec } from './pop/receipt-handle.js';
 import { SendService } from './send/send-service.js';
-import { Dedup } from './send/dedup.js';
+import { Dedup, DEDUP_KEY_PROPERTY } from './send/dedup.js';
 import { DelayService } from './schedule/delay-service.js';
 import { ExpiryService } from './schedule/expiry-service.js';
-import { DeadLetterService } from './pop/dead-letter.js';
+import { DeadLetterService, REDRIVE_GROUP } from './pop/dead-letter.js';
+import { DEFAULT_MAX_DELIVERY_ATTEMPTS } from './consumer/group-manager.js';
 import { acceptedTypes } from './topic/lanes.js';
 import { NameServerLink } from './cluster/nameserver-link.js';
 import { bind, createGrpcServer, shutdown } from './grpc/server.js';
@@ -74,15 +75,19 @@ class BrokerImpl implements Broker {
     const groups = new GroupManager(store, o.autoCreateGroups);
     await groups.load();
     const pop = new PopService(store, longPolling, new ReceiptHandleCodec(secret), o.clock, log.child('pop'));
-    await pop.load();
     const dedup = new Dedup(store);
     await dedup.load(o.clock.now());
     const expiry = new ExpiryService(store, dedup, o.clock, log.child('expiry'));
     const send = new SendService(store, topics, dedup, expiry, o.dedupWindowMs);
-    const delays = new DelayService(store, secret, o.clock, log.child('delay'), (due) => send.deliverDue(due, o.clock.now()));
+    const delays = new DelayService(store, secret, o.clock, log.child('delay'), (due) => send.deliverDue(due, o.clock.now()), (p) => {
+      // A recalled message frees its dedup key: resending the task must not be swallowed.
+      const key = p.header.props?.[DEDUP_KEY_PROPERTY];
+      return key === undefined ? [] : dedup.release(p.topic, key, p.header.id);
+    });
     send.setDelayService(delays);
     const deadLetters = new DeadLetterService(topics, send, pop, o.clock);
-    pop.setDeadLetterSink(deadLetters.sink);
+    pop.setDeadLetterSink(deadLetters.sink, (g) => (g === REDRIVE_GROUP ? Number.MAX_SAFE_INTEGER : groups.get(g)?.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS));
+    await pop.load();
     await delays.start();
     await expiry.start();
     let closing = false;

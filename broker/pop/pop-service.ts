@@ -97,6 +97,14 @@ interface GlobalDue {
   group: string;
 }
 
+/** A delivery that was the last one allowed: dead-lettered when its invisibility ends unacked. */
+interface LastChance {
+  at: number;
+  qc: QueueConsumer;
+  offset: Offset;
+  token: number;
+}
+
 export interface GroupDeliveryState {
   group: string;
   state: 'pending' | 'inflight' | 'waiting' | 'acked';
@@ -114,6 +122,9 @@ export class PopService {
   private readonly rr = new Map<string, number>();
   private closed = false;
   private deadLetterSink: DeadLetterSink | undefined;
+  private readonly lastChance = new DeadlineHeap<LastChance>();
+  /** Max delivery attempts of a group (from its config); set by the broker. */
+  private maxAttemptsOf: (group: string) => number = () => Number.MAX_SAFE_INTEGER;
 
   constructor(
     private readonly store: MessageStore,
@@ -123,8 +134,14 @@ export class PopService {
     private readonly logger: Logger,
   ) {}
 
-  setDeadLetterSink(sink: DeadLetterSink): void {
+  /**
+   * Where exhausted messages go, and how many deliveries a group allows. With both set, a
+   * message whose last allowed delivery expires unacked is dead-lettered by the redelivery
+   * timer even when no consumer is receiving.
+   */
+  setDeadLetterSink(sink: DeadLetterSink, maxAttemptsOf: (group: string) => number): void {
     this.deadLetterSink = sink;
+    this.maxAttemptsOf = maxAttemptsOf;
   }
 
   /** Recovers cursors, in-flight and waiting records after a restart. */
@@ -144,6 +161,7 @@ export class PopService {
           qc.inflight.set(k.offset, rec);
           if (rec.group !== undefined) qc.blocked.set(rec.group, k.offset);
           this.schedule(qc, k.offset, rec);
+          if (rec.attempt >= this.maxAttemptsOf(qc.group)) this.lastChance.push({ at: rec.visibleAt, qc, offset: k.offset, token: rec.token });
           counts.inflight++;
         } else if (kind === P_WAITING && k.offset !== undefined) {
           this.holdBack(qc, value.toString('utf8'), k.offset);
@@ -229,7 +247,42 @@ export class PopService {
       else due.set(key, { topic: d.topic, group: d.group, count: 1 });
     }
     for (const { topic, group, count } of due.values()) this.longPolling.signal(topic, count, group);
+    this.deadLetterExhausted(now);
     this.armTimer();
+  }
+
+  /** Dead-letters last-chance deliveries whose invisibility ended unacked (timer-driven). */
+  private deadLetterExhausted(now: number): void {
+    const byQueue = new Map<QueueConsumer, { offset: Offset; attempts: number }[]>();
+    for (let d = this.lastChance.peek(); d && d.at <= now; d = this.lastChance.peek()) {
+      this.lastChance.pop();
+      const cur = d.qc.inflight.get(d.offset);
+      if (!cur || cur.token !== d.token || cur.visibleAt > now) continue; // acked, extended or redelivered
+      const list = byQueue.get(d.qc) ?? [];
+      list.push({ offset: d.offset, attempts: cur.attempt });
+      byQueue.set(d.qc, list);
+    }
+    for (const [qc, items] of byQueue) {
+      // Retired now (synchronously): a new token and no deadline, so no receive redelivers them
+      // meanwhile; still in flight, so a FIFO group stays blocked until the dead letter is durable.
+      for (const it of items) {
+        const rec = qc.inflight.get(it.offset)!;
+        rec.token = this.newToken();
+        rec.visibleAt = Number.MAX_SAFE_INTEGER;
+      }
+      const ops: BatchOp[] = items.map((it) => ({ type: 'del', key: inflightKey(qc.topic, qc.group, qc.queueId, it.offset) }));
+      void (async () => {
+        const letters: DeadLetter[] = [];
+        for (const it of items) {
+          const message = await this.store.readOne(qc.topic, qc.queueId, it.offset);
+          if (message && !this.expired(message, now)) letters.push({ message, attempts: it.attempts, reason: `not acknowledged after ${it.attempts} deliveries` });
+        }
+        if (letters.length > 0 && this.deadLetterSink) await this.deadLetterSink(qc.group, letters, ops);
+        else await this.store.writes.write(ops);
+        for (const it of items) this.release(qc, it.offset, []);
+        if (letters.length > 0) this.logger.info('messages dead-lettered', { topic: qc.topic, group: qc.group, count: letters.length });
+      })().catch((err: unknown) => this.logger.error('dead-lettering failed; the messages come back after a restart', { topic: qc.topic, group: qc.group, err: String(err) }));
+    }
   }
 
   private expired(m: StoredMessage, now: number): boolean {
@@ -247,6 +300,7 @@ export class PopService {
     qc.inflight.set(offset, rec);
     if (fifoGroup !== undefined) qc.blocked.set(fifoGroup, offset);
     this.schedule(qc, offset, rec);
+    if (attempt >= this.maxAttemptsOf(qc.group)) this.lastChance.push({ at: rec.visibleAt, qc, offset, token: rec.token });
     ops.push({ type: 'put', key: inflightKey(qc.topic, qc.group, qc.queueId, offset), value: encodeInflight(rec) });
     return rec;
   }

@@ -43,6 +43,8 @@ export class DelayService {
     private readonly logger: Logger,
     /** Appends due messages to their topics, committing `retire` ops atomically with them. */
     private readonly deliver: (due: DueMessage[]) => Promise<void>,
+    /** Ops to commit with a recall (e.g. freeing the message's dedup key). */
+    private readonly onRecalled: (p: PendingMessage) => BatchOp[] = () => [],
   ) {
     this.seq = clock.now() * 1024;
     this.scanner = new DueScanner(store.db, P_DELAYED, delayedKeyTime, (entries) => this.onDue(entries), clock, logger);
@@ -93,10 +95,7 @@ export class DelayService {
       const value = await this.store.db.get(key);
       if (!value) throw gone();
       const p = decodePending(value);
-      await this.store.writes.write([
-        { type: 'del', key },
-        { type: 'del', key: messageIdKey(p.header.id) },
-      ]);
+      await this.store.writes.write([{ type: 'del', key }, { type: 'del', key: messageIdKey(p.header.id) }, ...this.onRecalled(p)]);
       this.logger.debug('delayed message recalled', { topic, messageId: p.header.id });
       return p.header.id;
     } finally {

@@ -71,6 +71,14 @@ export class Dedup {
     return e && e.expireAt > now ? [] : [{ type: 'del', key: dedupKey(topic, key) }];
   }
 
+  /** Frees (topic, key) if `messageId` holds it (its message was recalled); ops to persist that. */
+  release(topic: string, key: string, messageId: string): BatchOp[] {
+    const id = `${topic}\0${key}`;
+    if (this.entries.get(id)?.messageId !== messageId) return [];
+    this.entries.delete(id);
+    return [{ type: 'del', key: dedupKey(topic, key) }];
+  }
+
   dropTopic(topic: string): void {
     for (const k of [...this.entries.keys()]) if (k.startsWith(`${topic}\0`)) this.entries.delete(k);
   }

@@ -111,7 +111,7 @@ class BrokerImpl implements Broker {
       closing = true;
     };
     this.server = createGrpcServer(this.ctx, log);
-    this.boundPort = await bind(this.server, o.host, o.port);
+    this.boundPort = await bind(this.server, o.host, o.port, log);
     log.info('broker listening', { name: o.brokerName, address: `${o.host}:${this.boundPort}`, dataDir: o.store.dataDir, flush: o.store.flush, topics: topics.list().length });
     if (o.nameservers.length > 0) {
       this.link = new NameServerLink({

@@ -388,6 +388,11 @@ export class PopService {
       if (!this.deadLetterSink) throw new Error('no dead-letter sink');
       await this.deadLetterSink(req.group, letters, ops);
       this.logger.info('messages dead-lettered', { topic, group: req.group, count: letters.length });
+    } else if (this.store.flushPolicy === 'async' && out.length > 0) {
+      // Under async flush, deliver without waiting for the claim to be written: if the broker
+      // dies first, the messages are simply delivered again (at-least-once), and any ack that
+      // follows is queued behind this write, so it cannot overtake it.
+      this.store.writes.write(ops).catch((err: unknown) => this.logger.error('persisting a receive failed; its messages will be redelivered after a restart', { topic, group: req.group, err: String(err) }));
     } else {
       await this.store.writes.write(ops);
     }

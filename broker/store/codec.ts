@@ -67,12 +67,13 @@ export interface StoredMessage extends StoredHeader {
 }
 
 export function encodeMessage(h: StoredHeader, body: Buffer): Buffer {
-  const json = Buffer.from(JSON.stringify(h), 'utf8');
-  const out = Buffer.allocUnsafe(5 + json.length + body.length);
+  const json = JSON.stringify(h);
+  const hlen = Buffer.byteLength(json);
+  const out = Buffer.allocUnsafe(5 + hlen + body.length);
   out[0] = 1;
-  out.writeUInt32BE(json.length, 1);
-  json.copy(out, 5);
-  body.copy(out, 5 + json.length);
+  out.writeUInt32BE(hlen, 1);
+  out.write(json, 5, 'utf8');
+  body.copy(out, 5 + hlen);
   return out;
 }
 

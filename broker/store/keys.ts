@@ -69,9 +69,15 @@ function u16(n: number): Buffer {
   return b;
 }
 
+/** Writes a non-negative safe integer as 8 big-endian bytes (two 32-bit halves: no BigInt). */
+function writeU64(b: Buffer, n: number, at: number): void {
+  b.writeUInt32BE(Math.floor(n / 0x1_0000_0000), at);
+  b.writeUInt32BE(n >>> 0, at + 4);
+}
+
 function u64(n: number): Buffer {
   const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64BE(BigInt(n));
+  writeU64(b, n, 0);
   return b;
 }
 
@@ -82,8 +88,21 @@ export function messagePrefix(topic: string, queueId?: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Prefixes 'M'|topic|queue, cached: message keys are built on the hot path. */
+const queuePrefixes = new Map<string, Buffer[]>();
+
 export function messageKey(topic: string, queueId: number, offset: number): Buffer {
-  return Buffer.concat([messagePrefix(topic, queueId), u64(offset)]);
+  let list = queuePrefixes.get(topic);
+  if (!list) {
+    if (queuePrefixes.size > 10_000) queuePrefixes.clear();
+    list = [];
+    queuePrefixes.set(topic, list);
+  }
+  const prefix = (list[queueId] ??= messagePrefix(topic, queueId));
+  const key = Buffer.allocUnsafe(prefix.length + 8);
+  prefix.copy(key, 0);
+  writeU64(key, offset, prefix.length);
+  return key;
 }
 
 /** Offset from a message key (last 8 bytes). */
@@ -210,7 +229,31 @@ export function decodeDedupKey(key: Buffer): { topic: string; key: string } {
 }
 
 export function messageIdKey(id: string): Buffer {
-  return Buffer.concat([Buffer.from([P_MSGID]), Buffer.from(id, 'utf8')]);
+  const key = Buffer.allocUnsafe(1 + Buffer.byteLength(id));
+  key[0] = P_MSGID;
+  key.write(id, 1, 'utf8');
+  return key;
+}
+
+/**
+ * Value of an 'N' entry for a stored message:
+ *   +---------+---------+----------+---------------+
+ *   | ver:1=1 | queue:2 | offset:8 | topic (utf8)  |
+ *   +---------+---------+----------+---------------+
+ * (a scheduled message's entry is JSON {"scheduled": "<D key hex>"}, first byte '{')
+ */
+export function encodeLocation(topic: string, queueId: number, offset: number): Buffer {
+  const b = Buffer.allocUnsafe(11 + Buffer.byteLength(topic));
+  b[0] = 1;
+  b.writeUInt16BE(queueId, 1);
+  writeU64(b, offset, 3);
+  b.write(topic, 11, 'utf8');
+  return b;
+}
+
+export function decodeLocation(b: Buffer): { topic: string; queueId: number; offset: number } | { scheduled: string } {
+  if (b[0] === 1) return { topic: b.toString('utf8', 11), queueId: b.readUInt16BE(1), offset: Number(b.readBigUInt64BE(3)) };
+  return JSON.parse(b.toString('utf8')) as { scheduled: string };
 }
 
 export function keyIndexPrefix(topic: string, key?: string): Buffer {

@@ -16,6 +16,8 @@ import { decodeMessage, encodeMessage, type StoredHeader, type StoredMessage } f
 import {
   consumerPrefix,
   decodeKeyIndexKey,
+  decodeLocation,
+  encodeLocation,
   dedupPrefix,
   expiryKey,
   keyIndexKey,
@@ -79,6 +81,7 @@ const EMPTY = Buffer.alloc(0);
 export class MessageStore {
   readonly db: RocksDb;
   readonly writes: WriteQueue;
+  readonly flushPolicy: FlushPolicy;
   private readonly queues = new Map<string, QueueState[]>();
   private arrival: ArrivalListener = () => {};
   /** Append sequence for the key index: store time x 1024, strictly increasing (oldest first across queues). */
@@ -88,6 +91,7 @@ export class MessageStore {
     mkdirSync(opts.dataDir, { recursive: true });
     this.db = new RocksDb(opts.dataDir);
     this.writes = new WriteQueue(this.db, opts.flush);
+    this.flushPolicy = opts.flush;
   }
 
   static async open(opts: MessageStoreOptions): Promise<MessageStore> {
@@ -153,7 +157,7 @@ export class MessageStore {
       const offset = q.next++;
       const value = encodeMessage(e.header, e.body);
       ops.push({ type: 'put', key: messageKey(e.topic, e.queueId, offset), value });
-      ops.push({ type: 'put', key: messageIdKey(e.header.id), value: Buffer.from(JSON.stringify({ topic: e.topic, queueId: e.queueId, offset })) });
+      ops.push({ type: 'put', key: messageIdKey(e.header.id), value: encodeLocation(e.topic, e.queueId, offset) });
       if (e.header.keys?.length) {
         this.keySeq = Math.max(this.keySeq + 1, e.header.storeMs * 1024);
         for (const k of e.header.keys) ops.push({ type: 'put', key: keyIndexKey(e.topic, k, this.keySeq, e.queueId, offset), value: EMPTY });
@@ -256,7 +260,7 @@ export class MessageStore {
   /** Where the message id index says a message is (the newest copy), if anywhere. */
   async locate(messageId: string): Promise<MessageLocation | undefined> {
     const v = await this.db.get(messageIdKey(messageId));
-    return v ? (JSON.parse(v.toString('utf8')) as MessageLocation) : undefined;
+    return v ? decodeLocation(v) : undefined;
   }
 
   /** Messages of `topic` carrying `key`, oldest first (entries of deleted messages skipped). */

@@ -86,4 +86,22 @@ describe('cli', () => {
     expect(noGroup.code).toBe(2);
     expect(noGroup.stderr).toMatch(/--group/);
   });
+
+  it('cli - message find/get by key and id; delayed send prints a recall handle', async () => {
+    const ns = ['--nameserver', dev.nameserver];
+    const sent = await agentmq(['send', 'cli-orders', 'find me', '--key', 'order-99', '--tag', 't', ...ns]);
+    const id = /^sent (\S+)/.exec(sent.stdout)?.[1];
+    expect(id).toBeTruthy();
+    const found = await agentmq(['message', 'find', 'cli-orders', 'order-99', '--json', ...ns]);
+    expect(found.code).toBe(0);
+    expect(JSON.parse(found.stdout.trim().split('\n')[0]!).messageId).toBe(id);
+    const got = await agentmq(['message', 'get', id!, '--body', ...ns]);
+    expect(got.stdout).toMatch(/state=stored/);
+    expect(got.stdout).toMatch(/body find me/);
+    const delayed = await agentmq(['send', 'cli-orders', 'later', '--delay-ms', '60000', ...ns]);
+    expect(delayed.stdout).toMatch(/^scheduled \S+ recall-handle=\S+/);
+    const missing = await agentmq(['message', 'get', 'NO-SUCH-ID', ...ns]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not found/);
+  });
 });

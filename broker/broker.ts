@@ -91,12 +91,14 @@ class BrokerImpl implements Broker {
     await delays.start();
     await expiry.start();
     let closing = false;
+    // Liveness (an online consumer serves the topic) is part of the registration: report flips at once.
+    const clients = new ClientRegistry(o.clock, o.clientExpiryMs, () => this.link?.notifyChanged());
     this.ctx = {
       options: o,
       store,
       topics,
       groups,
-      clients: new ClientRegistry(o.clock, o.clientExpiryMs),
+      clients,
       pop,
       longPolling,
       send,
@@ -124,7 +126,17 @@ class BrokerImpl implements Broker {
           host: o.advertisedHost,
           port: this.boundPort,
           startedAtMs: this.startedAtMs,
-          topics: topics.list().map((t) => ({ name: t.name, queueCount: t.queueCount, permission: t.permission, messageTypes: acceptedTypes(t.messageType) })),
+          topics: (() => {
+            const live = clients.liveTopics();
+            return topics.list().map((t) => ({
+              name: t.name,
+              queueCount: t.queueCount,
+              permission: t.permission,
+              messageTypes: acceptedTypes(t.messageType),
+              ...(t.semantic ? { semantic: t.semantic } : {}),
+              live: live.has(t.name),
+            }));
+          })(),
         }),
       });
       await this.link.start();
@@ -140,6 +152,7 @@ class BrokerImpl implements Broker {
       this.ctx?.longPolling.signalAll();
       if (this.server) await shutdown(this.server, 2000);
       this.ctx?.pop.close();
+      this.ctx?.clients.close();
       this.ctx?.delays.close();
       this.ctx?.expiry.close();
       await this.ctx?.store.close();

@@ -17,6 +17,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ServiceGrpcType } from './gen/service.js';
 import type { ProtoGrpcType as RegistryGrpcType } from './gen/registry.js';
 import type { ProtoGrpcType as AdminGrpcType } from './gen/admin.js';
+import type { ProtoGrpcType as DiscoveryGrpcType } from './gen/discovery.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +39,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [AGENTMQ_PROTO_DIR, ROCKETMQ_PROTO_DIR],
 };
 
-type Loaded = ServiceGrpcType & RegistryGrpcType & AdminGrpcType;
+type Loaded = ServiceGrpcType & RegistryGrpcType & AdminGrpcType & DiscoveryGrpcType;
 
 let loaded: Loaded | undefined;
 
@@ -46,7 +47,7 @@ let loaded: Loaded | undefined;
 export function loadProtos(): Loaded {
   if (!loaded) {
     const def = protoLoader.loadSync(
-      ['apache/rocketmq/v2/service.proto', 'agentmq/v1/registry.proto', 'agentmq/v1/admin.proto'],
+      ['apache/rocketmq/v2/service.proto', 'agentmq/v1/registry.proto', 'agentmq/v1/admin.proto', 'agentmq/v1/discovery.proto'],
       LOADER_OPTIONS,
     );
     loaded = grpc.loadPackageDefinition(def) as unknown as Loaded;
@@ -57,7 +58,9 @@ export function loadProtos(): Loaded {
 export const messagingService = () => loadProtos().apache.rocketmq.v2.MessagingService;
 export const registryService = () => loadProtos().agentmq.v1.NameServerRegistry;
 export const adminService = () => loadProtos().agentmq.v1.BrokerAdmin;
+export const discoveryService = () => loadProtos().agentmq.v1.Discovery;
 
 export type { MessagingServiceHandlers, MessagingServiceClient } from './gen/apache/rocketmq/v2/MessagingService.js';
 export type { NameServerRegistryHandlers, NameServerRegistryClient } from './gen/agentmq/v1/NameServerRegistry.js';
 export type { BrokerAdminHandlers, BrokerAdminClient } from './gen/agentmq/v1/BrokerAdmin.js';
+export type { DiscoveryHandlers, DiscoveryClient } from './gen/agentmq/v1/Discovery.js';

@@ -20,7 +20,7 @@ execFileSync(bin, [
   '--grpcLib=@grpc/grpc-js', '--importFileExtension=.js',
   '-I', join(root, 'proto'), '-I', rocketmqProtoDir,
   '-O', outDir,
-  'apache/rocketmq/v2/service.proto', 'agentmq/v1/registry.proto', 'agentmq/v1/admin.proto',
+  'apache/rocketmq/v2/service.proto', 'agentmq/v1/registry.proto', 'agentmq/v1/admin.proto', 'agentmq/v1/discovery.proto',
 ], { stdio: 'inherit' });
 
 // Stamp every generated file so nobody edits it by hand.

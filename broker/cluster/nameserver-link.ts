@@ -8,6 +8,7 @@
  * Timing: a single setTimeout chain (unref'd) armed after each registration round; rounds never
  * overlap; notifyChanged() calls in the same tick coalesce into one round.
  */
+import { semanticToWire, type SemanticMetadata } from '../../proto/common/semantic-metadata.js';
 import * as grpc from '@grpc/grpc-js';
 import { parseHostPort, toWireEndpoints } from '../../proto/common/endpoints.js';
 import { InvalidArgumentError, MqError } from '../../proto/common/errors.js';
@@ -42,6 +43,10 @@ export interface BrokerRegistration {
     permission: 'READ' | 'WRITE' | 'READ_WRITE';
     /** apache.rocketmq.v2.MessageType names: NORMAL, FIFO, DELAY, TRANSACTION, LITE, PRIORITY. */
     messageTypes: string[];
+    /** Semantic metadata of a topic registered as a capability. */
+    semantic?: SemanticMetadata;
+    /** Some online client consumes the topic on this broker. */
+    live?: boolean;
   }[];
 }
 
@@ -265,6 +270,8 @@ function toRegisterRequest(r: BrokerRegistration): RegisterBrokerRequest {
         permission: t.permission,
         // Unknown names are sent as MESSAGE_TYPE_UNSPECIFIED, which the NameServer rejects by name.
         acceptMessageTypes: t.messageTypes as MessageType[],
+        ...(t.semantic ? { semantic: semanticToWire(t.semantic) } : {}),
+        live: t.live ?? false,
       })),
     },
   };

@@ -14,6 +14,8 @@ import type { StoredMessage } from '../store/message-store.js';
 import type { TopicConfig } from '../topic/topic-manager.js';
 import type { GroupDeliveryState } from '../pop/pop-service.js';
 import { clientQueue } from '../topic/lanes.js';
+import { semanticFromWire } from '../../proto/common/semantic-metadata.js';
+import { topicDocumentFromAgentCard, validateTopicDocument, type TopicDocument } from '../../proto/common/topic-document.js';
 import { unary } from './handler.js';
 
 function topicInput(t: TopicConfig__Output | null | undefined): TopicInput {
@@ -53,7 +55,7 @@ function messageInfo(m: StoredMessage, topic: TopicConfig | undefined, state: 's
 export function createAdminHandlers(ctx: BrokerContext, logger: Logger): BrokerAdminHandlers {
   const withStats = (name: string) => {
     const t = ctx.topics.require(name);
-    return topicToWire(t, ctx.store.topicStats(name));
+    return topicToWire(t, ctx.store.topicStats(name), ctx.clients.liveTopics().has(name));
   };
   return {
     CreateTopic: unary(logger, async (call) => {
@@ -80,6 +82,29 @@ export function createAdminHandlers(ctx: BrokerContext, logger: Logger): BrokerA
     }),
     GetTopic: unary(logger, async (call) => ({ status: okStatus(), topic: withStats(call.request.name) })),
     ListTopics: unary(logger, async () => ({ status: okStatus(), topics: ctx.topics.list().map((t) => withStats(t.name)) })),
+    RegisterTopic: unary(logger, async (call) => {
+      const r = call.request;
+      let doc: TopicDocument;
+      if (r.agentCardJson) {
+        let card: unknown;
+        try {
+          card = JSON.parse(r.agentCardJson);
+        } catch (err) {
+          throw new MqError(Code.BAD_REQUEST, `agent_card_json is not valid JSON: ${(err as Error).message}`);
+        }
+        doc = topicDocumentFromAgentCard(card, r.name ? { topic: r.name } : {});
+      } else {
+        if (!r.metadata) throw new MqError(Code.BAD_REQUEST, 'metadata or agent_card_json is required');
+        doc = validateTopicDocument({ name: r.name, ...semanticFromWire(r.metadata) });
+      }
+      const { name, ...semantic } = doc;
+      const input: TopicInput = { name };
+      if (r.queueCount) input.queueCount = r.queueCount;
+      if (r.messageType && r.messageType !== 'MESSAGE_TYPE_UNSPECIFIED') input.messageType = r.messageType as MessageTypeName;
+      await ctx.topics.setSemantic(input, semantic);
+      logger.info('topic registered', { topic: name, skills: semantic.skills.length, tags: semantic.tags.length });
+      return { status: okStatus(), topic: withStats(name) };
+    }),
     CreateGroup: unary(logger, async (call) => {
       const g = call.request.group;
       if (!g) throw new MqError(Code.BAD_REQUEST, 'group is required');

@@ -12,6 +12,7 @@ import { toWireEndpoints } from '../../proto/common/endpoints.js';
 import type { Delivery } from '../pop/pop-service.js';
 import type { TopicConfig } from '../topic/topic-manager.js';
 import { acceptedTypes, clientQueue } from '../topic/lanes.js';
+import { semanticToWire } from '../../proto/common/semantic-metadata.js';
 
 const digests = new WeakMap<Buffer, string>();
 
@@ -68,8 +69,10 @@ export function topicQueues(topic: TopicConfig, brokerName: string, host: string
   return queues;
 }
 
-export function topicToWire(t: TopicConfig, stats?: { messageCount: number; maxOffset: number }): WireTopicConfig {
+export function topicToWire(t: TopicConfig, stats?: { messageCount: number; maxOffset: number }, live = false): WireTopicConfig {
   return {
+    ...(t.semantic ? { semantic: semanticToWire(t.semantic) } : {}),
+    live,
     name: t.name,
     queueCount: t.queueCount,
     messageType: t.messageType,

@@ -118,7 +118,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const invisibleMs = v.invisibleMs(durationToMs(req.invisibleDuration), opts);
       let pollMs = v.pollingMs(durationToMs(req.longPollingTimeout), opts);
       const groupConfig = await ctx.groups.resolve(group);
-      ctx.clients.touch(clientId, { group });
+      ctx.clients.touch(clientId, { group, topics: [topicName] });
       // Answer before the caller's deadline expires, or the client sees DEADLINE_EXCEEDED.
       const deadline = call.getDeadline();
       const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);

@@ -76,6 +76,7 @@ export function createTelemetryHandler(ctx: BrokerContext, logger: Logger): Mess
           ctx.clients.touch(clientId, {
             clientType: s.clientType,
             group: s.subscription?.group?.name ?? '',
+            topics: (s.subscription?.subscriptions ?? []).flatMap((e: { topic?: { name?: string } | null }) => (e.topic?.name ? [e.topic.name] : [])),
             language: s.userAgent?.language,
             version: s.userAgent?.version,
           });

@@ -9,6 +9,7 @@ import { nameProblem } from '../../proto/common/names.js';
 import type { MessageStore } from '../store/message-store.js';
 import { topicKey, P_TOPIC, prefixEnd } from '../store/keys.js';
 import { storeQueueCount } from './lanes.js';
+import type { SemanticMetadata } from '../../proto/common/semantic-metadata.js';
 
 export type MessageTypeName = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION' | 'LITE' | 'PRIORITY';
 export type PermissionName = 'READ' | 'WRITE' | 'READ_WRITE';
@@ -28,6 +29,8 @@ export interface TopicConfig {
   permission: PermissionName;
   attributes: Record<string, string>;
   createdAtMs: number;
+  /** Semantic metadata, for topics registered as capabilities (validated before it gets here). */
+  semantic?: SemanticMetadata;
 }
 
 export interface TopicInput {
@@ -89,6 +92,14 @@ export class TopicManager {
       attributes: { ...(input.attributes ?? {}) },
       createdAtMs: Date.now(),
     };
+    await this.persist(cfg);
+    return cfg;
+  }
+
+  /** Sets (replaces) a topic's semantic metadata, creating the topic first if needed. */
+  async setSemantic(input: TopicInput, semantic: SemanticMetadata): Promise<TopicConfig> {
+    const cur = this.topics.get(input.name) ?? (await this.create(input));
+    const cfg: TopicConfig = { ...cur, semantic };
     await this.persist(cfg);
     return cfg;
   }

@@ -27,6 +27,9 @@ import type { ListTopicsResponse as _agentmq_v1_ListTopicsResponse, ListTopicsRe
 import type { MessageInfo as _agentmq_v1_MessageInfo, MessageInfo__Output as _agentmq_v1_MessageInfo__Output } from './agentmq/v1/MessageInfo.js';
 import type { RedriveDeadLettersRequest as _agentmq_v1_RedriveDeadLettersRequest, RedriveDeadLettersRequest__Output as _agentmq_v1_RedriveDeadLettersRequest__Output } from './agentmq/v1/RedriveDeadLettersRequest.js';
 import type { RedriveDeadLettersResponse as _agentmq_v1_RedriveDeadLettersResponse, RedriveDeadLettersResponse__Output as _agentmq_v1_RedriveDeadLettersResponse__Output } from './agentmq/v1/RedriveDeadLettersResponse.js';
+import type { RegisterTopicRequest as _agentmq_v1_RegisterTopicRequest, RegisterTopicRequest__Output as _agentmq_v1_RegisterTopicRequest__Output } from './agentmq/v1/RegisterTopicRequest.js';
+import type { SemanticMetadata as _agentmq_v1_SemanticMetadata, SemanticMetadata__Output as _agentmq_v1_SemanticMetadata__Output } from './agentmq/v1/SemanticMetadata.js';
+import type { SemanticSkill as _agentmq_v1_SemanticSkill, SemanticSkill__Output as _agentmq_v1_SemanticSkill__Output } from './agentmq/v1/SemanticSkill.js';
 import type { TopicConfig as _agentmq_v1_TopicConfig, TopicConfig__Output as _agentmq_v1_TopicConfig__Output } from './agentmq/v1/TopicConfig.js';
 import type { TopicResponse as _agentmq_v1_TopicResponse, TopicResponse__Output as _agentmq_v1_TopicResponse__Output } from './agentmq/v1/TopicResponse.js';
 import type { TopicStats as _agentmq_v1_TopicStats, TopicStats__Output as _agentmq_v1_TopicStats__Output } from './agentmq/v1/TopicStats.js';
@@ -88,6 +91,9 @@ export interface ProtoGrpcType {
       MessageInfo: MessageTypeDefinition<_agentmq_v1_MessageInfo, _agentmq_v1_MessageInfo__Output>
       RedriveDeadLettersRequest: MessageTypeDefinition<_agentmq_v1_RedriveDeadLettersRequest, _agentmq_v1_RedriveDeadLettersRequest__Output>
       RedriveDeadLettersResponse: MessageTypeDefinition<_agentmq_v1_RedriveDeadLettersResponse, _agentmq_v1_RedriveDeadLettersResponse__Output>
+      RegisterTopicRequest: MessageTypeDefinition<_agentmq_v1_RegisterTopicRequest, _agentmq_v1_RegisterTopicRequest__Output>
+      SemanticMetadata: MessageTypeDefinition<_agentmq_v1_SemanticMetadata, _agentmq_v1_SemanticMetadata__Output>
+      SemanticSkill: MessageTypeDefinition<_agentmq_v1_SemanticSkill, _agentmq_v1_SemanticSkill__Output>
       TopicConfig: MessageTypeDefinition<_agentmq_v1_TopicConfig, _agentmq_v1_TopicConfig__Output>
       TopicResponse: MessageTypeDefinition<_agentmq_v1_TopicResponse, _agentmq_v1_TopicResponse__Output>
       TopicStats: MessageTypeDefinition<_agentmq_v1_TopicStats, _agentmq_v1_TopicStats__Output>

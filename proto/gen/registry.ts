@@ -8,6 +8,8 @@ import type { ListBrokersResponse as _agentmq_v1_ListBrokersResponse, ListBroker
 import type { NameServerRegistryClient as _agentmq_v1_NameServerRegistryClient, NameServerRegistryDefinition as _agentmq_v1_NameServerRegistryDefinition } from './agentmq/v1/NameServerRegistry.js';
 import type { RegisterBrokerRequest as _agentmq_v1_RegisterBrokerRequest, RegisterBrokerRequest__Output as _agentmq_v1_RegisterBrokerRequest__Output } from './agentmq/v1/RegisterBrokerRequest.js';
 import type { RegisterBrokerResponse as _agentmq_v1_RegisterBrokerResponse, RegisterBrokerResponse__Output as _agentmq_v1_RegisterBrokerResponse__Output } from './agentmq/v1/RegisterBrokerResponse.js';
+import type { SemanticMetadata as _agentmq_v1_SemanticMetadata, SemanticMetadata__Output as _agentmq_v1_SemanticMetadata__Output } from './agentmq/v1/SemanticMetadata.js';
+import type { SemanticSkill as _agentmq_v1_SemanticSkill, SemanticSkill__Output as _agentmq_v1_SemanticSkill__Output } from './agentmq/v1/SemanticSkill.js';
 import type { TopicInfo as _agentmq_v1_TopicInfo, TopicInfo__Output as _agentmq_v1_TopicInfo__Output } from './agentmq/v1/TopicInfo.js';
 import type { UnregisterBrokerRequest as _agentmq_v1_UnregisterBrokerRequest, UnregisterBrokerRequest__Output as _agentmq_v1_UnregisterBrokerRequest__Output } from './agentmq/v1/UnregisterBrokerRequest.js';
 import type { UnregisterBrokerResponse as _agentmq_v1_UnregisterBrokerResponse, UnregisterBrokerResponse__Output as _agentmq_v1_UnregisterBrokerResponse__Output } from './agentmq/v1/UnregisterBrokerResponse.js';
@@ -49,6 +51,8 @@ export interface ProtoGrpcType {
       NameServerRegistry: SubtypeConstructor<typeof grpc.Client, _agentmq_v1_NameServerRegistryClient> & { service: _agentmq_v1_NameServerRegistryDefinition }
       RegisterBrokerRequest: MessageTypeDefinition<_agentmq_v1_RegisterBrokerRequest, _agentmq_v1_RegisterBrokerRequest__Output>
       RegisterBrokerResponse: MessageTypeDefinition<_agentmq_v1_RegisterBrokerResponse, _agentmq_v1_RegisterBrokerResponse__Output>
+      SemanticMetadata: MessageTypeDefinition<_agentmq_v1_SemanticMetadata, _agentmq_v1_SemanticMetadata__Output>
+      SemanticSkill: MessageTypeDefinition<_agentmq_v1_SemanticSkill, _agentmq_v1_SemanticSkill__Output>
       TopicInfo: MessageTypeDefinition<_agentmq_v1_TopicInfo, _agentmq_v1_TopicInfo__Output>
       UnregisterBrokerRequest: MessageTypeDefinition<_agentmq_v1_UnregisterBrokerRequest, _agentmq_v1_UnregisterBrokerRequest__Output>
       UnregisterBrokerResponse: MessageTypeDefinition<_agentmq_v1_UnregisterBrokerResponse, _agentmq_v1_UnregisterBrokerResponse__Output>

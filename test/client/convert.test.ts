@@ -256,6 +256,8 @@ describe('admin', () => {
         attributes: {},
         createdAtMs: 9,
         stats: { messageCount: 3, maxOffset: 3 },
+        semantic: null,
+        live: false,
       }),
     ).toEqual({ name: 't', queueCount: 4, messageType: 'NORMAL', permission: 'READ_WRITE', attributes: {}, createdAtMs: 9, stats: { messageCount: 3, maxOffset: 3 } });
   });

@@ -102,7 +102,7 @@ describe('nameserver - registration and routes', () => {
     const b = res.brokers[0]!;
     expect(b.brokerName).toBe('broker-a');
     expect(b.endpoints?.addresses[0]).toEqual({ host: '127.0.0.1', port: 10911 });
-    expect(b.topics).toEqual([{ name: 'orders', queueCount: 3, permission: 'READ_WRITE', acceptMessageTypes: ['NORMAL'] }]);
+    expect(b.topics).toEqual([{ name: 'orders', queueCount: 3, permission: 'READ_WRITE', acceptMessageTypes: ['NORMAL'], semantic: null, live: false }]);
     expect(b.startedAtMs).toBe(1_700_000_000_000);
     expect(b.lastHeartbeatMs).toBeGreaterThanOrEqual(before);
   });

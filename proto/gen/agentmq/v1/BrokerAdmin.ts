@@ -23,6 +23,7 @@ import type { ListTopicsRequest as _agentmq_v1_ListTopicsRequest, ListTopicsRequ
 import type { ListTopicsResponse as _agentmq_v1_ListTopicsResponse, ListTopicsResponse__Output as _agentmq_v1_ListTopicsResponse__Output } from '../../agentmq/v1/ListTopicsResponse.js';
 import type { RedriveDeadLettersRequest as _agentmq_v1_RedriveDeadLettersRequest, RedriveDeadLettersRequest__Output as _agentmq_v1_RedriveDeadLettersRequest__Output } from '../../agentmq/v1/RedriveDeadLettersRequest.js';
 import type { RedriveDeadLettersResponse as _agentmq_v1_RedriveDeadLettersResponse, RedriveDeadLettersResponse__Output as _agentmq_v1_RedriveDeadLettersResponse__Output } from '../../agentmq/v1/RedriveDeadLettersResponse.js';
+import type { RegisterTopicRequest as _agentmq_v1_RegisterTopicRequest, RegisterTopicRequest__Output as _agentmq_v1_RegisterTopicRequest__Output } from '../../agentmq/v1/RegisterTopicRequest.js';
 import type { TopicResponse as _agentmq_v1_TopicResponse, TopicResponse__Output as _agentmq_v1_TopicResponse__Output } from '../../agentmq/v1/TopicResponse.js';
 import type { UpdateTopicRequest as _agentmq_v1_UpdateTopicRequest, UpdateTopicRequest__Output as _agentmq_v1_UpdateTopicRequest__Output } from '../../agentmq/v1/UpdateTopicRequest.js';
 
@@ -126,6 +127,15 @@ export interface BrokerAdminClient extends grpc.Client {
   redriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
   redriveDeadLetters(argument: _agentmq_v1_RedriveDeadLettersRequest, callback: grpc.requestCallback<_agentmq_v1_RedriveDeadLettersResponse__Output>): grpc.ClientUnaryCall;
   
+  RegisterTopic(argument: _agentmq_v1_RegisterTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  RegisterTopic(argument: _agentmq_v1_RegisterTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  RegisterTopic(argument: _agentmq_v1_RegisterTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  RegisterTopic(argument: _agentmq_v1_RegisterTopicRequest, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  registerTopic(argument: _agentmq_v1_RegisterTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  registerTopic(argument: _agentmq_v1_RegisterTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  registerTopic(argument: _agentmq_v1_RegisterTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  registerTopic(argument: _agentmq_v1_RegisterTopicRequest, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
+  
   UpdateTopic(argument: _agentmq_v1_UpdateTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
   UpdateTopic(argument: _agentmq_v1_UpdateTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
   UpdateTopic(argument: _agentmq_v1_UpdateTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agentmq_v1_TopicResponse__Output>): grpc.ClientUnaryCall;
@@ -160,6 +170,8 @@ export interface BrokerAdminHandlers extends grpc.UntypedServiceImplementation {
   
   RedriveDeadLetters: grpc.handleUnaryCall<_agentmq_v1_RedriveDeadLettersRequest__Output, _agentmq_v1_RedriveDeadLettersResponse>;
   
+  RegisterTopic: grpc.handleUnaryCall<_agentmq_v1_RegisterTopicRequest__Output, _agentmq_v1_TopicResponse>;
+  
   UpdateTopic: grpc.handleUnaryCall<_agentmq_v1_UpdateTopicRequest__Output, _agentmq_v1_TopicResponse>;
   
 }
@@ -176,5 +188,6 @@ export interface BrokerAdminDefinition extends grpc.ServiceDefinition {
   ListGroups: MethodDefinition<_agentmq_v1_ListGroupsRequest, _agentmq_v1_ListGroupsResponse, _agentmq_v1_ListGroupsRequest__Output, _agentmq_v1_ListGroupsResponse__Output>
   ListTopics: MethodDefinition<_agentmq_v1_ListTopicsRequest, _agentmq_v1_ListTopicsResponse, _agentmq_v1_ListTopicsRequest__Output, _agentmq_v1_ListTopicsResponse__Output>
   RedriveDeadLetters: MethodDefinition<_agentmq_v1_RedriveDeadLettersRequest, _agentmq_v1_RedriveDeadLettersResponse, _agentmq_v1_RedriveDeadLettersRequest__Output, _agentmq_v1_RedriveDeadLettersResponse__Output>
+  RegisterTopic: MethodDefinition<_agentmq_v1_RegisterTopicRequest, _agentmq_v1_TopicResponse, _agentmq_v1_RegisterTopicRequest__Output, _agentmq_v1_TopicResponse__Output>
   UpdateTopic: MethodDefinition<_agentmq_v1_UpdateTopicRequest, _agentmq_v1_TopicResponse, _agentmq_v1_UpdateTopicRequest__Output, _agentmq_v1_TopicResponse__Output>
 }

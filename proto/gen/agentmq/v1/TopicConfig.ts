@@ -4,6 +4,7 @@
 import type { MessageType as _apache_rocketmq_v2_MessageType, MessageType__Output as _apache_rocketmq_v2_MessageType__Output } from '../../apache/rocketmq/v2/MessageType.js';
 import type { Permission as _apache_rocketmq_v2_Permission, Permission__Output as _apache_rocketmq_v2_Permission__Output } from '../../apache/rocketmq/v2/Permission.js';
 import type { TopicStats as _agentmq_v1_TopicStats, TopicStats__Output as _agentmq_v1_TopicStats__Output } from '../../agentmq/v1/TopicStats.js';
+import type { SemanticMetadata as _agentmq_v1_SemanticMetadata, SemanticMetadata__Output as _agentmq_v1_SemanticMetadata__Output } from '../../agentmq/v1/SemanticMetadata.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TopicConfig {
@@ -14,6 +15,8 @@ export interface TopicConfig {
   'attributes'?: ({[key: string]: string});
   'createdAtMs'?: (number | string | Long);
   'stats'?: (_agentmq_v1_TopicStats | null);
+  'semantic'?: (_agentmq_v1_SemanticMetadata | null);
+  'live'?: (boolean);
 }
 
 export interface TopicConfig__Output {
@@ -24,4 +27,6 @@ export interface TopicConfig__Output {
   'attributes': ({[key: string]: string});
   'createdAtMs': (number);
   'stats': (_agentmq_v1_TopicStats__Output | null);
+  'semantic': (_agentmq_v1_SemanticMetadata__Output | null);
+  'live': (boolean);
 }

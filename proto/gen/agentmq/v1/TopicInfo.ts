@@ -3,12 +3,15 @@
 
 import type { Permission as _apache_rocketmq_v2_Permission, Permission__Output as _apache_rocketmq_v2_Permission__Output } from '../../apache/rocketmq/v2/Permission.js';
 import type { MessageType as _apache_rocketmq_v2_MessageType, MessageType__Output as _apache_rocketmq_v2_MessageType__Output } from '../../apache/rocketmq/v2/MessageType.js';
+import type { SemanticMetadata as _agentmq_v1_SemanticMetadata, SemanticMetadata__Output as _agentmq_v1_SemanticMetadata__Output } from '../../agentmq/v1/SemanticMetadata.js';
 
 export interface TopicInfo {
   'name'?: (string);
   'queueCount'?: (number);
   'permission'?: (_apache_rocketmq_v2_Permission);
   'acceptMessageTypes'?: (_apache_rocketmq_v2_MessageType)[];
+  'semantic'?: (_agentmq_v1_SemanticMetadata | null);
+  'live'?: (boolean);
 }
 
 export interface TopicInfo__Output {
@@ -16,4 +19,6 @@ export interface TopicInfo__Output {
   'queueCount': (number);
   'permission': (_apache_rocketmq_v2_Permission__Output);
   'acceptMessageTypes': (_apache_rocketmq_v2_MessageType__Output)[];
+  'semantic': (_agentmq_v1_SemanticMetadata__Output | null);
+  'live': (boolean);
 }

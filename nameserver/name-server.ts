@@ -12,6 +12,11 @@ import { resolveNameServerOptions } from './options.js';
 import type { NameServerOptions, ResolvedNameServerOptions } from './options.js';
 import { BrokerRegistry } from './registry/broker-registry.js';
 import { RouteTable } from './registry/route-table.js';
+import { createEmbedder } from './semantic/embedder.js';
+import { EmbeddingCache, withEmbeddingCache } from './semantic/embedding-cache.js';
+import { TopicCatalog } from './semantic/topic-catalog.js';
+import { CatalogSync } from './semantic/catalog-sync.js';
+import { discoveryHandlers } from './grpc/discovery-handlers.js';
 
 /** How long close() lets in-flight calls finish before cutting them off. */
 const SHUTDOWN_GRACE_MS = 2_000;
@@ -21,6 +26,8 @@ export interface NameServer {
   start(): Promise<void>;
   /** Where the NameServer listens (the real port when `port: 0`). Throws before start(). */
   readonly address: HostPort;
+  /** The discovery catalog built from broker registrations (after start()). */
+  readonly discovery: TopicCatalog;
   /** Stops expiry and the gRPC server. Idempotent: every call returns the same promise. */
   close(): Promise<void>;
 }
@@ -34,6 +41,8 @@ class NameServerImpl implements NameServer {
   private readonly registry: BrokerRegistry;
   private readonly grpc: NameServerGrpcServer;
   private bound: HostPort | undefined;
+  private catalog: TopicCatalog | undefined;
+  private cache: EmbeddingCache | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -53,11 +62,28 @@ class NameServerImpl implements NameServer {
 
   start(): Promise<void> {
     if (this.closing) return Promise.reject(new Error('NameServer is closed'));
-    this.starting ??= this.grpc.listen(this.opts.host, this.opts.port).then((port) => {
+    this.starting ??= (async () => {
+      // Discovery: the embedder (model or offline), its cache, the catalog fed by registrations.
+      const d = this.opts.discovery;
+      let embedder = await createEmbedder({ ...d.embedder, logger: this.logger.child('discovery') });
+      if (d.cacheDir) {
+        this.cache = await EmbeddingCache.open(d.cacheDir);
+        embedder = withEmbeddingCache(embedder, this.cache);
+      }
+      this.catalog = new TopicCatalog({ embedder });
+      this.registry.onChange(new CatalogSync(this.catalog, this.logger.child('discovery')).onRegistryEvent);
+      this.grpc.addDiscovery(discoveryHandlers({ catalog: this.catalog, registry: this.registry, logger: this.logger }));
+      const port = await this.grpc.listen(this.opts.host, this.opts.port);
       this.bound = { host: this.opts.host, port };
       this.logger.info(`nameserver listening ${formatHostPort(this.bound)}`);
-    });
+    })();
     return this.starting;
+  }
+
+  /** The discovery catalog (after start()). */
+  get discovery(): TopicCatalog {
+    if (!this.catalog) throw new Error('NameServer is not started');
+    return this.catalog;
   }
 
   get address(): HostPort {
@@ -71,6 +97,7 @@ class NameServerImpl implements NameServer {
       // A failed start has nothing more to undo; its error was reported by start().
       await this.starting?.catch(() => undefined);
       await this.grpc.shutdown(SHUTDOWN_GRACE_MS);
+      await this.cache?.close();
       if (this.bound) this.logger.info(`nameserver closed ${formatHostPort(this.bound)}`);
     })();
     return this.closing;

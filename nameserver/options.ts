@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from '../proto/common/errors.js';
 import { consoleLogger } from '../proto/common/logger.js';
 import type { Logger } from '../proto/common/logger.js';
+import type { EmbedderOptions } from './semantic/embedder.js';
 import { systemClock } from '../proto/common/time.js';
 import type { Clock } from '../proto/common/time.js';
 
@@ -45,6 +46,18 @@ export interface NameServerOptions {
    * @default systemClock
    */
   clock?: Clock;
+  /**
+   * Semantic discovery: which embedder ranks topics, and where embeddings are cached.
+   * @default { embedder: { kind: 'auto' } } (the transformers model if it loads locally, else the offline lexical embedder), no cache
+   */
+  discovery?: DiscoveryOptions;
+}
+
+export interface DiscoveryOptions {
+  /** @see createEmbedder in nameserver/semantic/embedder.ts. @default { kind: 'auto' } */
+  embedder?: EmbedderOptions;
+  /** Directory of the RocksDB embedding cache (restarts do not re-embed). @default none */
+  cacheDir?: string;
 }
 
 /** Every option present and validated. */
@@ -58,6 +71,7 @@ export function resolveNameServerOptions(partial: NameServerOptions = {}): Resol
     brokerExpiryMs: partial.brokerExpiryMs ?? DEFAULT_BROKER_EXPIRY_MS,
     logger: partial.logger ?? consoleLogger('nameserver'),
     clock: partial.clock ?? systemClock,
+    discovery: partial.discovery ?? {},
   };
   if (typeof resolved.host !== 'string' || resolved.host.trim() === '') {
     throw InvalidArgumentError.format('host', `must be a non-empty host name or IP address (got ${JSON.stringify(resolved.host)})`);

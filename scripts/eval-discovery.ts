@@ -10,7 +10,7 @@
  * - `lexical` is the offline embedder; `transformers` needs the model files under --model-dir
  *   (default: transformers.js's models directory) and is skipped with a note when they are absent.
  * - `--fit` refits the score calibration and the "no match" threshold on this data set and
- *   prints them (that is how DEFAULT_CALIBRATIONS / DEFAULT_MIN_SCORE were obtained).
+ *   prints them (that is how DEFAULT_CALIBRATIONS / DEFAULT_MIN_SCORES were obtained).
  *
  * The search runs in-process (`catalogDiscoverFn`); `DiscoverFn` is the one seam to replace with
  * a gRPC Discover call against a running NameServer.

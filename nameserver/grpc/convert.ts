@@ -4,6 +4,7 @@
  * builds response messages from domain values.
  */
 import { fromWireEndpoints, toWireEndpoints } from '../../proto/common/endpoints.js';
+import { semanticFromWire } from '../../proto/common/semantic-metadata.js';
 import type { BrokerInfo, BrokerInfo__Output } from '../../proto/gen/agentmq/v1/BrokerInfo.js';
 import type { Assignment } from '../../proto/gen/apache/rocketmq/v2/Assignment.js';
 import type { MessageQueue } from '../../proto/gen/apache/rocketmq/v2/MessageQueue.js';
@@ -26,6 +27,8 @@ export function brokerDraftFromWire(info: BrokerInfo__Output | null | undefined)
       queueCount: t.queueCount ?? 0,
       permission: String(t.permission ?? ''),
       messageTypes: (t.acceptMessageTypes ?? []).map(String),
+      ...(t.semantic ? { semantic: semanticFromWire(t.semantic) } : {}),
+      live: t.live ?? false,
     })),
   };
 }
@@ -41,6 +44,7 @@ export function brokerToWire(b: LiveBroker): BrokerInfo {
       queueCount: t.queueCount,
       permission: t.permission,
       acceptMessageTypes: [...t.messageTypes],
+      live: t.live,
     })),
     startedAtMs: b.startedAtMs,
     lastHeartbeatMs: b.lastHeartbeatMs,

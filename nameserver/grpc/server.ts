@@ -5,8 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { formatHostPort } from '../../proto/common/endpoints.js';
-import { messagingService, registryService } from '../../proto/index.js';
-import type { MessagingServiceHandlers, NameServerRegistryHandlers } from '../../proto/index.js';
+import { discoveryService, messagingService, registryService } from '../../proto/index.js';
+import type { DiscoveryHandlers, MessagingServiceHandlers, NameServerRegistryHandlers } from '../../proto/index.js';
 
 export interface NameServerServices {
   registry: NameServerRegistryHandlers;
@@ -19,6 +19,11 @@ export class NameServerGrpcServer {
   constructor(services: NameServerServices) {
     this.server.addService(registryService().service, services.registry);
     this.server.addService(messagingService().service, services.messaging);
+  }
+
+  /** Adds agentmq.v1.Discovery (before listen()). */
+  addDiscovery(handlers: DiscoveryHandlers): void {
+    this.server.addService(discoveryService().service, handlers);
   }
 
   /** Binds `host:port` (0 = ephemeral) and resolves with the bound port. grpc-js serves at once. */

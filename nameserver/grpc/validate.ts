@@ -23,6 +23,9 @@ export interface TopicDraft {
   queueCount: number;
   permission: string;
   messageTypes: string[];
+  /** Semantic metadata as reported (loosely typed; the catalog validates it). */
+  semantic?: Record<string, unknown>;
+  live: boolean;
 }
 
 /** A broker as read off a RegisterBroker request, before validation. */
@@ -88,7 +91,14 @@ function validateTopicInfo(t: TopicDraft, field: string): TopicDescriptor {
     }
     if (!messageTypes.includes(type as MessageTypeName)) messageTypes.push(type as MessageTypeName);
   }
-  return { name: t.name, queueCount: t.queueCount, permission: t.permission as TopicPermission, messageTypes };
+  return {
+    name: t.name,
+    queueCount: t.queueCount,
+    permission: t.permission as TopicPermission,
+    messageTypes,
+    ...(t.semantic ? { semantic: t.semantic } : {}),
+    live: t.live,
+  };
 }
 
 export function validateBrokerName(name: string | undefined, field = 'broker.broker_name'): string {

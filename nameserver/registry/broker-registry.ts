@@ -32,7 +32,16 @@ export interface TopicDescriptor {
   readonly queueCount: number;
   readonly permission: TopicPermission;
   readonly messageTypes: readonly MessageTypeName[];
+  /** Semantic metadata as the broker reported it (validated by the discovery catalog). */
+  readonly semantic?: Readonly<Record<string, unknown>>;
+  /** Some online client consumes the topic on this broker. */
+  readonly live: boolean;
 }
+
+/** A change of the registry, for listeners such as the discovery catalog. */
+export type RegistryEvent =
+  | { type: 'registered'; broker: LiveBroker; previous: LiveBroker | undefined }
+  | { type: 'removed'; broker: LiveBroker; reason: 'unregistered' | 'expired' };
 
 /** A validated registration. */
 export interface BrokerDescriptor {
@@ -71,11 +80,28 @@ export class BrokerRegistry {
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Infinity;
   private closed = false;
+  private readonly listeners = new Set<(e: RegistryEvent) => void>();
 
   constructor(opts: BrokerRegistryOptions) {
     this.expiryMs = opts.expiryMs;
     this.clock = opts.clock;
     this.logger = opts.logger;
+  }
+
+  /** Calls `listener` after every registration and removal; returns the unsubscribe function. */
+  onChange(listener: (e: RegistryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: RegistryEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.logger.error('registry listener failed', { err: String(err) });
+      }
+    }
   }
 
   /** Registers (or refreshes) a broker, replacing its whole topic table. Returns the entry. */
@@ -95,14 +121,17 @@ export class BrokerRegistry {
     else if (previous.startedAtMs !== broker.startedAtMs) this.logger.info('broker re-registered after restart', fields);
     else this.logger.debug('broker heartbeat', fields);
     this.arm();
+    this.emit({ type: 'registered', broker: entry, previous });
     return entry;
   }
 
   /** Forgets a broker at once. Returns false if it was not registered. */
   unregister(name: BrokerName): boolean {
+    const entry = this.brokers.get(name);
     const removed = this.brokers.delete(name);
     if (removed) this.logger.info('broker unregistered', { broker: name });
     if (this.brokers.size === 0) this.disarm();
+    if (entry) this.emit({ type: 'removed', broker: entry, reason: 'unregistered' });
     return removed;
   }
 
@@ -124,6 +153,7 @@ export class BrokerRegistry {
       this.brokers.delete(name);
       expired.push(name);
       this.logger.warn('broker expired', { broker: name, silentMs: now - b.lastHeartbeatMs, expiryMs: this.expiryMs });
+      this.emit({ type: 'removed', broker: b, reason: 'expired' });
     }
     this.arm();
     return expired;

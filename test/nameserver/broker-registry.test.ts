@@ -10,7 +10,7 @@ import { recordingLogger } from './helpers.js';
 
 const clock = { now: () => Date.now() };
 
-function broker(name: string, topics: BrokerDescriptor['topics'] = [{ name: 'orders', queueCount: 2, permission: 'READ_WRITE', messageTypes: ['NORMAL'] }]): BrokerDescriptor {
+function broker(name: string, topics: BrokerDescriptor['topics'] = [{ name: 'orders', queueCount: 2, permission: 'READ_WRITE', messageTypes: ['NORMAL'], live: false }]): BrokerDescriptor {
   return { name, clusterName: 'DefaultCluster', endpoint: { host: '127.0.0.1', port: 10911 }, startedAtMs: 1, topics };
 }
 
@@ -81,9 +81,9 @@ describe('broker registry - expiry', () => {
 describe('route table', () => {
   it('lists queues 0..n-1 per broker that has the topic, broker id 0, topic permission and types', () => {
     const reg = new BrokerRegistry({ expiryMs: 60_000, clock, logger: recordingLogger() });
-    reg.register(broker('b', [{ name: 'orders', queueCount: 1, permission: 'WRITE', messageTypes: ['FIFO'] }]));
+    reg.register(broker('b', [{ name: 'orders', queueCount: 1, permission: 'WRITE', messageTypes: ['FIFO'], live: false }]));
     reg.register(broker('a'));
-    reg.register(broker('c', [{ name: 'other', queueCount: 1, permission: 'READ_WRITE', messageTypes: ['NORMAL'] }]));
+    reg.register(broker('c', [{ name: 'other', queueCount: 1, permission: 'READ_WRITE', messageTypes: ['NORMAL'], live: false }]));
     const routes = new RouteTable(reg);
     expect(routes.route('orders').map((q) => [q.broker.name, q.broker.id, q.queueId, q.permission, q.messageTypes])).toEqual([
       ['a', 0, 0, 'READ_WRITE', ['NORMAL']],

@@ -1,0 +1,253 @@
+/**
+ * Discovery quality evaluation over a data set in the discovery-dev format (topics.jsonl +
+ * queries.jsonl; see ../shared/datasets/discovery-dev/README.md): load the topics, run every
+ * query through one search function, compute top-1 accuracy, recall@5 and MRR@10 over the
+ * answerable queries, the share of unanswerable queries declared "no match" and the false
+ * no-match rate, overall and per query kind.
+ *
+ * The search is a parameter (`DiscoverFn`), so the same evaluation runs against the in-process
+ * catalog (`catalogDiscoverFn`) or, later, a running NameServer over gRPC.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CatalogSearchOptions, TopicCatalog } from './topic-catalog.js';
+import type { TopicDocument } from './topic-document.js';
+import { validateTopicDocument } from './topic-document.js';
+
+export interface DatasetTopic {
+  name: string;
+  description: string;
+  tags?: string[];
+  skills?: Array<{ id: string; name: string; description?: string; tags?: string[]; examples?: string[] }>;
+  input_schema?: Record<string, unknown>;
+  output_schema?: Record<string, unknown>;
+  domain?: string;
+}
+
+export interface DatasetQuery {
+  id: string;
+  query: string;
+  relevant: string[];
+  kind: string;
+}
+
+export interface Dataset {
+  dir: string;
+  topics: DatasetTopic[];
+  queries: DatasetQuery[];
+  /** Data-set topic name -> the topic name registered (dots are not legal in topic names). */
+  topicNameOf: Map<string, string>;
+  /** Registered topic name -> data-set topic name. */
+  datasetNameOf: Map<string, string>;
+  documents: TopicDocument[];
+}
+
+function readJsonl<T>(path: string): T[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as T;
+      } catch (err) {
+        throw new Error(`${path}:${i + 1}: not JSON (${(err as Error).message})`, { cause: err });
+      }
+    });
+}
+
+/**
+ * Topic names follow RocketMQ's rules (`[%a-zA-Z0-9_-]`), which have no dot; the data set's
+ * `<area>.<capability>` names are registered with `.` replaced by `_` and mapped back for scoring.
+ */
+export function registeredTopicName(datasetName: string): string {
+  return datasetName.replace(/[^%a-zA-Z0-9_-]/g, '_');
+}
+
+/** Loads and validates a data set directory; every topic becomes a `TopicDocument`. */
+export function loadDataset(dir: string): Dataset {
+  const topics = readJsonl<DatasetTopic>(join(dir, 'topics.jsonl'));
+  const queries = readJsonl<DatasetQuery>(join(dir, 'queries.jsonl'));
+  const topicNameOf = new Map<string, string>();
+  const datasetNameOf = new Map<string, string>();
+  const documents = topics.map((t) => {
+    const name = registeredTopicName(t.name);
+    if (datasetNameOf.has(name)) throw new Error(`topics ${t.name} and ${datasetNameOf.get(name)} map to the same topic name ${name}`);
+    topicNameOf.set(t.name, name);
+    datasetNameOf.set(name, t.name);
+    return validateTopicDocument({
+      name,
+      description: t.description,
+      tags: t.tags,
+      skills: t.skills,
+      inputSchema: t.input_schema,
+      outputSchema: t.output_schema,
+      attributes: t.domain ? { domain: t.domain } : undefined,
+    });
+  });
+  for (const q of queries) {
+    for (const r of q.relevant) if (!topicNameOf.has(r)) throw new Error(`query ${q.id}: relevant topic ${r} is not in topics.jsonl`);
+  }
+  return { dir, topics, queries, topicNameOf, datasetNameOf, documents };
+}
+
+/** One search call: ranked topic names (registered names), best score, and the no-match verdict. */
+export interface DiscoverAnswer {
+  ranked: string[];
+  bestScore: number;
+  noMatch: boolean;
+  /** Calibration signals of the first hit, when the implementation exposes them. */
+  top?: { cosine?: number; coverage?: number };
+}
+
+export type DiscoverFn = (query: string) => Promise<DiscoverAnswer>;
+
+/** The in-process search: `catalog.search` with everything else at its defaults. */
+export function catalogDiscoverFn(catalog: TopicCatalog, options: CatalogSearchOptions = {}): DiscoverFn {
+  return async (query) => {
+    const r = await catalog.search(query, { topK: 10, ...options });
+    const first = r.hits[0];
+    return {
+      ranked: r.hits.map((h) => h.name),
+      bestScore: r.bestScore,
+      noMatch: r.noMatch,
+      top: first ? { cosine: first.signals.cosine, coverage: first.signals.coverage } : undefined,
+    };
+  };
+}
+
+export interface KindMetrics {
+  kind: string;
+  queries: number;
+  /** Answerable kinds only. */
+  top1?: number;
+  recall5?: number;
+  mrr10?: number;
+  /** Share of the queries declared "no match": the no-match accuracy for `unanswerable`, the false no-match rate otherwise. */
+  noMatchRate: number;
+}
+
+export interface EvaluationReport {
+  /** Over answerable queries. */
+  top1: number;
+  recall5: number;
+  mrr10: number;
+  /** Share of unanswerable queries declared "no match". */
+  noMatchAccuracy: number;
+  /** Share of answerable queries declared "no match". */
+  falseNoMatchRate: number;
+  perKind: KindMetrics[];
+  /** Per query, for threshold sweeps and debugging. */
+  rows: Array<{ query: DatasetQuery; answer: DiscoverAnswer; top1Relevant: boolean }>;
+}
+
+const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** Runs every query of `dataset` through `discover` (one at a time) and scores the answers. */
+export async function evaluate(dataset: Dataset, discover: DiscoverFn): Promise<EvaluationReport> {
+  const rows: EvaluationReport['rows'] = [];
+  for (const query of dataset.queries) {
+    const answer = await discover(query.query);
+    const ranked = answer.ranked.map((n) => dataset.datasetNameOf.get(n) ?? n);
+    const mapped = { ...answer, ranked };
+    rows.push({ query, answer: mapped, top1Relevant: ranked[0] !== undefined && query.relevant.includes(ranked[0]) });
+  }
+  return scoreRows(rows);
+}
+
+/** Metrics of already answered queries (`answer.ranked` holds data-set topic names). */
+export function scoreRows(rows: EvaluationReport['rows'], threshold?: number): EvaluationReport {
+  const declared = (a: DiscoverAnswer) => (threshold === undefined ? a.noMatch : a.bestScore < threshold);
+  const per = new Map<string, { top1: number[]; r5: number[]; mrr: number[]; noMatch: number[] }>();
+  const all = { top1: [] as number[], r5: [] as number[], mrr: [] as number[], falseNo: [] as number[], trueNo: [] as number[] };
+  for (const { query, answer } of rows) {
+    let p = per.get(query.kind);
+    if (!p) per.set(query.kind, (p = { top1: [], r5: [], mrr: [], noMatch: [] }));
+    const noMatch = declared(answer) ? 1 : 0;
+    p.noMatch.push(noMatch);
+    if (query.relevant.length === 0) {
+      all.trueNo.push(noMatch);
+      continue;
+    }
+    const rel = new Set(query.relevant);
+    const top1 = rel.has(answer.ranked[0] ?? '') ? 1 : 0;
+    const r5 = answer.ranked.slice(0, 5).filter((n) => rel.has(n)).length / rel.size;
+    const first = answer.ranked.slice(0, 10).findIndex((n) => rel.has(n));
+    const mrr = first >= 0 ? 1 / (first + 1) : 0;
+    p.top1.push(top1);
+    p.r5.push(r5);
+    p.mrr.push(mrr);
+    all.top1.push(top1);
+    all.r5.push(r5);
+    all.mrr.push(mrr);
+    all.falseNo.push(noMatch);
+  }
+  const perKind: KindMetrics[] = [...per.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([kind, p]) =>
+      p.top1.length > 0
+        ? { kind, queries: p.noMatch.length, top1: mean(p.top1), recall5: mean(p.r5), mrr10: mean(p.mrr), noMatchRate: mean(p.noMatch) }
+        : { kind, queries: p.noMatch.length, noMatchRate: mean(p.noMatch) },
+    );
+  return {
+    top1: mean(all.top1),
+    recall5: mean(all.r5),
+    mrr10: mean(all.mrr),
+    noMatchAccuracy: mean(all.trueNo),
+    falseNoMatchRate: mean(all.falseNo),
+    perKind,
+    rows,
+  };
+}
+
+/**
+ * The threshold τ on the best score that recognises the most unanswerable queries while
+ * declaring at most `maxFalseNoMatch` of the answerable ones "no match" (ties: the lower τ).
+ */
+export function bestThreshold(rows: EvaluationReport['rows'], maxFalseNoMatch = 0.1): { threshold: number; noMatchAccuracy: number; falseNoMatchRate: number } {
+  const candidates = [...new Set(rows.map((r) => r.answer.bestScore))].sort((a, b) => a - b);
+  let best = { threshold: 0, noMatchAccuracy: 0, falseNoMatchRate: 0 };
+  for (const s of candidates) {
+    // τ just above s: every best score <= s is "no match".
+    const t = s + 1e-9;
+    const r = scoreRows(rows, t);
+    if (r.falseNoMatchRate > maxFalseNoMatch) break;
+    if (r.noMatchAccuracy > best.noMatchAccuracy) best = { threshold: t, noMatchAccuracy: r.noMatchAccuracy, falseNoMatchRate: r.falseNoMatchRate };
+  }
+  return best;
+}
+
+/**
+ * Fits the logistic score calibration σ(intercept + a·cosine + b·coverage) to "the first hit
+ * serves the query" over the evaluated queries (plain gradient descent on the log loss, with a
+ * little L2 so two separable points do not run off to infinity).
+ */
+export function fitCalibration(rows: EvaluationReport['rows'], iterations = 20000, rate = 0.5): { intercept: number; vector: number; lexical: number } {
+  const data = rows.map((r) => ({ x: [1, r.answer.top?.cosine ?? 0, r.answer.top?.coverage ?? 0], y: r.top1Relevant ? 1 : 0 }));
+  const w = [0, 0, 0];
+  const l2 = 1e-3;
+  for (let it = 0; it < iterations; it++) {
+    const g = [0, 0, 0];
+    for (const { x, y } of data) {
+      const p = 1 / (1 + Math.exp(-(w[0]! * x[0]! + w[1]! * x[1]! + w[2]! * x[2]!)));
+      for (let j = 0; j < 3; j++) g[j]! += (p - y) * x[j]!;
+    }
+    for (let j = 0; j < 3; j++) w[j]! -= rate * (g[j]! / data.length + (j > 0 ? l2 * w[j]! : 0));
+  }
+  return { intercept: w[0]!, vector: w[1]!, lexical: w[2]! };
+}
+
+/** The report as Markdown tables (what docs/discovery.md shows). */
+export function formatReport(title: string, report: EvaluationReport): string {
+  const f = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
+  const lines = [
+    `#### ${title}`,
+    '',
+    `Answerable: top-1 **${f(report.top1)}**, recall@5 **${f(report.recall5)}**, MRR@10 **${f(report.mrr10)}**; ` +
+      `unanswerable recognised **${f(report.noMatchAccuracy)}**, false no-match **${f(report.falseNoMatchRate)}**.`,
+    '',
+    '| kind | queries | top-1 | recall@5 | MRR@10 | declared no match |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...report.perKind.map((k) => `| ${k.kind} | ${k.queries} | ${f(k.top1)} | ${f(k.recall5)} | ${f(k.mrr10)} | ${f(k.noMatchRate)} |`),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,348 @@
+/**
+ * Hybrid topic search: a query goes to the BM25 index and, embedded, to the vector index; the two
+ * rankings are merged by weighted reciprocal rank fusion (RRF); filters on tags and attributes
+ * restrict both; every result gets a calibrated score in [0, 1], and the best score decides
+ * whether anything matches at all.
+ *
+ * Ranking: weighted RRF, `fused(d) = Σ_r w_r / (k + rank_r(d))` over the rankers r that
+ * returned d (Cormack, Clarke & Büttcher 2009, with per-ranker weights). Rank fusion needs no
+ * score normalisation between a cosine and an unbounded BM25 score, which is why it is used
+ * for ordering.
+ *
+ * Score and "no match": ranks say nothing about whether the best topic actually fits, so the
+ * score uses absolute evidence of each candidate: its cosine similarity to the query and its
+ * BM25 *coverage* (its BM25 score divided by the score a document containing every query term
+ * would get, in [0, 1]). A logistic function of the two, `σ(a·cos + b·coverage + c)`, fitted on
+ * the dev set per embedder (see docs/discovery.md and `npm run eval:discovery`), estimates the
+ * probability that the result serves the query. Scores are made non-increasing down the ranked
+ * list, so the list reads in order; the raw signals are returned alongside. A query whose best
+ * score is below `minScore` is declared "no match".
+ */
+import type { Embedder } from './embedder.js';
+import { LexicalIndex } from './lexical-index.js';
+import type { WeightedTerm } from './lexical-index.js';
+import { analyze } from './text-analysis.js';
+import { embeddingText, lexicalSections } from './topic-document.js';
+import type { LexicalFieldWeights, TopicDocument } from './topic-document.js';
+import { VectorIndex } from './vector-index.js';
+
+/** A topic name. */
+export type TopicName = string;
+
+/** Restricts a search. Every condition given must hold. */
+export interface SearchFilters {
+  /** The topic must carry every one of these tags (topic or skill tags; case-insensitive). */
+  tags?: string[];
+  /** The topic must carry at least one of these tags (case-insensitive). */
+  anyTags?: string[];
+  /**
+   * Attribute conditions: the topic's attribute must equal the value, or one of the values when
+   * an array is given. `owner` and `version` can be matched here too.
+   */
+  attributes?: Record<string, string | string[]>;
+}
+
+/** Logistic calibration of the match score: σ(intercept + vector·cos + lexical·coverage). */
+export interface ScoreCalibration {
+  intercept: number;
+  vector: number;
+  lexical: number;
+}
+
+export interface RankerWeights {
+  /** Weight of the BM25 ranking in the fusion. @default 1 */
+  lexical: number;
+  /** Weight of the vector ranking in the fusion. @default 1 */
+  vector: number;
+}
+
+export const DEFAULT_RRF_K = 60;
+export const DEFAULT_CANDIDATES = 100;
+
+/** Embedder families with their own defaults: the offline lexical embedder, or a neural model. */
+export type EmbedderFamily = 'lexical' | 'transformers';
+
+export function embedderFamily(embedder: Embedder): EmbedderFamily {
+  return embedder.id.startsWith('lexical') ? 'lexical' : 'transformers';
+}
+
+/**
+ * Fusion weights per embedder family.
+ *
+ * - lexical: the offline embedder sees the same words BM25 sees, only less precisely (hashed, no
+ *   idf). On the dev set every positive weight made the ranking worse (top-1 0.589 at 0, 0.556 at
+ *   0.3, 0.533 at 0.6), so by default it does not vote on the order; its cosine still feeds the
+ *   score calibration.
+ * - transformers: a neural embedder carries what BM25 cannot see (synonyms, paraphrases, other
+ *   languages) and is weighted above BM25, which still anchors exact names and rare terms.
+ */
+export const DEFAULT_RANKER_WEIGHTS: Readonly<Record<EmbedderFamily, Readonly<RankerWeights>>> = {
+  lexical: { lexical: 1, vector: 0 },
+  transformers: { lexical: 1, vector: 1.5 },
+};
+
+/**
+ * Score calibrations per embedder family: σ(intercept + vector·cosine + lexical·coverage)
+ * estimates the probability that a result serves the query.
+ *
+ * - lexical: fitted with `npm run eval:discovery -- --embedder lexical --fit` on
+ *   ../shared/datasets/discovery-dev (label: the first hit is relevant).
+ * - transformers: NOT fitted (no real model was available offline); a prior for a
+ *   sentence-transformer whose related texts reach cosine 0.4-0.7 and unrelated ones 0-0.2.
+ *   Refit it with `--embedder transformers --model-dir DIR --fit` where the model is present.
+ */
+export const DEFAULT_CALIBRATIONS: Readonly<Record<EmbedderFamily, ScoreCalibration>> = {
+  lexical: { intercept: -1.74, vector: 4.3, lexical: 2.66 },
+  transformers: { intercept: -5, vector: 10, lexical: 2 },
+};
+
+/**
+ * Default "no match" thresholds on the best score, per family: the highest τ that declares at
+ * most 10% of the dev set's answerable queries "no match" (lexical: recognises 10% of the
+ * unanswerable ones at 8.9% false no-match; lexical matching cannot tell a paraphrase from an
+ * unanswerable request). The transformers value is the natural 0.5 of the uncalibrated prior.
+ */
+export const DEFAULT_MIN_SCORES: Readonly<Record<EmbedderFamily, number>> = {
+  lexical: 0.22,
+  transformers: 0.5,
+};
+
+export interface HybridSearchOptions {
+  /** Fusion weights. @default DEFAULT_RANKER_WEIGHTS of the embedder's family */
+  weights?: Partial<RankerWeights>;
+  /** RRF rank offset k. @default 60 */
+  rrfK?: number;
+  /** How many candidates each ranker contributes before fusion. @default 100 */
+  candidates?: number;
+  /** Score calibration. @default DEFAULT_CALIBRATIONS by embedder id ('lexical…' or other) */
+  calibration?: ScoreCalibration;
+  /** BM25 field weights. @default DEFAULT_LEXICAL_FIELD_WEIGHTS */
+  fieldWeights?: LexicalFieldWeights;
+  /** Initial vector index capacity. @default 1024 */
+  initialCapacity?: number;
+  /** Default "no match" threshold of searches. @default DEFAULT_MIN_SCORES of the embedder's family */
+  minScore?: number;
+}
+
+export interface SearchOptions {
+  /** Results wanted. @default 10 */
+  topK?: number;
+  filters?: SearchFilters;
+  /** Best score below which the result is "no match". @default DEFAULT_MIN_SCORES of the embedder's family */
+  minScore?: number;
+  /** Extra restriction (the catalog passes liveness here). */
+  accept?: (name: TopicName) => boolean;
+}
+
+/** The evidence behind one result. */
+export interface SearchSignals {
+  /** Weighted RRF value, normalised by its maximum (first in every ranking = 1). */
+  fused: number;
+  /** Cosine similarity to the query, when the vector ranking returned the topic. */
+  cosine?: number;
+  /** BM25 coverage in [0, 1], when the lexical ranking returned the topic. */
+  coverage?: number;
+  /** 1-based rank in the vector ranking. */
+  vectorRank?: number;
+  /** 1-based rank in the BM25 ranking. */
+  lexicalRank?: number;
+  /** The calibrated score before it was capped by the results above. */
+  rawScore: number;
+}
+
+export interface SearchHit {
+  name: TopicName;
+  /** Calibrated match score in [0, 1], non-increasing down the list. */
+  score: number;
+  signals: SearchSignals;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  /** Score of the first hit (0 when there is none). */
+  bestScore: number;
+  /** True when no topic fits: no hit, or `bestScore < minScore`. Hits are still returned. */
+  noMatch: boolean;
+  /** The threshold that was applied. */
+  minScore: number;
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** True when `doc` satisfies every condition of `filters`. */
+export function matchesFilters(doc: TopicDocument, filters: SearchFilters | undefined): boolean {
+  if (!filters) return true;
+  const needTags = filters.tags ?? [];
+  const anyTags = filters.anyTags ?? [];
+  if (needTags.length > 0 || anyTags.length > 0) {
+    const have = new Set<string>();
+    for (const t of doc.tags) have.add(t.toLowerCase());
+    for (const s of doc.skills) for (const t of s.tags) have.add(t.toLowerCase());
+    if (!needTags.every((t) => have.has(t.toLowerCase()))) return false;
+    if (anyTags.length > 0 && !anyTags.some((t) => have.has(t.toLowerCase()))) return false;
+  }
+  for (const [key, want] of Object.entries(filters.attributes ?? {})) {
+    const value = key === 'owner' ? doc.owner : key === 'version' ? doc.version : doc.attributes[key];
+    if (value === undefined) return false;
+    if (Array.isArray(want) ? !want.includes(value) : value !== want) return false;
+  }
+  return true;
+}
+
+/**
+ * Both indexes over one set of topic documents. Not safe for overlapping `upsert` calls on the
+ * same topic (the catalog serialises writes).
+ */
+export class HybridSearch {
+  readonly embedder: Embedder;
+  readonly lexical: LexicalIndex;
+  readonly vectors: VectorIndex;
+  readonly #docs = new Map<TopicName, TopicDocument>();
+  readonly #weights: RankerWeights;
+  readonly #rrfK: number;
+  readonly #candidates: number;
+  readonly #calibration: ScoreCalibration;
+  readonly #fieldWeights: LexicalFieldWeights | undefined;
+  readonly #minScore: number;
+
+  constructor(embedder: Embedder, options: HybridSearchOptions = {}) {
+    this.embedder = embedder;
+    const family = embedderFamily(embedder);
+    this.#weights = { ...DEFAULT_RANKER_WEIGHTS[family], ...options.weights };
+    for (const [k, w] of Object.entries(this.#weights)) {
+      if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`weights.${k} must be a finite number >= 0 (got ${String(w)})`);
+    }
+    if (this.#weights.lexical + this.#weights.vector <= 0) throw new RangeError('at least one ranker weight must be positive');
+    this.#rrfK = options.rrfK ?? DEFAULT_RRF_K;
+    if (!(this.#rrfK >= 0)) throw new RangeError(`rrfK must be >= 0 (got ${String(this.#rrfK)})`);
+    this.#candidates = options.candidates ?? DEFAULT_CANDIDATES;
+    this.#calibration = options.calibration ?? DEFAULT_CALIBRATIONS[family];
+    this.#minScore = options.minScore ?? DEFAULT_MIN_SCORES[family];
+    if (!(this.#minScore >= 0 && this.#minScore <= 1)) throw new RangeError(`minScore must be between 0 and 1 (got ${String(this.#minScore)})`);
+    this.#fieldWeights = options.fieldWeights;
+    this.lexical = new LexicalIndex();
+    this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity });
+  }
+
+  get size(): number {
+    return this.#docs.size;
+  }
+
+  get calibration(): Readonly<ScoreCalibration> {
+    return this.#calibration;
+  }
+
+  /** The "no match" threshold used when a search does not pass one. */
+  get minScore(): number {
+    return this.#minScore;
+  }
+
+  /** Indexes (or re-indexes) documents; embeds them in one batch. */
+  async upsertMany(docs: readonly TopicDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    const vectors = await this.embedder.embed(docs.map(embeddingText));
+    docs.forEach((doc, i) => {
+      this.#docs.set(doc.name, doc);
+      this.lexical.upsert(doc.name, lexicalSections(doc, this.#fieldWeights));
+      this.vectors.upsert(doc.name, vectors[i]!);
+    });
+  }
+
+  upsert(doc: TopicDocument): Promise<void> {
+    return this.upsertMany([doc]);
+  }
+
+  remove(name: TopicName): boolean {
+    const had = this.#docs.delete(name);
+    this.lexical.remove(name);
+    this.vectors.remove(name);
+    return had;
+  }
+
+  get(name: TopicName): TopicDocument | undefined {
+    return this.#docs.get(name);
+  }
+
+  /** Ranks the topics for `query`; see the file comment for how. */
+  async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
+    const topK = options.topK ?? 10;
+    const minScore = options.minScore ?? this.#minScore;
+    const { filters, accept } = options;
+    const allow =
+      filters || accept
+        ? (name: TopicName) => {
+            if (accept && !accept(name)) return false;
+            const doc = this.#docs.get(name);
+            return doc !== undefined && matchesFilters(doc, filters);
+          }
+        : undefined;
+    const k = Math.max(topK, this.#candidates);
+
+    // Lexical ranking, with coverage = score / the score of a document holding every term.
+    const terms: WeightedTerm[] = analyze(query).map((term) => ({ term, weight: 1 }));
+    const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, allow) : [];
+    const ceiling = this.#coverageCeiling(terms);
+    // Vector ranking.
+    let vecHits: Array<{ key: TopicName; similarity: number }> = [];
+    if (this.#weights.vector > 0 || this.#calibration.vector !== 0) {
+      const [qv] = await this.embedder.embed([query]);
+      vecHits = this.vectors.search(qv!, k, allow);
+    }
+
+    const rows = new Map<TopicName, { fused: number; cosine?: number; coverage?: number; vectorRank?: number; lexicalRank?: number }>();
+    const row = (name: TopicName) => {
+      let r = rows.get(name);
+      if (!r) rows.set(name, (r = { fused: 0 }));
+      return r;
+    };
+    lexHits.forEach((h, i) => {
+      const r = row(h.key);
+      r.lexicalRank = i + 1;
+      r.coverage = ceiling > 0 ? Math.min(1, h.score / ceiling) : 0;
+      r.fused += this.#weights.lexical / (this.#rrfK + i + 1);
+    });
+    vecHits.forEach((h, i) => {
+      const r = row(h.key);
+      r.vectorRank = i + 1;
+      r.cosine = h.similarity;
+      r.fused += this.#weights.vector / (this.#rrfK + i + 1);
+    });
+    const maxFused = (this.#weights.lexical + this.#weights.vector) / (this.#rrfK + 1);
+    const c = this.#calibration;
+    const ranked = [...rows.entries()]
+      .map(([name, r]) => {
+        const rawScore = sigmoid(c.intercept + c.vector * (r.cosine ?? 0) + c.lexical * (r.coverage ?? 0));
+        return { name, r, rawScore };
+      })
+      .sort((a, b) => b.r.fused - a.r.fused || b.rawScore - a.rawScore || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .slice(0, topK);
+
+    let cap = 1;
+    const hits: SearchHit[] = ranked.map(({ name, r, rawScore }) => {
+      cap = Math.min(cap, rawScore);
+      const signals: SearchSignals = { fused: r.fused / maxFused, rawScore };
+      if (r.cosine !== undefined) signals.cosine = r.cosine;
+      if (r.coverage !== undefined) signals.coverage = r.coverage;
+      if (r.vectorRank !== undefined) signals.vectorRank = r.vectorRank;
+      if (r.lexicalRank !== undefined) signals.lexicalRank = r.lexicalRank;
+      return { name, score: cap, signals };
+    });
+    const bestScore = hits[0]?.score ?? 0;
+    return { hits, bestScore, noMatch: hits.length === 0 || bestScore < minScore, minScore };
+  }
+
+  /**
+   * What a document matching every query term once, at average length, would score: Σ idf(t).
+   * Coverage = BM25 / this, clamped to 1. Terms no topic contains count too, with the highest
+   * idf: a query full of words no topic uses is probably asking for something else.
+   */
+  #coverageCeiling(terms: readonly WeightedTerm[]): number {
+    const merged = new Map<string, number>();
+    for (const { term, weight } of terms) merged.set(term, (merged.get(term) ?? 0) + weight);
+    let ceiling = 0;
+    for (const [term, w] of merged) ceiling += w * this.lexical.idf(term);
+    return ceiling;
+  }
+}

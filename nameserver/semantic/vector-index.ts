@@ -1,0 +1,150 @@
+/**
+ * Approximate nearest-neighbour search over topic embeddings: an hnswlib-node HNSW graph in the
+ * cosine space, keyed by topic name.
+ *
+ * - hnswlib works on integer labels; this class keeps the label <-> topic map. Labels are never
+ *   reused for another topic, so a stale label can never name the wrong topic.
+ * - Updating a topic rewrites its vector in place (same label). Removing it marks the label
+ *   deleted; the graph is built with `allowReplaceDeleted`, so the next new topic takes over the
+ *   deleted slot instead of growing the index.
+ * - When every slot is live the index doubles its capacity (`resizeIndex`) before adding.
+ *
+ * The index is soft state, rebuilt from the catalog (and the embedding cache) after a restart.
+ */
+import { createRequire } from 'node:module';
+import type { HierarchicalNSW as HnswType } from 'hnswlib-node';
+
+const require = createRequire(import.meta.url);
+const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
+
+/** A topic name. */
+export type VectorKey = string;
+/** hnswlib's integer id of a stored vector. */
+type Label = number;
+
+export interface VectorHit {
+  key: VectorKey;
+  /** Cosine similarity in [-1, 1] (1 - hnswlib's cosine distance). */
+  similarity: number;
+}
+
+export const DEFAULT_INITIAL_CAPACITY = 1024;
+export const DEFAULT_HNSW_M = 16;
+export const DEFAULT_EF_CONSTRUCTION = 200;
+export const DEFAULT_EF_SEARCH = 100;
+
+export interface VectorIndexOptions {
+  /** Vector length; must match the embedder's. */
+  dimensions: number;
+  /** Slots allocated up front; the index doubles when full. @default 1024 */
+  initialCapacity?: number;
+  /** HNSW graph degree. @default 16 */
+  m?: number;
+  /** Candidate list size while building. @default 200 */
+  efConstruction?: number;
+  /** Candidate list size while searching (raised to k when k is larger). @default 100 */
+  efSearch?: number;
+  /** Seed of hnswlib's level generator, for reproducible graphs. @default 100 */
+  randomSeed?: number;
+}
+
+export class VectorIndex {
+  readonly dimensions: number;
+  readonly #index: HnswType;
+  readonly #efSearch: number;
+  readonly #labelOf = new Map<VectorKey, Label>();
+  readonly #keyOf = new Map<Label, VectorKey>();
+  /** Slots holding a vector marked deleted (reusable by the next insert). */
+  #deleted = 0;
+  #nextLabel = 0;
+
+  constructor(options: VectorIndexOptions) {
+    const { dimensions } = options;
+    if (!Number.isInteger(dimensions) || dimensions < 1) throw new RangeError(`dimensions must be a positive integer (got ${String(dimensions)})`);
+    const capacity = options.initialCapacity ?? DEFAULT_INITIAL_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`initialCapacity must be a positive integer (got ${String(capacity)})`);
+    this.dimensions = dimensions;
+    this.#efSearch = options.efSearch ?? DEFAULT_EF_SEARCH;
+    this.#index = new HierarchicalNSW('cosine', dimensions);
+    this.#index.initIndex({
+      maxElements: capacity,
+      m: options.m ?? DEFAULT_HNSW_M,
+      efConstruction: options.efConstruction ?? DEFAULT_EF_CONSTRUCTION,
+      randomSeed: options.randomSeed ?? 100,
+      allowReplaceDeleted: true,
+    });
+    this.#index.setEf(this.#efSearch);
+  }
+
+  /** Live vectors. */
+  get size(): number {
+    return this.#labelOf.size;
+  }
+
+  /** Allocated slots (live + deleted + free). */
+  get capacity(): number {
+    return this.#index.getMaxElements();
+  }
+
+  has(key: VectorKey): boolean {
+    return this.#labelOf.has(key);
+  }
+
+  /** Adds `key` or replaces its vector. */
+  upsert(key: VectorKey, vector: Float32Array | readonly number[]): void {
+    if (vector.length !== this.dimensions) {
+      throw new RangeError(`vector for ${JSON.stringify(key)} has ${vector.length} dimensions, the index ${this.dimensions}`);
+    }
+    const point = Array.from(vector);
+    const existing = this.#labelOf.get(key);
+    if (existing !== undefined) {
+      this.#index.addPoint(point, existing);
+      return;
+    }
+    if (this.#deleted === 0 && this.#index.getCurrentCount() >= this.#index.getMaxElements()) {
+      this.#index.resizeIndex(Math.max(1, this.#index.getMaxElements()) * 2);
+    }
+    const label = this.#nextLabel++;
+    // With a deleted slot available hnswlib reuses it (and forgets the deleted label).
+    this.#index.addPoint(point, label, this.#deleted > 0);
+    if (this.#deleted > 0) this.#deleted--;
+    this.#labelOf.set(key, label);
+    this.#keyOf.set(label, key);
+  }
+
+  /** Removes `key`; returns whether it was present. */
+  remove(key: VectorKey): boolean {
+    const label = this.#labelOf.get(key);
+    if (label === undefined) return false;
+    this.#index.markDelete(label);
+    this.#deleted++;
+    this.#labelOf.delete(key);
+    this.#keyOf.delete(label);
+    return true;
+  }
+
+  /**
+   * The `k` nearest live vectors to `query`, most similar first (ties by key). `accept`, when
+   * given, restricts the search to the keys it accepts (evaluated inside the graph walk, so `k`
+   * accepted results come back when there are that many).
+   */
+  search(query: Float32Array | readonly number[], k: number, accept?: (key: VectorKey) => boolean): VectorHit[] {
+    if (query.length !== this.dimensions) throw new RangeError(`query has ${query.length} dimensions, the index ${this.dimensions}`);
+    const n = Math.min(k, this.size);
+    if (n <= 0) return [];
+    this.#index.setEf(Math.max(this.#efSearch, n));
+    const filter = accept
+      ? (label: number) => {
+          const key = this.#keyOf.get(label);
+          return key !== undefined && accept(key);
+        }
+      : undefined;
+    const result = this.#index.searchKnn(Array.from(query), n, filter);
+    const hits: VectorHit[] = [];
+    result.neighbors.forEach((label, i) => {
+      const key = this.#keyOf.get(label);
+      if (key !== undefined) hits.push({ key, similarity: 1 - result.distances[i]! });
+    });
+    return hits.sort((a, b) => b.similarity - a.similarity || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+}

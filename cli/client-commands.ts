@@ -3,7 +3,8 @@
  * client/ against the NameServer given by --nameserver (default: the embedded default's).
  */
 import { createInterface } from 'node:readline';
-import { AdminClient, Producer, SimpleConsumer, silentLogger, type MessageDetails, type MessageType, type OutgoingMessage, type Permission } from '../client/index.js';
+import { readFileSync } from 'node:fs';
+import { AdminClient, DiscoveryClient, Producer, SimpleConsumer, silentLogger, type MessageDetails, type MessageType, type OutgoingMessage, type Permission } from '../client/index.js';
 import { DEFAULT_NAMESERVER, int, parse, UsageError } from './args.js';
 
 const NS_FLAG = { nameserver: { type: 'string' } } as const;
@@ -12,6 +13,9 @@ const TOPIC_USAGE = `Usage:
   agentmq topic create NAME [--queues N] [--type NORMAL|FIFO|DELAY|PRIORITY] [--permission READ|WRITE|READ_WRITE]
                             [--attr KEY=VALUE ...] [--if-not-exists] [--broker NAME]
   agentmq topic update NAME [--queues N] [--permission P] [--broker NAME]
+  agentmq topic register NAME --description TEXT [--tag T ...] [--skill NAME:DESCRIPTION ...] [--example TEXT ...]
+                            [--input-schema FILE] [--output-schema FILE] [--owner O] [--version V] [--attr K=V ...]
+  agentmq topic register [NAME] --agent-card CARD.json      (A2A AgentCard v1.0 or v0.3)
   agentmq topic list [--json]
   agentmq topic delete NAME [--if-exists] [--broker NAME]
 
@@ -55,6 +59,20 @@ Options:
   --invisible-ms N        invisible duration per receive (default 30000)
   --no-ack                do not ack (messages come back after their invisibility)
   --json                  print each message as JSON
+  --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
+  -h, --help`;
+
+const DISCOVER_USAGE = `Usage: agentmq discover "QUERY" [options]
+
+Asks the NameServer which registered capabilities fit QUERY (natural language).
+
+Options:
+  --top-k N               most results (default 5)
+  --tag T                 require a tag (repeatable)
+  --attr K=V              require an attribute (repeatable)
+  --min-score X           drop results below X (0..1; default: the NameServer's threshold)
+  --all                   include topics no online consumer serves
+  --json                  print the raw result as JSON
   --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
   -h, --help`;
 
@@ -108,6 +126,15 @@ async function topic(argv: string[]): Promise<number> {
     'if-not-exists': { type: 'boolean' },
     'if-exists': { type: 'boolean' },
     json: { type: 'boolean' },
+    description: { type: 'string' },
+    tag: { type: 'string', multiple: true },
+    skill: { type: 'string', multiple: true },
+    example: { type: 'string', multiple: true },
+    'input-schema': { type: 'string' },
+    'output-schema': { type: 'string' },
+    owner: { type: 'string' },
+    version: { type: 'string' },
+    'agent-card': { type: 'string' },
   }, TOPIC_USAGE);
   const [sub, name] = positionals;
   if (values.help || !sub) return (console.log(TOPIC_USAGE), values.help ? 0 : 2);
@@ -139,6 +166,49 @@ async function topic(argv: string[]): Promise<number> {
         await admin.deleteTopic(needName(), { ...target, ifExists: values['if-exists'] ?? false });
         console.log(`topic ${name} deleted`);
         return 0;
+      case 'register': {
+        const readJson = (flag: string, file: string): Record<string, unknown> => {
+          try {
+            return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+          } catch (err) {
+            throw new UsageError(`--${flag}: cannot read JSON from ${file}: ${(err as Error).message}`);
+          }
+        };
+        let res;
+        if (values['agent-card']) {
+          res = await admin.registerTopic({ agentCard: readJson('agent-card', values['agent-card']), ...(name ? { name } : {}), ...(values.queues ? { queueCount: int('queues', values.queues, 0) } : {}) }, target);
+        } else {
+          if (!values.description) throw new UsageError(`topic register needs --description (or --agent-card)\n\n${TOPIC_USAGE}`);
+          const skills = (values.skill ?? []).map((s, i) => {
+            const colon = s.indexOf(':');
+            const skillName = colon > 0 ? s.slice(0, colon).trim() : s.trim();
+            return {
+              id: skillName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || `skill-${i + 1}`,
+              name: skillName,
+              description: colon > 0 ? s.slice(colon + 1).trim() : skillName,
+              tags: [],
+              examples: i === 0 ? (values.example ?? []) : [],
+            };
+          });
+          res = await admin.registerTopic(
+            {
+              name: needName(),
+              description: values.description,
+              tags: values.tag ?? [],
+              skills,
+              attributes: values.attr ? keyValues('attr', values.attr) : {},
+              ...(values['input-schema'] ? { inputSchema: readJson('input-schema', values['input-schema']) } : {}),
+              ...(values['output-schema'] ? { outputSchema: readJson('output-schema', values['output-schema']) } : {}),
+              ...(values.owner ? { owner: values.owner } : {}),
+              ...(values.version ? { version: values.version } : {}),
+              ...(values.queues ? { queueCount: int('queues', values.queues, 0) } : {}),
+            },
+            target,
+          );
+        }
+        for (const t of res) console.log(`topic ${t.name} registered on ${t.broker}`);
+        return 0;
+      }
       case 'list': {
         const topics = await admin.listTopics(target);
         if (values.json) return (console.log(JSON.stringify(topics, null, 2)), 0);
@@ -365,6 +435,42 @@ async function dlq(argv: string[]): Promise<number> {
   });
 }
 
+async function discover(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...NS_FLAG,
+    'top-k': { type: 'string' },
+    tag: { type: 'string', multiple: true },
+    attr: { type: 'string', multiple: true },
+    'min-score': { type: 'string' },
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, DISCOVER_USAGE);
+  if (values.help) return (console.log(DISCOVER_USAGE), 0);
+  const query = positionals.join(' ').trim();
+  if (!query) throw new UsageError(`discover needs a QUERY\n\n${DISCOVER_USAGE}`);
+  const minScore = values['min-score'] !== undefined ? Number(values['min-score']) : undefined;
+  if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new UsageError(`--min-score must be between 0 and 1 (got ${values['min-score']})`);
+  const client = new DiscoveryClient({ nameserver: values.nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
+  try {
+    const res = await client.discover(query, {
+      ...(values['top-k'] ? { topK: int('top-k', values['top-k'], 5) } : {}),
+      ...(values.tag ? { tags: values.tag } : {}),
+      ...(values.attr ? { attributes: keyValues('attr', values.attr) } : {}),
+      ...(minScore !== undefined ? { minScore } : {}),
+      includeOffline: values.all ?? false,
+    });
+    if (values.json) return (console.log(JSON.stringify(res, null, 2)), 0);
+    if (res.noMatch) console.log(`no match: ${res.noMatchReason}`);
+    const rows = [['SCORE', 'TOPIC', 'LIVE', 'BROKERS', 'DESCRIPTION']];
+    for (const h of res.hits) rows.push([h.score.toFixed(3), h.topic.name, h.topic.live ? 'yes' : 'no', h.topic.routes.map((r) => r.broker).join(','), h.topic.metadata.description.slice(0, 80)]);
+    if (res.hits.length > 0) console.log(table(rows));
+    else if (!res.noMatch) console.log('no registered capability (use --all to include topics nobody serves right now)');
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
 async function clients(cmd: 'clients' | 'brokers', argv: string[]): Promise<number> {
   const { values } = parse(argv, { ...NS_FLAG, group: { type: 'string' }, json: { type: 'boolean' } }, CLIENTS_USAGE);
   if (values.help) return (console.log(CLIENTS_USAGE), 0);
@@ -401,6 +507,8 @@ export async function run(cmd: string, argv: string[]): Promise<number> {
       return clients(cmd, argv);
     case 'message':
       return message(argv);
+    case 'discover':
+      return discover(argv);
     case 'dlq':
       return dlq(argv);
     default:

@@ -15,6 +15,8 @@ Servers:
 
 Client commands (take --nameserver HOST:PORT, default 127.0.0.1:9876):
   topic create|update|list|delete   manage topics
+  topic register NAME ...  register a topic as a capability (description, skills, or an AgentCard)
+  discover "QUERY"         who can do this? (semantic discovery)
   group create|list|delete          manage consumer groups
   send TOPIC [BODY]        send messages (BODY, or one message per stdin line)
   consume TOPIC            receive, print and ack messages
@@ -43,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'brokers':
       case 'message':
       case 'dlq':
+      case 'discover':
         return await (await import('./client-commands.js')).run(cmd, rest);
       case undefined:
       case '-h':

@@ -1,6 +1,6 @@
 /** `agentmq dev`, `agentmq nameserver`, `agentmq broker`: long-running server commands. */
 import { join } from 'node:path';
-import { createNameServer, type NameServer } from '../nameserver/index.js';
+import { createNameServer, type DiscoveryOptions, type NameServer } from '../nameserver/index.js';
 import { createBroker, type Broker } from '../broker/index.js';
 import { consoleLogger } from '../proto/common/logger.js';
 import { DEFAULT_DATA_DIR, int, parse, UsageError } from './args.js';
@@ -16,7 +16,28 @@ const SERVER_FLAGS = {
   port: { type: 'string' },
   'broker-expiry-ms': { type: 'string' },
   'no-auto-create-groups': { type: 'boolean' },
+  embedder: { type: 'string' },
+  model: { type: 'string' },
+  'model-dir': { type: 'string' },
 } as const;
+
+const EMBEDDER_HELP = `  --embedder auto|lexical|transformers
+                          discovery embedder (default auto: the transformers model if it loads
+                          from --model-dir, else the offline lexical embedder)
+  --model ID              transformers model id (default Xenova/all-MiniLM-L6-v2)
+  --model-dir DIR         local directory holding transformers models (nothing is downloaded)`;
+
+function discoveryOptions(values: { embedder?: string; model?: string; 'model-dir'?: string }, cacheDir?: string): DiscoveryOptions {
+  const kind = values.embedder ?? 'auto';
+  if (kind !== 'auto' && kind !== 'lexical' && kind !== 'transformers') throw new UsageError(`--embedder must be auto, lexical or transformers (got ${kind})`);
+  return {
+    embedder: {
+      kind,
+      transformers: { ...(values.model ? { model: values.model } : {}), ...(values['model-dir'] ? { localModelPath: values['model-dir'] } : {}) },
+    },
+    ...(cacheDir ? { cacheDir } : {}),
+  };
+}
 
 export const DEV_USAGE = `Usage: agentmq dev [options]
 
@@ -32,6 +53,7 @@ Options:
   --broker-name NAME      broker name (default broker-a)
   --flush sync|async      flush policy (default async; sync fsyncs every group commit)
   --no-auto-create-groups consumer groups must be created with 'agentmq group create'
+${EMBEDDER_HELP}
   -h, --help              show this help`;
 
 export const NAMESERVER_USAGE = `Usage: agentmq nameserver [options]
@@ -42,6 +64,8 @@ Options:
   --host H                 interface to listen on (default 127.0.0.1)
   --port P                 port (default 9876)
   --broker-expiry-ms N     forget brokers silent for this long (default 30000)
+  --data-dir DIR           where the embedding cache lives (default: no cache)
+${EMBEDDER_HELP}
   -h, --help               show this help`;
 
 export const BROKER_USAGE = `Usage: agentmq broker [options]
@@ -96,7 +120,7 @@ export async function dev(argv: string[]): Promise<number> {
   let ns: NameServer | undefined;
   let broker: Broker | undefined;
   try {
-    ns = createNameServer({ host, port: nsPort, logger: consoleLogger('nameserver') });
+    ns = createNameServer({ host, port: nsPort, logger: consoleLogger('nameserver'), discovery: discoveryOptions(values, join(dataDir, 'nameserver', 'embeddings')) });
     await ns.start();
     const nsAddr = `${ns.address.host}:${ns.address.port}`;
     const brokerName = values['broker-name'] ?? 'broker-a';
@@ -126,6 +150,7 @@ export async function nameserver(argv: string[]): Promise<number> {
     host: values.host ?? '127.0.0.1',
     port: int('port', values.port, 9876),
     brokerExpiryMs: int('broker-expiry-ms', values['broker-expiry-ms'], 30_000),
+    discovery: discoveryOptions(values, values['data-dir'] ? join(values['data-dir'], 'embeddings') : undefined),
   });
   await ns.start();
   console.log(`agentmq nameserver ready nameserver=${ns.address.host}:${ns.address.port}`);

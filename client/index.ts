@@ -27,6 +27,18 @@ export type { ReceiveOptions, SimpleConsumerOptions } from './consumer/simple-co
 export type { ReceivedMessage } from './consumer/received-message.js';
 
 export { AdminClient } from './admin/admin-client.js';
+export { DiscoveryClient } from './discovery/discovery-client.js';
+export type {
+  CatalogEvent,
+  CatalogTopic,
+  DiscoverOptions,
+  DiscoveryHit,
+  DiscoveryResult,
+  JsonSchemaObject,
+  SemanticMetadata,
+  SemanticSkill,
+  TopicRegistration,
+} from './discovery/discovery-types.js';
 export type { AdminClientOptions, BrokerTarget } from './admin/admin-client.js';
 export type {
   BrokerDescriptor,

@@ -9,4 +9,4 @@ export {
   DEFAULT_PORT,
   resolveNameServerOptions,
 } from './options.js';
-export type { NameServerOptions, ResolvedNameServerOptions } from './options.js';
+export type { DiscoveryOptions, NameServerOptions, ResolvedNameServerOptions } from './options.js';

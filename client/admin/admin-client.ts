@@ -17,6 +17,8 @@ import { nameProblem } from '../../proto/common/names.js';
 import { ClientError } from '../errors.js';
 import { resolveClientOptions } from '../options.js';
 import type { MessageDetails } from './admin-types.js';
+import type { SemanticMetadata } from '../../proto/common/semantic-metadata.js';
+import type { TopicRegistration } from '../discovery/discovery-types.js';
 import type { ClientOptions, ResolvedClientOptions } from '../options.js';
 import { AdminRpc } from '../rpc/admin-rpc.js';
 import { ChannelPool } from '../rpc/channels.js';
@@ -228,6 +230,37 @@ export class AdminClient {
     const brokers = await this.targets(options.broker);
     const res = await this.fanOut(brokers, (b) => this.rpc.redriveDeadLetters(b.endpoint, group, options.maxMessages ?? 0));
     return res.reduce((a, r) => ({ redriven: a.redriven + r.redriven, skipped: a.skipped + r.skipped }), { redriven: 0, skipped: 0 });
+  }
+
+  /**
+   * Registers a topic as a capability (semantic metadata for discovery), creating it if missing,
+   * on every live broker (or `broker`). Give plain fields, or an A2A AgentCard (v1.0 / v0.3)
+   * with an optional topic name (default: derived from the card's name). BAD_REQUEST lists every
+   * invalid field.
+   */
+  async registerTopic(
+    registration: TopicRegistration | { agentCard: Record<string, unknown>; name?: string; queueCount?: number },
+    options: BrokerTarget = {},
+  ): Promise<TopicOnBroker[]> {
+    const brokers = await this.targets(options.broker);
+    const req =
+      'agentCard' in registration
+        ? { name: registration.name ?? '', agentCardJson: JSON.stringify(registration.agentCard), ...(registration.queueCount ? { queueCount: registration.queueCount } : {}) }
+        : (() => {
+            const { name, queueCount, ...m } = registration;
+            const metadata: SemanticMetadata = {
+              description: m.description,
+              tags: m.tags ?? [],
+              skills: m.skills ?? [],
+              attributes: m.attributes ?? {},
+              ...(m.inputSchema ? { inputSchema: m.inputSchema } : {}),
+              ...(m.outputSchema ? { outputSchema: m.outputSchema } : {}),
+              ...(m.owner ? { owner: m.owner } : {}),
+              ...(m.version ? { version: m.version } : {}),
+            };
+            return { name, metadata, ...(queueCount ? { queueCount } : {}) };
+          })();
+    return this.fanOut(brokers, async (b) => ({ ...(await this.rpc.registerTopic(b.endpoint, req)), broker: b.name }));
   }
 
   /** Closes the channels. Idempotent. */

@@ -17,6 +17,7 @@ import type { FindMessagesResponse__Output } from '../../proto/gen/agentmq/v1/Fi
 import type { RedriveDeadLettersResponse__Output } from '../../proto/gen/agentmq/v1/RedriveDeadLettersResponse.js';
 import type { MessageInfo__Output } from '../../proto/gen/agentmq/v1/MessageInfo.js';
 import type { MessageDetails } from '../admin/admin-types.js';
+import { semanticToWire, type SemanticMetadata } from '../../proto/common/semantic-metadata.js';
 import type { ClientDetails, GroupDetails, GroupSpec, TopicDetails, TopicSpec } from '../admin/admin-types.js';
 import type { Endpoint } from '../types.js';
 import { clientFromWire, groupFromWire, groupSpecToWire, topicFromWire, topicSpecToWire } from './convert.js';
@@ -108,6 +109,20 @@ export class AdminRpc {
     const res = await this.call<ListClientsResponse__Output>(endpoint, 'ListClients', (md, o, cb) => admin.listClients({ group: group ?? '' }, md, o, cb));
     fromStatus(res.status);
     return (res.clients ?? []).map(clientFromWire);
+  }
+
+  /** RegisterTopic: semantic metadata (or an AgentCard as JSON) for a topic, created if missing. */
+  async registerTopic(endpoint: Endpoint, req: { name: string; metadata?: SemanticMetadata; agentCardJson?: string; queueCount?: number }): Promise<TopicDetails> {
+    const admin = this.ctx.channels.admin(endpoint);
+    const wire = {
+      name: req.name,
+      ...(req.metadata ? { metadata: semanticToWire(req.metadata) } : {}),
+      agentCardJson: req.agentCardJson ?? '',
+      queueCount: req.queueCount ?? 0,
+    };
+    const res = await this.call<TopicResponse__Output>(endpoint, 'RegisterTopic', (md, o, cb) => admin.registerTopic(wire, md, o, cb));
+    fromStatus(res.status);
+    return topicFromWire(res.topic as TopicConfig__Output);
   }
 
   /** GetMessage; undefined when the broker does not know the id. */

@@ -104,4 +104,20 @@ describe('cli', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not found/);
   });
+
+  it('cli - topic register (fields and AgentCard) and discover', async () => {
+    const ns = ['--nameserver', dev.nameserver];
+    const reg = await agentmq(['topic', 'register', 'cli-invoices', '--description', 'Reconciles supplier invoices against purchase orders', '--tag', 'finance', '--skill', 'Reconcile:match invoices to purchase orders', ...ns]);
+    expect(reg.stdout).toMatch(/topic cli-invoices registered on broker-a/);
+    const card = await agentmq(['topic', 'register', '--agent-card', new URL('../fixtures/agent-card-v1.json', import.meta.url).pathname, ...ns]);
+    expect(card.stdout).toMatch(/registered on broker-a/);
+    const found = await agentmq(['discover', 'who can reconcile supplier invoices?', '--all', '--json', ...ns]);
+    expect(found.code).toBe(0);
+    const res = JSON.parse(found.stdout) as { hits: { topic: { name: string } }[]; noMatch: boolean };
+    expect(res.hits[0]?.topic.name).toBe('cli-invoices');
+    expect(res.noMatch).toBe(false);
+    const bad = await agentmq(['topic', 'register', 'cli-bad', '--description', ' ', ...ns]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/BAD_REQUEST.*description/);
+  });
 });

@@ -1,0 +1,60 @@
+/** Public shapes of semantic discovery (client side). */
+import type { SemanticMetadata } from '../../proto/common/semantic-metadata.js';
+
+export type { SemanticMetadata, SemanticSkill, JsonSchemaObject } from '../../proto/common/semantic-metadata.js';
+
+/** A topic registered as a capability, as the NameServer's catalog holds it. */
+export interface CatalogTopic {
+  name: string;
+  metadata: SemanticMetadata;
+  /** Some online consumer serves it. */
+  live: boolean;
+  /** Brokers serving it. */
+  routes: { broker: string; endpoint: string; queueCount: number }[];
+  updatedAtMs: number;
+}
+
+export interface DiscoverOptions {
+  /** @default 5 */
+  topK?: number;
+  /** Every tag must be on the topic. */
+  tags?: string[];
+  /** Every attribute must equal the topic's. */
+  attributes?: Record<string, string>;
+  /** 0..1; @default the NameServer's calibrated threshold */
+  minScore?: number;
+  /** Also rank topics no online consumer serves. @default false */
+  includeOffline?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface DiscoveryHit {
+  topic: CatalogTopic;
+  /** Fused relevance in [0, 1]. */
+  score: number;
+  vectorScore: number;
+  lexicalScore: number;
+}
+
+export interface DiscoveryResult {
+  hits: DiscoveryHit[];
+  /** Nothing registered fits the query well enough. */
+  noMatch: boolean;
+  noMatchReason: string;
+  embedder: string;
+}
+
+export type CatalogEvent =
+  | { type: 'snapshot'; topic: CatalogTopic }
+  | { type: 'snapshot-end' }
+  | { type: 'added' | 'updated' | 'liveness'; topic: CatalogTopic }
+  | { type: 'removed'; name: string };
+
+/** Semantic metadata to register, as plain fields. Schemas are JSON Schema objects. */
+export interface TopicRegistration extends Partial<SemanticMetadata> {
+  /** Topic name (created if missing). */
+  name: string;
+  description: string;
+  /** Used only if the topic is created. @default 4 */
+  queueCount?: number;
+}

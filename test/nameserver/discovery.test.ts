@@ -17,7 +17,7 @@ import { tmpDir } from '../helpers/tmp-dir.js';
 
 const CARD = JSON.parse(readFileSync(new URL('../fixtures/agent-card-v1.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
-async function eventually<T>(fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
+async function eventually<T>(fn: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -20,6 +20,7 @@ import { consoleLogger } from '../proto/common/logger.js';
 import {
   bestThreshold,
   catalogDiscoverFn,
+  crossValidateNoMatch,
   evaluate,
   fitCalibration,
   formatReport,
@@ -94,6 +95,11 @@ async function main(): Promise<void> {
       const b2 = bestThreshold(r2.rows);
       console.log(`with it: best τ ${b2.threshold.toFixed(3)} recognises ${b2.noMatchAccuracy.toFixed(3)}, false no-match ${b2.falseNoMatchRate.toFixed(3)}`);
       console.log(formatReport('refit, at that τ', scoreRows(r2.rows, b2.threshold)));
+      const cv = crossValidateNoMatch(report.rows);
+      console.log(
+        `5-fold held-out check (calibration and τ fitted without the fold's topics): recognises ${cv.noMatchAccuracy.toFixed(3)}, ` +
+          `false no-match ${cv.falseNoMatchRate.toFixed(3)}`,
+      );
     }
     if (flag('verbose')) {
       for (const { query, answer, top1Relevant } of report.rows) {

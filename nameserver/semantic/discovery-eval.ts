@@ -96,7 +96,7 @@ export interface DiscoverAnswer {
   bestScore: number;
   noMatch: boolean;
   /** Calibration signals of the first hit, when the implementation exposes them. */
-  top?: { cosine?: number; coverage?: number };
+  top?: { cosine?: number; coverage?: number; charCoverage?: number };
 }
 
 export type DiscoverFn = (query: string) => Promise<DiscoverAnswer>;
@@ -110,7 +110,7 @@ export function catalogDiscoverFn(catalog: TopicCatalog, options: CatalogSearchO
       ranked: r.hits.map((h) => h.name),
       bestScore: r.bestScore,
       noMatch: r.noMatch,
-      top: first ? { cosine: first.signals.cosine, coverage: first.signals.coverage } : undefined,
+      top: first ? { cosine: first.signals.cosine, coverage: first.signals.coverage, charCoverage: first.signals.charCoverage } : undefined,
     };
   };
 }
@@ -217,23 +217,96 @@ export function bestThreshold(rows: EvaluationReport['rows'], maxFalseNoMatch = 
 }
 
 /**
- * Fits the logistic score calibration σ(intercept + a·cosine + b·coverage) to "the first hit
- * serves the query" over the evaluated queries (plain gradient descent on the log loss, with a
- * little L2 so two separable points do not run off to infinity).
+ * Fits the logistic score calibration σ(intercept + a·cosine + b·coverage + c·charCoverage) to
+ * "the first hit serves the query" over the evaluated queries (plain gradient descent on the log
+ * loss, with a little L2 so two separable points do not run off to infinity). With
+ * `charNgram: true` the n-gram coverage is fitted too (by default it is left out, coefficient 0: on the dev set it did not separate unanswerable queries any better).
  */
-export function fitCalibration(rows: EvaluationReport['rows'], iterations = 20000, rate = 0.5): { intercept: number; vector: number; lexical: number } {
-  const data = rows.map((r) => ({ x: [1, r.answer.top?.cosine ?? 0, r.answer.top?.coverage ?? 0], y: r.top1Relevant ? 1 : 0 }));
-  const w = [0, 0, 0];
+export function fitCalibration(
+  rows: EvaluationReport['rows'],
+  iterations = 20000,
+  rate = 0.5,
+  options: { charNgram?: boolean } = {},
+): { intercept: number; vector: number; lexical: number; charNgram: number } {
+  const useChar = options.charNgram ?? false;
+  const data = rows.map((r) => ({
+    x: [1, r.answer.top?.cosine ?? 0, r.answer.top?.coverage ?? 0, useChar ? (r.answer.top?.charCoverage ?? 0) : 0],
+    y: r.top1Relevant ? 1 : 0,
+  }));
+  const d = 4;
+  const w = new Array<number>(d).fill(0);
   const l2 = 1e-3;
   for (let it = 0; it < iterations; it++) {
-    const g = [0, 0, 0];
+    const g = new Array<number>(d).fill(0);
     for (const { x, y } of data) {
-      const p = 1 / (1 + Math.exp(-(w[0]! * x[0]! + w[1]! * x[1]! + w[2]! * x[2]!)));
-      for (let j = 0; j < 3; j++) g[j]! += (p - y) * x[j]!;
+      let z = 0;
+      for (let j = 0; j < d; j++) z += w[j]! * x[j]!;
+      const p = 1 / (1 + Math.exp(-z));
+      for (let j = 0; j < d; j++) g[j]! += (p - y) * x[j]!;
     }
-    for (let j = 0; j < 3; j++) w[j]! -= rate * (g[j]! / data.length + (j > 0 ? l2 * w[j]! : 0));
+    for (let j = 0; j < d; j++) w[j]! -= rate * (g[j]! / data.length + (j > 0 ? l2 * w[j]! : 0));
   }
-  return { intercept: w[0]!, vector: w[1]!, lexical: w[2]! };
+  return { intercept: w[0]!, vector: w[1]!, lexical: w[2]!, charNgram: w[3]! };
+}
+
+/** The calibrated first-hit score of an answered query under `cal` (what `HybridSearch` computes). */
+export function calibratedScore(answer: DiscoverAnswer, cal: { intercept: number; vector: number; lexical: number; charNgram?: number }): number {
+  const t = answer.top;
+  const z = cal.intercept + cal.vector * (t?.cosine ?? 0) + cal.lexical * (t?.coverage ?? 0) + (cal.charNgram ?? 0) * (t?.charCoverage ?? 0);
+  return t ? 1 / (1 + Math.exp(-z)) : 0;
+}
+
+/**
+ * Held-out check of the "no match" calibration: the queries are split into `folds` groups; for
+ * each, the calibration and τ are fitted on the other groups only and applied to it. `groupOf`
+ * decides the split (by default the relevant topics' position, so that a fold's topics are
+ * never seen in fitting; unanswerable queries are spread by their position). Returns the pooled
+ * held-out rates.
+ */
+export function crossValidateNoMatch(
+  rows: EvaluationReport['rows'],
+  folds = 5,
+  groupOf: (row: EvaluationReport['rows'][number], index: number) => number = (row, i) => {
+    const key = row.query.relevant[0] ?? `u${i}`;
+    let h = 0;
+    for (let c = 0; c < key.length; c++) h = (Math.imul(h, 31) + key.charCodeAt(c)) >>> 0;
+    return h % folds;
+  },
+  maxFalseNoMatch = 0.1,
+): { noMatchAccuracy: number; falseNoMatchRate: number; perFold: Array<{ noMatchAccuracy: number; falseNoMatchRate: number }> } {
+  const group = rows.map((r, i) => groupOf(r, i) % folds);
+  let trueNo = 0;
+  let unanswerable = 0;
+  let falseNo = 0;
+  let answerable = 0;
+  const perFold: Array<{ noMatchAccuracy: number; falseNoMatchRate: number }> = [];
+  for (let f = 0; f < folds; f++) {
+    const train = rows.filter((_, i) => group[i] !== f);
+    const test = rows.filter((_, i) => group[i] === f);
+    const cal = fitCalibration(train, 5000);
+    const rescore = (rs: typeof rows) => rs.map((r) => ({ ...r, answer: { ...r.answer, bestScore: calibratedScore(r.answer, cal) } }));
+    const tau = bestThreshold(rescore(train), maxFalseNoMatch).threshold;
+    let t = 0;
+    let u = 0;
+    let fa = 0;
+    let a = 0;
+    for (const r of rescore(test)) {
+      const declared = r.answer.bestScore < tau ? 1 : 0;
+      if (r.query.relevant.length === 0) {
+        u++;
+        t += declared;
+      } else {
+        a++;
+        fa += declared;
+      }
+    }
+    trueNo += t;
+    unanswerable += u;
+    falseNo += fa;
+    answerable += a;
+    perFold.push({ noMatchAccuracy: u ? t / u : 0, falseNoMatchRate: a ? fa / a : 0 });
+  }
+  return { noMatchAccuracy: unanswerable ? trueNo / unanswerable : 0, falseNoMatchRate: answerable ? falseNo / answerable : 0, perFold };
 }
 
 /** The report as Markdown tables (what docs/discovery.md shows). */

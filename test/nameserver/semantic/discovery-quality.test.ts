@@ -1,7 +1,7 @@
 /**
  * Quality floor of discovery with the offline (lexical) embedder on the dev set. The floors sit a
- * little below what was measured (docs/discovery.md: top-1 0.589, recall@5 0.671, MRR@10 0.635,
- * false no-match 0.078), so a change that makes ranking worse fails here.
+ * little below what was measured (docs/discovery.md: top-1 0.594, recall@5 0.702, MRR@10 0.649,
+ * multilingual recall@5 0.650, false no-match 0.089), so a change that makes ranking worse fails here.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -20,9 +20,11 @@ describe('discovery quality (dev set, offline embedder)', () => {
     const report = await evaluate(dataset, catalogDiscoverFn(catalog));
     const kind = (k: string) => report.perKind.find((p) => p.kind === k)!;
 
-    expect(report.top1).toBeGreaterThanOrEqual(0.56);
-    expect(report.recall5).toBeGreaterThanOrEqual(0.64);
-    expect(report.mrr10).toBeGreaterThanOrEqual(0.6);
+    expect(report.top1).toBeGreaterThanOrEqual(0.57);
+    expect(report.recall5).toBeGreaterThanOrEqual(0.68);
+    expect(report.mrr10).toBeGreaterThanOrEqual(0.62);
+    // The character n-gram ranker is what finds Spanish, French and German requests.
+    expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.55);
     expect(kind('keyword').top1).toBeGreaterThanOrEqual(0.95);
     expect(kind('paraphrase').top1).toBeGreaterThanOrEqual(0.3);
     // The default threshold must not hide real agents.

@@ -65,7 +65,7 @@ class NameServerImpl implements NameServer {
     this.starting ??= (async () => {
       // Discovery: the embedder (model or offline), its cache, the catalog fed by registrations.
       const d = this.opts.discovery;
-      let embedder = await createEmbedder({ ...d.embedder, logger: this.logger.child('discovery') });
+      let embedder = d.embedderInstance ?? (await createEmbedder({ ...d.embedder, logger: this.logger.child('discovery') }));
       if (d.cacheDir) {
         this.cache = await EmbeddingCache.open(d.cacheDir);
         embedder = withEmbeddingCache(embedder, this.cache);

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '../proto/common/errors.js';
 import { consoleLogger } from '../proto/common/logger.js';
 import type { Logger } from '../proto/common/logger.js';
-import type { EmbedderOptions } from './semantic/embedder.js';
+import type { Embedder, EmbedderOptions } from './semantic/embedder.js';
 import { systemClock } from '../proto/common/time.js';
 import type { Clock } from '../proto/common/time.js';
 
@@ -58,6 +58,8 @@ export interface DiscoveryOptions {
   embedder?: EmbedderOptions;
   /** Directory of the RocksDB embedding cache (restarts do not re-embed). @default none */
   cacheDir?: string;
+  /** An embedder to use as is (instead of building one from `embedder`); the caller closes it. */
+  embedderInstance?: Embedder;
 }
 
 /** Every option present and validated. */

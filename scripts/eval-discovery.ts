@@ -1,8 +1,14 @@
 /**
  * npm run eval:discovery -- [dataset dir] [--embedder lexical|transformers|all]
  *                           [--model ID] [--model-dir DIR] [--allow-remote] [--fit] [--verbose]
+ *                           [--nameserver HOST:PORT | --in-process]
  *
- * Registers the data set's topics in a topic catalog, runs every query, and prints top-1
+ * By default, for each embedder it starts a NameServer and a broker (real gRPC, loopback,
+ * temporary data dir), registers the data set's topics through the broker (RegisterTopic), waits
+ * until the NameServer's catalog holds them all, and asks Discover for every query.
+ * `--nameserver HOST:PORT` does the same against a NameServer (and its brokers) already running;
+ * the embedder is then the server's own. `--in-process` skips gRPC (a TopicCatalog in this
+ * process; what `--fit` uses). It prints top-1
  * accuracy, recall@5, MRR@10 (answerable queries), the share of unanswerable queries declared
  * "no match" and the false no-match rate, overall and per kind, for each embedder.
  *
@@ -31,6 +37,14 @@ import type { EvaluationReport } from '../nameserver/semantic/discovery-eval.js'
 import { LexicalEmbedder, TransformersEmbedder } from '../nameserver/semantic/embedder.js';
 import type { Embedder } from '../nameserver/semantic/embedder.js';
 import { TopicCatalog } from '../nameserver/semantic/topic-catalog.js';
+import type { DiscoverFn, Dataset } from '../nameserver/semantic/discovery-eval.js';
+import { createNameServer } from '../nameserver/index.js';
+import { createBroker } from '../broker/index.js';
+import { AdminClient, DiscoveryClient } from '../client/index.js';
+import { silentLogger } from '../proto/common/logger.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -38,7 +52,7 @@ const option = (name: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const valued = new Set(['--embedder', '--model', '--model-dir']);
+const valued = new Set(['--embedder', '--model', '--model-dir', '--nameserver']);
 const positional = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? ''));
 const dir = resolve(positional[0] ?? new URL('../../shared/datasets/discovery-dev', import.meta.url).pathname);
 const which = option('embedder') ?? 'all';
@@ -67,10 +81,84 @@ async function embedders(): Promise<Array<{ label: string; embedder: Embedder; n
   return out;
 }
 
+/**
+ * Registers the data set through a broker of `nameserver` and returns Discover over gRPC, once
+ * the NameServer's catalog holds every topic.
+ */
+async function viaNameServer(nameserver: string, dataset: Dataset): Promise<{ discover: DiscoverFn; embedder: string; close: () => Promise<void> }> {
+  const admin = new AdminClient({ nameserver, logger: silentLogger });
+  const disco = new DiscoveryClient({ nameserver, logger: silentLogger, requestTimeoutMs: 30_000 });
+  for (const d of dataset.documents) {
+    const { name, ...m } = d;
+    await admin.registerTopic({ name, ...m, queueCount: 1 });
+  }
+  const want = new Set(dataset.documents.map((d) => d.name));
+  for (let i = 0; ; i++) {
+    const have = (await disco.listTopics({ includeOffline: true })).filter((t) => want.has(t.name)).length;
+    if (have === want.size) break;
+    if (i > 600) throw new Error(`the NameServer indexed only ${have} of ${want.size} topics after 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const probe = await disco.discover('probe', { includeOffline: true, topK: 1 });
+  const discover: DiscoverFn = async (query) => {
+    const r = await disco.discover(query, { includeOffline: true, topK: 10 });
+    const first = r.hits[0];
+    return {
+      ranked: r.hits.map((h) => h.topic.name),
+      bestScore: first?.score ?? 0,
+      noMatch: r.noMatch,
+      top: first ? { cosine: first.vectorScore, coverage: first.lexicalScore } : undefined,
+    };
+  };
+  return { discover, embedder: probe.embedder, close: async () => (await disco.close(), await admin.close()) };
+}
+
+/** A NameServer (with `embedder`) and a broker on loopback, in this process, for one evaluation. */
+async function embeddedCluster(embedder: Embedder): Promise<{ nameserver: string; close: () => Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'agentmq-eval-'));
+  const ns = createNameServer({ port: 0, logger: silentLogger, discovery: { embedderInstance: embedder } });
+  await ns.start();
+  const nameserver = `127.0.0.1:${ns.address.port}`;
+  const broker = createBroker({ port: 0, nameservers: [nameserver], registerIntervalMs: 1000, logger: silentLogger, store: { dataDir } });
+  await broker.start();
+  return {
+    nameserver,
+    close: async () => {
+      await broker.close();
+      await ns.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const dataset = loadDataset(dir);
   console.log(`# Discovery evaluation: ${dir}`);
   console.log(`${dataset.documents.length} topics, ${dataset.queries.length} queries, ${new Date().toISOString().slice(0, 10)}\n`);
+  const remote = option('nameserver');
+  if (remote || !flag('in-process')) {
+    const runs: Array<{ label: string; nameserver: string; close?: () => Promise<void> }> = [];
+    if (remote) runs.push({ label: `NameServer ${remote}`, nameserver: remote });
+    else {
+      for (const { label, embedder } of await embedders()) {
+        const c = await embeddedCluster(embedder);
+        runs.push({ label: `${label} via gRPC (NameServer ${c.nameserver})`, nameserver: c.nameserver, close: c.close });
+      }
+    }
+    for (const run of runs) {
+      const t0 = performance.now();
+      const g = await viaNameServer(run.nameserver, dataset);
+      const indexMs = performance.now() - t0;
+      const t1 = performance.now();
+      const report = await evaluate(dataset, g.discover);
+      const queryMs = (performance.now() - t1) / dataset.queries.length;
+      console.log(formatReport(`${run.label}, embedder id \`${g.embedder}\``, report));
+      console.log(`\nregistering + indexing ${indexMs.toFixed(0)} ms, ${queryMs.toFixed(2)} ms per Discover call (gRPC round trip included)\n`);
+      await g.close();
+      await run.close?.();
+    }
+    return;
+  }
   for (const { label, embedder } of await embedders()) {
     const catalog = new TopicCatalog({ embedder });
     const t0 = performance.now();

@@ -11,6 +11,11 @@ import type { Logger } from '../../proto/common/logger.js';
 import type { LiveBroker, RegistryEvent } from '../registry/broker-registry.js';
 import type { TopicCatalog } from './topic-catalog.js';
 
+/** Same reported metadata (cheap check, so heartbeats of big catalogs do not re-validate everything). */
+function sameMetadata(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 export class CatalogSync {
   constructor(
     private readonly catalog: TopicCatalog,
@@ -33,6 +38,12 @@ export class CatalogSync {
     const before = this.semanticTopics(e.type === 'registered' ? e.previous : e.broker);
     const now = e.type === 'registered' ? this.semanticTopics(e.broker) : new Map<string, LiveBroker['topics'][number]>();
     for (const [name, t] of now) {
+      const prev = before.get(name);
+      if (e.type === 'registered' && e.previous && prev && this.catalog.get(name) && sameMetadata(prev.semantic, t.semantic)) {
+        // The heartbeat repeats what the catalog already has: at most the liveness changed.
+        if (prev.live !== t.live) await this.catalog.setLiveness(name, broker, t.live);
+        continue;
+      }
       try {
         await this.catalog.upsert({ ...t.semantic, name }, { broker, live: t.live });
       } catch (err) {

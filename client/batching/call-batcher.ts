@@ -8,7 +8,8 @@
  *   (producer: same broker + topic (+ message group); acks: same broker + group + topic).
  * - A lane's open batch closes when it holds `maxBatchEntries` entries or `maxBatchBytes` bytes,
  *   or once it has lingered `lingerMs` (0 = on the next macrotask, via setImmediate, so a burst of
- *   calls made in one tick becomes one RPC).
+ *   calls made in one tick becomes one RPC; with `sameTickWhenIdle`, at the end of the current
+ *   tick while the target has no call in flight).
  * - Lanes share a *target* (`BatchLane.target`, the broker endpoint): at most
  *   `maxInFlightPerTarget` dispatches are outstanding per target, and a lane may lower that for
  *   itself (`BatchLane.maxInFlight`, 1 for FIFO message groups so their batches go out in order).
@@ -31,6 +32,14 @@ export interface CallBatcherOptions {
   maxBatchBytes: number;
   /** How long an open batch waits for company; 0 = until the next macrotask. */
   lingerMs: number;
+  /**
+   * With `lingerMs` 0, while the lane's target has no call in flight: send at the end of the
+   * current tick (a microtask queued by the first entry, so it runs after the microtasks already
+   * queued: entries added in one synchronous run still share a call) instead of on the next
+   * macrotask, so an idle client's call does not wait for the rest of the event-loop turn.
+   * While calls are in flight, entries wait for the next macrotask as usual and keep coalescing.
+   */
+  sameTickWhenIdle?: boolean;
   /** Outstanding dispatches per target. */
   maxInFlightPerTarget: number;
 }
@@ -73,9 +82,10 @@ interface TargetState<T> {
 export class CallBatcher<T> {
   private readonly lanes = new Map<string, LaneState<T>>();
   private readonly targets = new Map<string, TargetState<T>>();
-  /** Lanes waiting for the shared setImmediate (lingerMs = 0). */
+  /** Lanes waiting for the shared setImmediate / microtask (lingerMs = 0). */
   private readonly lingering = new Set<LaneState<T>>();
   private immediate: NodeJS.Immediate | undefined;
+  private microtaskQueued = false;
   /** Entries queued or in flight. */
   private pending = 0;
   private idleWaiters: (() => void)[] = [];
@@ -149,7 +159,17 @@ export class CallBatcher<T> {
   private scheduleLinger(ls: LaneState<T>): void {
     if (this.options.lingerMs <= 0) {
       this.lingering.add(ls);
-      this.immediate ??= setImmediate(() => this.onImmediate());
+      if (this.options.sameTickWhenIdle && ls.target.inFlight === 0) {
+        if (!this.microtaskQueued) {
+          this.microtaskQueued = true;
+          queueMicrotask(() => {
+            this.microtaskQueued = false;
+            this.flushLingering();
+          });
+        }
+      } else {
+        this.immediate ??= setImmediate(() => this.onImmediate());
+      }
       return;
     }
     ls.timer = setTimeout(() => {
@@ -168,6 +188,11 @@ export class CallBatcher<T> {
 
   private onImmediate(): void {
     this.immediate = undefined;
+    this.flushLingering();
+  }
+
+  /** Every lingering lane's open batch may go now. */
+  private flushLingering(): void {
     const touched = new Set<TargetState<T>>();
     for (const ls of this.lingering) {
       ls.due = true;

@@ -96,7 +96,9 @@ export class SimpleConsumer {
       },
     });
     this.acks = new CallBatcher<PendingAck>(
-      { maxBatchEntries: ACK_MAX_BATCH_ENTRIES, maxBatchBytes: Infinity, lingerMs: 0, maxInFlightPerTarget: ACK_MAX_IN_FLIGHT },
+      // While no ack call is in flight, acks go out at the end of the tick they were made in (one
+      // call for all of that tick's acks) instead of after the rest of the event-loop turn.
+      { maxBatchEntries: ACK_MAX_BATCH_ENTRIES, maxBatchBytes: Infinity, lingerMs: 0, sameTickWhenIdle: true, maxInFlightPerTarget: ACK_MAX_IN_FLIGHT },
       (lane, entries) => this.dispatchAcks(lane, entries),
       (err) => this.core.logger.error('ack dispatch failed unexpectedly', { err }),
     );

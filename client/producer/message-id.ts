@@ -35,15 +35,26 @@ const PREFIX_HEX = prefix.toString('hex').toUpperCase();
 
 let sequence = randomInt(0, 0x1_0000_0000);
 
+/** Upper-case hex of every byte value: ids are built from table lookups, not toString(16). */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
 function hex8(n: number): string {
-  return (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  return HEX_BYTE[(n >>> 24) & 0xff]! + HEX_BYTE[(n >>> 16) & 0xff]! + HEX_BYTE[(n >>> 8) & 0xff]! + HEX_BYTE[n & 0xff]!;
 }
+
+/** The prefix and the seconds field change once a second: cache them. */
+let cachedSeconds = -1;
+let cachedHead = '';
 
 export function createMessageId(nowMs: number = Date.now()): string {
   const seconds = Math.floor(nowMs / 1000 - EPOCH_SECONDS) >>> 0;
+  if (seconds !== cachedSeconds) {
+    cachedSeconds = seconds;
+    cachedHead = PREFIX_HEX + hex8(seconds);
+  }
   const seq = sequence;
   sequence = (sequence + 1) >>> 0;
-  return PREFIX_HEX + hex8(seconds) + hex8(seq);
+  return cachedHead + hex8(seq);
 }
 
 export interface DecodedMessageId {

@@ -117,6 +117,13 @@ function checkText(field: string, value: unknown, code: Code, maxLength?: number
   return value;
 }
 
+/** Shared by every message without keys / properties (never mutated: frozen). */
+export const NO_KEYS: string[] = Object.freeze([]) as unknown as string[];
+export const NO_PROPERTIES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The last topic name that passed `nameProblem` (producers mostly send to one or few topics). */
+let lastGoodTopic: string | undefined;
+
 /**
  * Validates `msg` and stamps it (id, type, born time/host). Throws InvalidArgumentError (an
  * MqError) carrying the broker's code for the first problem found.
@@ -127,8 +134,12 @@ export function prepareMessage(
   nowMs: number = Date.now(),
 ): PreparedMessage {
   if (typeof msg !== 'object' || msg === null) throw InvalidArgumentError.format('message', 'must be an object');
-  const topicProblem = nameProblem(msg.topic);
-  if (topicProblem) throw InvalidArgumentError.format('topic', topicProblem, Code.ILLEGAL_TOPIC);
+  const topic = msg.topic;
+  if (topic !== lastGoodTopic || typeof topic !== 'string') {
+    const topicProblem = nameProblem(topic);
+    if (topicProblem) throw InvalidArgumentError.format('topic', topicProblem, Code.ILLEGAL_TOPIC);
+    lastGoodTopic = topic;
+  }
 
   const body = toBuffer(msg.body);
   if (body.length === 0) throw InvalidArgumentError.format('body', 'must not be empty', Code.MESSAGE_BODY_EMPTY);
@@ -136,80 +147,92 @@ export function prepareMessage(
     throw InvalidArgumentError.format('body', `must be at most ${maxBodySize} bytes (got ${body.length})`, Code.MESSAGE_BODY_TOO_LARGE);
   }
 
-  let bytes = MESSAGE_OVERHEAD_BYTES + body.length + msg.topic.length;
-  if (msg.tag !== undefined) {
-    const p = typeof msg.tag === 'string' ? tagProblem(msg.tag) : 'must be a string';
+  let bytes = MESSAGE_OVERHEAD_BYTES + body.length + topic.length;
+  const tag = msg.tag;
+  if (tag !== undefined) {
+    const p = typeof tag === 'string' ? tagProblem(tag) : 'must be a string';
     if (p) throw InvalidArgumentError.format('tag', p, Code.ILLEGAL_MESSAGE_TAG);
-    bytes += msg.tag.length;
+    bytes += tag.length;
   }
 
-  const keys: string[] = [];
-  for (const [i, k] of (msg.keys ?? []).entries()) {
-    keys.push(checkText(`keys[${i}]`, k, Code.ILLEGAL_MESSAGE_KEY, MAX_KEY_LENGTH));
-    bytes += k.length + 2;
-  }
-
-  const properties: Record<string, string> = {};
-  let propertiesSize = 0;
-  for (const [k, v] of Object.entries(msg.properties ?? {})) {
-    checkText(`properties key ${JSON.stringify(k)}`, k, Code.ILLEGAL_MESSAGE_PROPERTY_KEY);
-    if (typeof v !== 'string') {
-      throw InvalidArgumentError.format(`properties[${JSON.stringify(k)}]`, 'must be a string', Code.BAD_REQUEST);
+  let keys = NO_KEYS;
+  if (msg.keys !== undefined && msg.keys !== null) {
+    keys = [];
+    for (const [i, k] of msg.keys.entries()) {
+      keys.push(checkText(`keys[${i}]`, k, Code.ILLEGAL_MESSAGE_KEY, MAX_KEY_LENGTH));
+      bytes += k.length + 2;
     }
-    properties[k] = v;
-    propertiesSize += k.length + v.length;
   }
-  if (propertiesSize > MAX_PROPERTIES_SIZE) {
-    throw InvalidArgumentError.format('properties', `must total at most ${MAX_PROPERTIES_SIZE} characters (got ${propertiesSize})`, Code.MESSAGE_PROPERTIES_TOO_LARGE);
+
+  let properties = NO_PROPERTIES;
+  if (msg.properties !== undefined && msg.properties !== null) {
+    properties = {};
+    let propertiesSize = 0;
+    for (const [k, v] of Object.entries(msg.properties)) {
+      checkText(`properties key ${JSON.stringify(k)}`, k, Code.ILLEGAL_MESSAGE_PROPERTY_KEY);
+      if (typeof v !== 'string') {
+        throw InvalidArgumentError.format(`properties[${JSON.stringify(k)}]`, 'must be a string', Code.BAD_REQUEST);
+      }
+      properties[k] = v;
+      propertiesSize += k.length + v.length;
+    }
+    if (propertiesSize > MAX_PROPERTIES_SIZE) {
+      throw InvalidArgumentError.format('properties', `must total at most ${MAX_PROPERTIES_SIZE} characters (got ${propertiesSize})`, Code.MESSAGE_PROPERTIES_TOO_LARGE);
+    }
+    bytes += propertiesSize + 4 * Object.keys(properties).length;
   }
-  bytes += propertiesSize + 4 * Object.keys(properties).length;
 
   // The type: FIFO (group) or PRIORITY, else DELAY (timestamp), else NORMAL. A delivery
   // timestamp may delay a FIFO or PRIORITY message too; a message is not both FIFO and PRIORITY.
   let messageType: MessageType = 'NORMAL';
-  if (msg.deliveryTimestampMs !== undefined) {
-    if (!Number.isSafeInteger(msg.deliveryTimestampMs) || msg.deliveryTimestampMs < 0) {
+  const deliveryTimestampMs = msg.deliveryTimestampMs;
+  if (deliveryTimestampMs !== undefined) {
+    if (!Number.isSafeInteger(deliveryTimestampMs) || deliveryTimestampMs < 0) {
       throw InvalidArgumentError.format('deliveryTimestampMs', 'must be a non-negative integer (ms since the epoch)', Code.ILLEGAL_DELIVERY_TIME);
     }
     messageType = 'DELAY';
   }
-  if (msg.messageGroup !== undefined) {
-    checkText('messageGroup', msg.messageGroup, Code.ILLEGAL_MESSAGE_GROUP, MAX_MESSAGE_GROUP_LENGTH);
+  const messageGroup = msg.messageGroup;
+  if (messageGroup !== undefined) {
+    checkText('messageGroup', messageGroup, Code.ILLEGAL_MESSAGE_GROUP, MAX_MESSAGE_GROUP_LENGTH);
     messageType = 'FIFO';
-    bytes += msg.messageGroup.length;
+    bytes += messageGroup.length;
   }
-  if (msg.priority !== undefined) {
-    if (!Number.isSafeInteger(msg.priority) || msg.priority < 0 || msg.priority > 9) {
+  const priority = msg.priority;
+  if (priority !== undefined) {
+    if (!Number.isSafeInteger(priority) || priority < 0 || priority > 9) {
       throw InvalidArgumentError.format('priority', 'must be an integer between 0 and 9', Code.BAD_REQUEST);
     }
-    if (msg.messageGroup !== undefined) {
+    if (messageGroup !== undefined) {
       throw InvalidArgumentError.format('messageGroup and priority', 'cannot be combined (a message is FIFO or PRIORITY)', Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE);
     }
     messageType = 'PRIORITY';
   }
   if (msg.ttlMs !== undefined) {
     if (!Number.isSafeInteger(msg.ttlMs) || msg.ttlMs <= 0) throw InvalidArgumentError.format('ttlMs', 'must be a positive integer (ms)', Code.BAD_REQUEST);
+    if (properties === NO_PROPERTIES) properties = {};
     properties[TTL_PROPERTY] = String(msg.ttlMs);
   }
   if (msg.dedupKey !== undefined) {
     if (msg.dedupKey.length === 0 || msg.dedupKey.length > 512) throw InvalidArgumentError.format('dedupKey', 'must be 1 to 512 characters', Code.BAD_REQUEST);
+    if (properties === NO_PROPERTIES) properties = {};
     properties[DEDUP_KEY_PROPERTY] = msg.dedupKey;
   }
 
-  const prepared: PreparedMessage = {
-    topic: msg.topic,
+  // Every field is always present (undefined when unset): one object shape for all messages.
+  return {
+    topic,
     body,
+    tag,
     keys,
     properties,
+    messageGroup,
+    deliveryTimestampMs,
+    priority,
     messageId: createMessageId(nowMs),
     messageType,
     bornTimestampMs: nowMs,
     bornHost: BORN_HOST,
     bytes,
   };
-  if (msg.tag !== undefined) prepared.tag = msg.tag;
-  if (msg.messageGroup !== undefined) prepared.messageGroup = msg.messageGroup;
-  if (msg.deliveryTimestampMs !== undefined) prepared.deliveryTimestampMs = msg.deliveryTimestampMs;
-  if (msg.priority !== undefined) prepared.priority = msg.priority;
-  return prepared;
 }

@@ -37,6 +37,15 @@ interface PendingSend {
   reject(err: unknown): void;
 }
 
+/** Lane bookkeeping of one topic (non-FIFO lanes are reused, one per broker). */
+interface TopicLanes {
+  route: TopicRoute;
+  writable: Endpoint[];
+  /** Round-robin cursor; starts at a random broker. */
+  cursor: number | undefined;
+  lanes: Map<Endpoint, BatchLane>;
+}
+
 type State = 'created' | 'starting' | 'started' | 'closing' | 'closed';
 
 /** Back-off before retrying on the same broker: 100 ms, 200 ms, 400 ms ... capped at 1 s. */
@@ -65,10 +74,12 @@ export class Producer {
   private readonly topics = new Set<string>();
   /** First route lookups in flight, per topic. */
   private readonly lookups = new Map<string, Promise<TopicRoute>>();
-  /** Round-robin cursor per topic. */
-  private readonly cursors = new Map<string, number>();
+  /** Per topic: the writable brokers of its current route, the round-robin cursor, lanes. */
+  private readonly topicLanes = new Map<string, TopicLanes>();
   /** `send()` calls between admission and the batcher (route lookups); close() waits for them. */
   private readonly admissions = new Set<Promise<unknown>>();
+  /** Sends accepted but not yet in the batcher: while any, new sends queue behind them. */
+  private admitting = 0;
   private maxBodySize = DEFAULT_MAX_BODY_SIZE;
 
   constructor(options: ProducerOptions = {}) {
@@ -121,19 +132,32 @@ export class Producer {
   }
 
   /** Sends one message; resolves when the broker stored it. */
-  async send(message: OutgoingMessage): Promise<SendReceipt> {
-    await this.admit();
-    return this.enqueue(prepareMessage(message, this.maxBodySize));
+  send(message: OutgoingMessage): Promise<SendReceipt> {
+    if (this.state !== 'started' || this.admitting > 0) return this.admitAndSend(message);
+    // Fast path (started, nothing queued ahead of this send): validate and hand the message to
+    // the batcher synchronously, without the promise hops of admission and route lookup.
+    let prepared: PreparedMessage;
+    try {
+      prepared = prepareMessage(message, this.maxBodySize);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.submit(prepared);
   }
 
   /**
    * Sends several messages (all validated first: one invalid message sends none). Resolves with
    * the receipts in order; rejects with the first failure (the other messages still go out).
    */
-  async sendBatch(messages: OutgoingMessage[]): Promise<SendReceipt[]> {
-    await this.admit();
-    const prepared = messages.map((m) => prepareMessage(m, this.maxBodySize));
-    return Promise.all(prepared.map((p) => this.enqueue(p)));
+  sendBatch(messages: OutgoingMessage[]): Promise<SendReceipt[]> {
+    if (this.state !== 'started' || this.admitting > 0) return this.admitAndSendBatch(messages);
+    let prepared: PreparedMessage[];
+    try {
+      prepared = messages.map((m) => prepareMessage(m, this.maxBodySize));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.all(prepared.map((p) => this.submit(p)));
   }
 
   /** Sends everything queued now (ignoring `lingerMs`) and waits until it is settled. */
@@ -191,13 +215,79 @@ export class Producer {
     if (this.state !== 'started') throw new ClientError('NOT_STARTED', 'call producer.start() first');
   }
 
+  /** `send()` when the fast path does not apply: waits for a start in progress first. */
+  private async admitAndSend(message: OutgoingMessage): Promise<SendReceipt> {
+    this.admitting++;
+    let prepared: PreparedMessage;
+    try {
+      await this.admit();
+      prepared = prepareMessage(message, this.maxBodySize);
+    } catch (err) {
+      this.admitting--;
+      throw err;
+    }
+    return this.enqueue(prepared);
+  }
+
+  private async admitAndSendBatch(messages: OutgoingMessage[]): Promise<SendReceipt[]> {
+    this.admitting++; // holds later sends back until these are queued
+    let pending: Promise<SendReceipt>[];
+    try {
+      await this.admit();
+      const prepared = messages.map((m) => prepareMessage(m, this.maxBodySize));
+      pending = prepared.map((p) => {
+        this.admitting++;
+        return this.enqueue(p);
+      });
+    } finally {
+      this.admitting--;
+    }
+    return Promise.all(pending);
+  }
+
+  /**
+   * Hands a validated message to the batcher: at once when its topic's route is cached and no
+   * earlier send is still between admission and the batcher (so sends reach the batcher in call
+   * order, which FIFO groups rely on), else through `enqueue`.
+   */
+  private submit(message: PreparedMessage): Promise<SendReceipt> {
+    if (this.admitting === 0) {
+      const route = this.readyRoute(message.topic);
+      if (route) {
+        return new Promise<SendReceipt>((resolve, reject) => {
+          this.batcher.add(this.laneFor(route, message), { message, resolve, reject }, message.bytes);
+        });
+      }
+    }
+    this.admitting++;
+    return this.enqueue(message);
+  }
+
+  /** The cached route of a known topic with no first lookup pending, else undefined. */
+  private readyRoute(topic: string): TopicRoute | undefined {
+    if (!this.topics.has(topic) || this.lookups.has(topic)) return undefined;
+    return this.core.routes.peek(topic);
+  }
+
+  /** Queues `message` once its route is known; the caller counted it in `admitting`. */
   private enqueue(message: PreparedMessage): Promise<SendReceipt> {
     // The admission lasts until the entry is in the batcher (or failed), not until it is sent.
-    let admitted!: () => void;
-    const admission = new Promise<void>((resolve) => (admitted = resolve));
+    let resolveAdmission!: () => void;
+    const admission = new Promise<void>((resolve) => (resolveAdmission = resolve));
+    const admitted = () => {
+      this.admitting--;
+      resolveAdmission();
+    };
     this.admissions.add(admission);
     void admission.then(() => this.admissions.delete(admission));
-    return this.route(message.topic).then(
+    let routed: Promise<TopicRoute>;
+    try {
+      routed = this.route(message.topic);
+    } catch (err) {
+      admitted();
+      return Promise.reject(err);
+    }
+    return routed.then(
       (route) =>
         new Promise<SendReceipt>((resolve, reject) => {
           try {
@@ -237,18 +327,33 @@ export class Producer {
   }
 
   private laneFor(route: TopicRoute, m: PreparedMessage): BatchLane {
-    const all = writableEndpoints(route);
+    let lanes = this.topicLanes.get(m.topic);
+    if (!lanes) {
+      lanes = { route, writable: writableEndpoints(route), cursor: undefined, lanes: new Map() };
+      this.topicLanes.set(m.topic, lanes);
+    } else if (lanes.route !== route) {
+      // A refreshed route: recompute its brokers (the round-robin cursor carries on).
+      lanes.route = route;
+      lanes.writable = writableEndpoints(route);
+      lanes.lanes.clear();
+    }
+    const all = lanes.writable;
     if (all.length === 0) throw new ClientError('NO_ROUTE', `topic ${m.topic} has no writable queue`, { topic: m.topic });
     if (m.messageGroup !== undefined) {
       // A group sticks to its broker, healthy or not: moving it would break its order.
       const endpoint = all[fnv1a(m.messageGroup) % all.length]!;
       return { key: `${endpoint}\n${m.topic}\n${m.messageGroup}`, target: endpoint, maxInFlight: 1 };
     }
-    const endpoints = this.core.isolation.filter(all, (e) => e);
-    const cursor = this.cursors.get(m.topic) ?? Math.floor(Math.random() * endpoints.length);
-    this.cursors.set(m.topic, cursor + 1);
+    const endpoints = this.core.isolation.filterEndpoints(all);
+    const cursor = lanes.cursor ?? Math.floor(Math.random() * endpoints.length);
+    lanes.cursor = cursor + 1;
     const endpoint = endpoints[cursor % endpoints.length]!;
-    return { key: `${endpoint}\n${m.topic}\n`, target: endpoint };
+    let lane = lanes.lanes.get(endpoint);
+    if (!lane) {
+      lane = { key: `${endpoint}\n${m.topic}\n`, target: endpoint };
+      lanes.lanes.set(endpoint, lane);
+    }
+    return lane;
   }
 
   /** Another writable broker of the topic not tried yet, else `current`. */

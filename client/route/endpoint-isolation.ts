@@ -46,6 +46,12 @@ export class EndpointIsolation {
     return healthy.length > 0 ? healthy : [...candidates];
   }
 
+  /** `filter` for a list of endpoints; returns `candidates` itself when nothing is isolated. */
+  filterEndpoints(candidates: readonly Endpoint[]): readonly Endpoint[] {
+    if (this.isolated.size === 0) return candidates;
+    return this.filter(candidates, (e) => e);
+  }
+
   /** Whether any candidate is not isolated. */
   anyHealthy(endpoints: Iterable<Endpoint>): boolean {
     for (const e of endpoints) if (!this.isIsolated(e)) return true;

@@ -7,6 +7,7 @@
  * only the affected entries; the call itself rejects only when nothing was decided per entry
  * (transport failure, or a non-OK status without entries).
  */
+import * as grpc from '@grpc/grpc-js';
 import { Code } from '../../proto/common/codes.js';
 import { MqError } from '../../proto/common/errors.js';
 import { fromStatus } from '../../proto/common/status.js';
@@ -15,6 +16,7 @@ import type { ChangeInvisibleDurationResponse__Output } from '../../proto/gen/ap
 import type { HeartbeatResponse__Output } from '../../proto/gen/apache/rocketmq/v2/HeartbeatResponse.js';
 import type { RecallMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/RecallMessageResponse.js';
 import type { NotifyClientTerminationResponse__Output } from '../../proto/gen/apache/rocketmq/v2/NotifyClientTerminationResponse.js';
+import type { SendMessageRequest } from '../../proto/gen/apache/rocketmq/v2/SendMessageRequest.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
 import { msToDuration } from '../../proto/common/time.js';
 import type { Status__Output } from '../../proto/gen/apache/rocketmq/v2/Status.js';
@@ -25,7 +27,8 @@ import type { RouteQueue } from '../route/route-cache.js';
 import type { ClientType, Endpoint } from '../types.js';
 import { isTransportFailure } from '../route/endpoint-isolation.js';
 import { abortError } from '../util/abort.js';
-import { messageToWire, receivedMessageFromWire, routeQueueToWire } from './convert.js';
+import { receivedMessageFromWire, routeQueueToWire } from './convert.js';
+import { decodeSendMessageResponse, encodeSendMessageRequest, releaseSendMessageRequest } from './wire.js';
 import { requestMetadata } from './metadata.js';
 import type { RpcContext } from './rpc-context.js';
 import { deadlineIn, toClientError, unaryCall } from './unary-call.js';
@@ -64,6 +67,7 @@ type WireStatus = Status__Output | null | undefined;
 
 /** The MqError `status` stands for, or undefined if it is OK. */
 function statusError(status: WireStatus): MqError | undefined {
+  if (status?.code === Code.OK) return undefined; // the common case, without fromStatus's try
   try {
     fromStatus(status);
     return undefined;
@@ -109,10 +113,22 @@ export class BrokerRpc {
   private async callSendMessages(endpoint: Endpoint, messages: PreparedMessage[]): Promise<SendOutcome[]> {
     const site = { endpoint, method: 'SendMessage' };
     const client = this.ctx.channels.messaging(endpoint);
-    const req = { messages: messages.map(messageToWire) };
-    const res = await unaryCall<SendMessageResponse__Output>(site, (cb) =>
-      client.sendMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    // Encoded here in one pass into one Buffer, which the client's SendMessage serializer passes
+    // through; the response arrives as raw bytes, decoded here knowing the ids sent
+    // (client/rpc/wire.ts).
+    const req = encodeSendMessageRequest(messages) as unknown as SendMessageRequest;
+    const raw = await unaryCall<Buffer>(site, (cb) =>
+      client.sendMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb as unknown as grpc.requestCallback<SendMessageResponse__Output>),
     );
+    releaseSendMessageRequest(req as unknown as Buffer); // answered: grpc-js is done with it
+    let res: SendMessageResponse__Output;
+    try {
+      res = decodeSendMessageResponse(raw, messages);
+    } catch (err) {
+      // What grpc-js reports when a response does not parse.
+      const details = `Response message parsing error: ${err instanceof Error ? err.message : String(err)}`;
+      throw toClientError({ code: grpc.status.INTERNAL, details, message: details }, site);
+    }
     const entries = res.entries ?? [];
     if (entries.length === 0) fromStatus(res.status); // nothing per entry: the call's status decides
     const byIndex = entries.length === messages.length;

@@ -27,13 +27,38 @@ export function formatMqDateTime(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
 }
 
+/** The x-mq-date-time of the current second (it changes once a second: format it once). */
+let dateSecond = Number.NaN;
+let dateText = '';
+
+function mqDateTime(now: Date): string {
+  const ms = now.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    if (Number.isNaN(ms)) return formatMqDateTime(now); // throws RangeError, as before
+    dateSecond = second;
+    dateText = formatMqDateTime(now);
+  }
+  return dateText;
+}
+
+/** Per client id, the headers that do not change between its calls, set (and validated) once. */
+const templates = new Map<string, grpc.Metadata>();
+const MAX_TEMPLATES = 64;
+
 export function requestMetadata(clientId: string, now: Date = new Date()): grpc.Metadata {
-  const md = new grpc.Metadata();
-  md.set(HEADER_CLIENT_ID, clientId);
-  md.set(HEADER_PROTOCOL, 'v2');
-  md.set(HEADER_LANGUAGE, 'HTTP');
-  md.set(HEADER_CLIENT_VERSION, CLIENT_VERSION);
+  let template = templates.get(clientId);
+  if (!template) {
+    template = new grpc.Metadata();
+    template.set(HEADER_CLIENT_ID, clientId);
+    template.set(HEADER_PROTOCOL, 'v2');
+    template.set(HEADER_LANGUAGE, 'HTTP');
+    template.set(HEADER_CLIENT_VERSION, CLIENT_VERSION);
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(clientId, template);
+  }
+  const md = template.clone();
   md.set(HEADER_REQUEST_ID, randomUUID());
-  md.set(HEADER_DATE_TIME, formatMqDateTime(now));
+  md.set(HEADER_DATE_TIME, mqDateTime(now));
   return md;
 }

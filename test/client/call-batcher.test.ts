@@ -48,6 +48,35 @@ describe('CallBatcher', () => {
     vi.useRealTimers();
   });
 
+  it('sameTickWhenIdle: an idle target gets its call at the end of the tick, a busy one on the next macrotask', async () => {
+    const { batcher, calls } = harness({ sameTickWhenIdle: true });
+    // entries added from microtasks queued before the flush (as acks are), and synchronously,
+    // share one call
+    for (let i = 0; i < 3; i++) void Promise.resolve().then(() => batcher.add(laneA, i, 1));
+    expect(calls).toHaveLength(0);
+    await Promise.resolve();
+    batcher.add(laneA, 3, 1);
+    expect(calls).toHaveLength(0);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.entries).toEqual([0, 1, 2, 3]);
+    // the target now has a call in flight: the next entries wait for the macrotask and coalesce
+    batcher.add(laneA, 4, 1);
+    await Promise.resolve();
+    batcher.add(laneA, 5, 1);
+    await Promise.resolve();
+    expect(calls).toHaveLength(1);
+    await nextMacrotask();
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.entries).toEqual([4, 5]);
+    // another target is idle: same tick again
+    batcher.add(laneC, 6, 1);
+    await Promise.resolve();
+    expect(calls).toHaveLength(3);
+    expect(calls[2]!.lane).toBe(laneC);
+  });
+
   it('coalesces entries added in one tick into one call on the next macrotask', async () => {
     const { batcher, calls } = harness();
     for (let i = 0; i < 10; i++) batcher.add(laneA, i, 1);

@@ -8,6 +8,7 @@
  * Node client only ever addresses queue 0. PRIORITY topics then pick the lane of the message's
  * priority (topic/lanes.ts).
  */
+import { fnv1a } from '../../proto/common/hash.js';
 import type { MessageStore, AppendEntry } from '../store/message-store.js';
 import type { StoredHeader } from '../store/codec.js';
 import type { BatchOp } from '../store/rocks.js';
@@ -37,15 +38,6 @@ export interface SendOutcome {
   recallHandle?: string;
   /** A duplicate within the dedup window: nothing was stored. */
   duplicate?: boolean;
-}
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 interface Deferred<T> {

@@ -15,6 +15,7 @@
  * Ordering: batches of one FIFO message group are sent one at a time (lane in-flight limit 1),
  * so a group's messages reach the broker in `send()` order, retries included.
  */
+import { fnv1a } from '../../proto/common/hash.js';
 import { ClientCore } from '../client.js';
 import { CallBatcher } from '../batching/call-batcher.js';
 import type { BatchLane } from '../batching/call-batcher.js';
@@ -54,15 +55,6 @@ function retryDelayMs(attempt: number): number {
 }
 
 /** FNV-1a: a stable, cheap hash for picking a FIFO group's broker. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 export class Producer {
   private readonly options: ResolvedProducerOptions;
   private readonly core: ClientCore;

@@ -21,6 +21,7 @@ import { DeadLetterService, REDRIVE_GROUP } from './pop/dead-letter.js';
 import { DEFAULT_MAX_DELIVERY_ATTEMPTS } from './consumer/group-manager.js';
 import { acceptedTypes } from './topic/lanes.js';
 import { NameServerLink } from './cluster/nameserver-link.js';
+import { LiteService } from './lite/lite-service.js';
 import { bind, createGrpcServer, shutdown } from './grpc/server.js';
 import type { BrokerContext } from './context.js';
 
@@ -69,7 +70,11 @@ class BrokerImpl implements Broker {
       await store.writes.write([{ type: 'put', key: metaKey('receipt-secret'), value: secret }]);
     }
     const longPolling = new LongPolling();
-    store.setArrivalListener((topic, count) => longPolling.signal(topic, count));
+    let lite: LiteService | undefined;
+    // Arrivals on lite topics (internal names parent$lite) wake exactly the subscribed clients.
+    store.setArrivalListener((topic, count) => {
+      if (!lite?.onArrival(topic)) longPolling.signal(topic, count);
+    });
     const topics = new TopicManager(store, { queueCount: o.defaultQueueCount }, () => this.link?.notifyChanged());
     await topics.load();
     const groups = new GroupManager(store, o.autoCreateGroups);
@@ -88,6 +93,8 @@ class BrokerImpl implements Broker {
     const deadLetters = new DeadLetterService(topics, send, pop, o.clock);
     pop.setDeadLetterSink(deadLetters.sink, (g) => (g === REDRIVE_GROUP ? Number.MAX_SAFE_INTEGER : groups.get(g)?.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS));
     await pop.load();
+    lite = new LiteService({ store, topics, groups, pop, longPolling, clock: o.clock, logger: log.child('lite'), options: o.lite });
+    await lite.start();
     await delays.start();
     await expiry.start();
     let closing = false;
@@ -106,6 +113,7 @@ class BrokerImpl implements Broker {
       expiry,
       deadLetters,
       dedup,
+      lite,
       port: () => this.boundPort,
       closing: () => closing,
     };
@@ -152,6 +160,7 @@ class BrokerImpl implements Broker {
       this.ctx?.longPolling.signalAll();
       if (this.server) await shutdown(this.server, 2000);
       this.ctx?.pop.close();
+      this.ctx?.lite.close();
       this.ctx?.clients.close();
       this.ctx?.delays.close();
       this.ctx?.expiry.close();

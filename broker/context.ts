@@ -11,6 +11,7 @@ import type { DelayService } from './schedule/delay-service.js';
 import type { ExpiryService } from './schedule/expiry-service.js';
 import type { DeadLetterService } from './pop/dead-letter.js';
 import type { Dedup } from './send/dedup.js';
+import type { LiteService } from './lite/lite-service.js';
 
 export interface BrokerContext {
   options: ResolvedBrokerOptions;
@@ -25,6 +26,7 @@ export interface BrokerContext {
   expiry: ExpiryService;
   deadLetters: DeadLetterService;
   dedup: Dedup;
+  lite: LiteService;
   /** Port actually bound (differs from options.port when that is 0). */
   port(): number;
   /** True once close() began: receives stop parking. */

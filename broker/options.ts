@@ -36,6 +36,26 @@ export interface PopOptions {
   maxBatchSize?: number;
 }
 
+export interface LiteOptions {
+  /** Lite topics this broker holds at most (all parents); a new one beyond is LITE_TOPIC_QUOTA_EXCEEDED. @default 2000000 */
+  maxTopics?: number;
+  /** Lite subscriptions (client x lite topic) this broker holds at most; beyond is LITE_SUBSCRIPTION_QUOTA_EXCEEDED. @default 2000000 */
+  maxSubscriptions?: number;
+  /** Lite subscriptions one client may hold, unless its group sets `lite.sub.client.quota`. @default 100000 */
+  maxSubscriptionsPerClient?: number;
+  /** Longest lite topic name. @default 64 */
+  maxNameLength?: number;
+  /** Lite topic TTL of parents without a `lite.ttl.ms` attribute: deleted after this long without writes. @default 86400000 (24 h) */
+  defaultTtlMs?: number;
+  /**
+   * A client that has not synced its subscriptions, heartbeated or received for this long loses
+   * them; their pending events go to other clients of its group. @default 120000
+   */
+  leaseMs?: number;
+  /** Lite topics a client's ReadySet holds before overflowing into the catch-up path. @default 1024 */
+  maxReadyPerClient?: number;
+}
+
 export interface BrokerOptions {
   /** Unique name in the cluster. @default 'broker-a' */
   brokerName?: string;
@@ -69,6 +89,7 @@ export interface BrokerOptions {
   dedupWindowMs?: number;
   store?: StoreOptions;
   pop?: PopOptions;
+  lite?: LiteOptions;
   logger?: Logger;
   clock?: Clock;
 }
@@ -91,6 +112,7 @@ export interface ResolvedBrokerOptions {
   dedupWindowMs: number;
   store: Required<StoreOptions>;
   pop: Required<PopOptions>;
+  lite: Required<LiteOptions>;
   logger: Logger;
   clock: Clock;
 }
@@ -142,6 +164,15 @@ export function resolveBrokerOptions(o: BrokerOptions = {}): ResolvedBrokerOptio
       defaultInvisibleMs: positiveInt('pop.defaultInvisibleMs', pop.defaultInvisibleMs),
       maxLongPollingMs: positiveInt('pop.maxLongPollingMs', pop.maxLongPollingMs),
       maxBatchSize: positiveInt('pop.maxBatchSize', pop.maxBatchSize),
+    },
+    lite: {
+      maxTopics: positiveInt('lite.maxTopics', o.lite?.maxTopics ?? 2_000_000),
+      maxSubscriptions: positiveInt('lite.maxSubscriptions', o.lite?.maxSubscriptions ?? 2_000_000),
+      maxSubscriptionsPerClient: positiveInt('lite.maxSubscriptionsPerClient', o.lite?.maxSubscriptionsPerClient ?? 100_000),
+      maxNameLength: positiveInt('lite.maxNameLength', o.lite?.maxNameLength ?? 64),
+      defaultTtlMs: positiveInt('lite.defaultTtlMs', o.lite?.defaultTtlMs ?? 24 * 3600_000),
+      leaseMs: positiveInt('lite.leaseMs', o.lite?.leaseMs ?? 120_000),
+      maxReadyPerClient: positiveInt('lite.maxReadyPerClient', o.lite?.maxReadyPerClient ?? 1024),
     },
     logger: o.logger ?? consoleLogger('broker'),
     clock: o.clock ?? systemClock,

@@ -6,6 +6,7 @@ import { formatHostPort } from '../proto/common/endpoints.js';
 import type { HostPort } from '../proto/common/endpoints.js';
 import type { Logger } from '../proto/common/logger.js';
 import { messagingHandlers } from './grpc/messaging-handlers.js';
+import { BrokerForwarder } from './grpc/broker-forwarder.js';
 import { registryHandlers } from './grpc/registry-handlers.js';
 import { NameServerGrpcServer } from './grpc/server.js';
 import { resolveNameServerOptions } from './options.js';
@@ -40,6 +41,7 @@ class NameServerImpl implements NameServer {
   private readonly logger: Logger;
   private readonly registry: BrokerRegistry;
   private readonly grpc: NameServerGrpcServer;
+  private readonly forwarder = new BrokerForwarder();
   private bound: HostPort | undefined;
   private catalog: TopicCatalog | undefined;
   private cache: EmbeddingCache | undefined;
@@ -56,7 +58,7 @@ class NameServerImpl implements NameServer {
     const routes = new RouteTable(this.registry);
     this.grpc = new NameServerGrpcServer({
       registry: registryHandlers({ registry: this.registry, brokerExpiryMs: opts.brokerExpiryMs, logger: this.logger }),
-      messaging: messagingHandlers({ routes, logger: this.logger }),
+      messaging: messagingHandlers({ routes, logger: this.logger, forwarder: this.forwarder }),
     });
   }
 
@@ -97,6 +99,7 @@ class NameServerImpl implements NameServer {
       // A failed start has nothing more to undo; its error was reported by start().
       await this.starting?.catch(() => undefined);
       await this.grpc.shutdown(SHUTDOWN_GRACE_MS);
+      this.forwarder.close();
       await this.cache?.close();
       if (this.bound) this.logger.info(`nameserver closed ${formatHostPort(this.bound)}`);
     })();

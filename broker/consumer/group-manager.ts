@@ -14,6 +14,28 @@ export interface GroupConfig {
   /** Deliveries before a message is dead-lettered (enforced once dead letters land). */
   maxDeliveryAttempts: number;
   createdAtMs: number;
+  attributes?: Record<string, string>;
+}
+
+/** Group attribute: how a lite topic is shared by the group's clients (Shared | Exclusive). */
+export const LITE_SUB_MODEL_ATTRIBUTE = 'lite.sub.model';
+/** Group attribute: lite subscriptions one client of the group may hold (-1 = unlimited). */
+export const LITE_CLIENT_QUOTA_ATTRIBUTE = 'lite.sub.client.quota';
+
+export function liteExclusive(g: GroupConfig | undefined): boolean {
+  return g?.attributes?.[LITE_SUB_MODEL_ATTRIBUTE]?.toLowerCase() === 'exclusive';
+}
+
+function checkGroupAttributes(attrs: Record<string, string>): Record<string, string> {
+  const model = attrs[LITE_SUB_MODEL_ATTRIBUTE];
+  if (model !== undefined && !['shared', 'exclusive'].includes(model.toLowerCase())) {
+    throw InvalidArgumentError.format(`attribute ${LITE_SUB_MODEL_ATTRIBUTE}`, `must be Shared or Exclusive (got ${JSON.stringify(model)})`);
+  }
+  const quota = attrs[LITE_CLIENT_QUOTA_ATTRIBUTE];
+  if (quota !== undefined && !(Number.isInteger(Number(quota)) && (Number(quota) === -1 || Number(quota) > 0))) {
+    throw InvalidArgumentError.format(`attribute ${LITE_CLIENT_QUOTA_ATTRIBUTE}`, `must be a positive integer or -1 (got ${JSON.stringify(quota)})`);
+  }
+  return attrs;
 }
 
 export const DEFAULT_MAX_DELIVERY_ATTEMPTS = 16;
@@ -52,7 +74,7 @@ export class GroupManager {
     return this.create({ name }, true);
   }
 
-  async create(input: { name: string; maxDeliveryAttempts?: number }, ifNotExists = false): Promise<GroupConfig> {
+  async create(input: { name: string; maxDeliveryAttempts?: number; attributes?: Record<string, string> }, ifNotExists = false): Promise<GroupConfig> {
     const problem = nameProblem(input.name);
     if (problem) throw InvalidArgumentError.format('group name', problem, Code.ILLEGAL_CONSUMER_GROUP);
     const existing = this.groups.get(input.name);
@@ -64,7 +86,8 @@ export class GroupManager {
     if (!Number.isInteger(attempts) || attempts < 1 || attempts > 1000) {
       throw InvalidArgumentError.format('max_delivery_attempts', `must be between 1 and 1000 (got ${attempts})`);
     }
-    const cfg: GroupConfig = { name: input.name, maxDeliveryAttempts: attempts, createdAtMs: Date.now() };
+    const attributes = checkGroupAttributes({ ...(input.attributes ?? {}) });
+    const cfg: GroupConfig = { name: input.name, maxDeliveryAttempts: attempts, createdAtMs: Date.now(), ...(Object.keys(attributes).length ? { attributes } : {}) };
     this.groups.set(cfg.name, cfg);
     await this.store.writes.write([{ type: 'put', key: groupKey(cfg.name), value: Buffer.from(JSON.stringify(cfg)) }]);
     return cfg;

@@ -108,7 +108,7 @@ export function createAdminHandlers(ctx: BrokerContext, logger: Logger): BrokerA
     CreateGroup: unary(logger, async (call) => {
       const g = call.request.group;
       if (!g) throw new MqError(Code.BAD_REQUEST, 'group is required');
-      const cfg = await ctx.groups.create({ name: g.name, maxDeliveryAttempts: g.maxDeliveryAttempts }, call.request.ifNotExists);
+      const cfg = await ctx.groups.create({ name: g.name, maxDeliveryAttempts: g.maxDeliveryAttempts, attributes: g.attributes ?? {} }, call.request.ifNotExists);
       return { status: okStatus(), group: cfg };
     }),
     DeleteGroup: unary(logger, async (call) => {

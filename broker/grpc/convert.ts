@@ -55,6 +55,14 @@ export function deliveryToWire(d: Delivery, topic: TopicConfig, storeHost: strin
   };
 }
 
+/** A lite topic's message as clients see it: the parent topic, with lite_topic set. */
+export function liteDeliveryToWire(d: Delivery, parent: TopicConfig, lite: string, storeHost: string, invisibleMs: number): Message {
+  const wire = deliveryToWire(d, parent, storeHost, invisibleMs);
+  wire.topic = { name: parent.name, resourceNamespace: '' };
+  wire.systemProperties = { ...wire.systemProperties!, liteTopic: lite, messageType: 'LITE', queueId: 0 };
+  return wire;
+}
+
 export function topicQueues(topic: TopicConfig, brokerName: string, host: string, port: number): MessageQueue[] {
   const queues: MessageQueue[] = [];
   for (let id = 0; id < topic.queueCount; id++) {

@@ -18,12 +18,13 @@ import type { Logger } from '../../proto/common/logger.js';
 import type { BrokerContext } from '../context.js';
 import type { IncomingMessage } from '../send/send-service.js';
 import { compileTagFilter } from '../consumer/filter.js';
-import { deliveryToWire, topicQueues } from './convert.js';
+import { deliveryToWire, liteDeliveryToWire, topicQueues } from './convert.js';
+import { liteInternalName } from '../lite/lite-names.js';
 import { notImplemented, unary } from './handler.js';
 import { createTelemetryHandler } from './telemetry.js';
 import * as v from './validate.js';
 import { acceptedTypes } from '../topic/lanes.js';
-import type { MessageTypeName } from '../topic/topic-manager.js';
+import type { MessageTypeName, TopicConfig } from '../topic/topic-manager.js';
 import { DEDUP_KEY_PROPERTY } from '../send/dedup.js';
 
 /** User property carrying a per-message TTL in milliseconds. */
@@ -44,7 +45,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
   const opts = ctx.options;
 
   /** Validates one message of a SendMessage request into what the send service takes. */
-  function incoming(m: Message__Output, now: number): IncomingMessage {
+  function incoming(m: Message__Output, now: number): { msg: IncomingMessage; lite?: { parent: TopicConfig; name: string } } {
     const topicName = v.requireTopicName(m.topic?.name, 'message.topic');
     const topic = ctx.topics.require(topicName);
     if (!WRITABLE.has(topic.permission)) throw new MqError(Code.FORBIDDEN, `topic ${topicName} is not writable on this broker (permission ${topic.permission})`, { topic: topicName });
@@ -60,8 +61,14 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     const type = sp.messageType === 'MESSAGE_TYPE_UNSPECIFIED' ? 'NORMAL' : sp.messageType;
     const conflict = (why: string) => new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, why, { topic: topicName });
     if (type === 'TRANSACTION') throw new MqError(Code.UNSUPPORTED, 'transactional messages are not supported by this broker', { topic: topicName });
-    if (type === 'LITE' || sp.liteTopic !== undefined) throw new MqError(Code.UNSUPPORTED, 'lite topics are not supported by this broker yet', { topic: topicName });
-    if (!acceptedTypes(topic.messageType).includes(type as MessageTypeName)) {
+    let lite: { parent: TopicConfig; name: string } | undefined;
+    if (topic.messageType === 'LITE') {
+      if (sp.liteTopic === undefined || sp.liteTopic === '') throw conflict(`${topicName} is a LITE topic: its messages need a lite_topic`);
+      if (type !== 'LITE' && type !== 'NORMAL') throw conflict(`${topicName} is a LITE topic; it accepts LITE messages, not ${type}`);
+      lite = { parent: topic, name: ctx.lite.checkName(sp.liteTopic) };
+    } else if (type === 'LITE' || sp.liteTopic !== undefined) {
+      throw conflict(`lite_topic is only allowed on LITE topics (${topicName} is ${topic.messageType}; create a parent with --type lite)`);
+    } else if (!acceptedTypes(topic.messageType).includes(type as MessageTypeName)) {
       throw conflict(`topic ${topicName} is a ${topic.messageType} topic; it accepts ${acceptedTypes(topic.messageType).join(', ')} messages, not ${type}`);
     }
     // Delivery time: DELAY messages need one; any message may carry one (a delayed FIFO message).
@@ -80,8 +87,8 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     }
     const ttlMs = v.ttlProperty(props[TTL_PROPERTY], opts.maxTtlMs);
     const dedupKey = v.dedupProperty(props[DEDUP_KEY_PROPERTY]);
-    return {
-      topic: topicName,
+    const msg: IncomingMessage = {
+      topic: lite ? liteInternalName(topicName, lite.name) : topicName,
       body,
       ...(deliverAtMs !== undefined ? { deliverAtMs } : {}),
       ...(ttlMs !== undefined ? { ttlMs } : {}),
@@ -91,7 +98,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
         ...(sp.tag !== undefined ? { tag: sp.tag } : {}),
         ...(sp.keys.length ? { keys: sp.keys } : {}),
         ...(Object.keys(props).length ? { props } : {}),
-        type,
+        type: lite ? 'LITE' : type,
         ...(sp.messageGroup !== undefined ? { group: sp.messageGroup } : {}),
         ...(sp.priority !== undefined ? { priority: sp.priority } : {}),
         ...(deliverAtMs !== undefined ? { deliveryMs: deliverAtMs } : {}),
@@ -100,6 +107,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
         ...(sp.bodyEncoding === 'GZIP' ? { enc: 'GZIP' } : {}),
       },
     };
+    return lite ? { msg, lite } : { msg };
   }
 
   async function receiveMessage(call: grpc.ServerWritableStream<ReceiveMessageRequest__Output, ReceiveMessageResponse>): Promise<void> {
@@ -119,6 +127,10 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       let pollMs = v.pollingMs(durationToMs(req.longPollingTimeout), opts);
       const groupConfig = await ctx.groups.resolve(group);
       ctx.clients.touch(clientId, { group, topics: [topicName] });
+      if (topic.messageType === 'LITE') {
+        await receiveLite(call, abort.signal, { clientId, group, topic, maxMessages, invisibleMs, pollMs, maxAttempts: groupConfig.maxDeliveryAttempts });
+        return;
+      }
       // Answer before the caller's deadline expires, or the client sees DEADLINE_EXCEEDED.
       const deadline = call.getDeadline();
       const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
@@ -156,7 +168,67 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     }
   }
 
+  /** Deadline-bounded long-poll time of a receive. */
+  function pollUntil(call: grpc.ServerWritableStream<ReceiveMessageRequest__Output, ReceiveMessageResponse>, pollMs: number): number {
+    const deadline = call.getDeadline();
+    const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+    if (Number.isFinite(deadlineMs)) pollMs = Math.min(pollMs, Math.max(0, deadlineMs - Date.now() - 250));
+    return Date.now() + pollMs;
+  }
+
+  /**
+   * A receive on a LITE parent topic: messages of whichever of the client's lite topics are
+   * ready. One parked receive per client covers all of them (its own long-polling key).
+   */
+  async function receiveLite(
+    call: grpc.ServerWritableStream<ReceiveMessageRequest__Output, ReceiveMessageResponse>,
+    aborted: AbortSignal,
+    r: { clientId: string; group: string; topic: TopicConfig; maxMessages: number; invisibleMs: number; pollMs: number; maxAttempts: number },
+  ): Promise<void> {
+    const key = ctx.lite.waitKey(r.clientId, r.group, r.topic.name);
+    const until = pollUntil(call, r.pollMs);
+    for (;;) {
+      const seq = ctx.longPolling.seq(key);
+      const got = await ctx.lite.receive(r.clientId, r.group, r.topic, r.maxMessages, r.invisibleMs, r.maxAttempts);
+      if (got.length > 0) {
+        if (aborted.aborted) {
+          for (const g of got) await ctx.pop.changeInvisibleDuration(g.delivery.message.topic, r.group, g.delivery.receiptHandle, 0).catch(() => undefined);
+          return;
+        }
+        call.write({ status: okStatus() });
+        const host = `${opts.advertisedHost}:${ctx.port()}`;
+        for (const g of got) call.write({ message: liteDeliveryToWire(g.delivery, r.topic, g.lite, host, r.invisibleMs) });
+        call.end();
+        return;
+      }
+      if (ctx.closing()) break;
+      const outcome = await ctx.longPolling.park(key, '', seq, until - Date.now(), aborted);
+      if (outcome !== 'signal') break;
+    }
+    if (!aborted.aborted) {
+      call.write({ status: { code: Code.MESSAGE_NOT_FOUND, message: 'no new message' } });
+      call.end();
+    }
+  }
+
+  /** The store topic a settle request addresses: the lite topic's for LITE parents. */
+  async function settleTopic(topicName: string, liteTopic: string | undefined): Promise<{ internal: string; lite: boolean }> {
+    const topic = ctx.topics.require(topicName);
+    if (topic.messageType !== 'LITE') return { internal: topicName, lite: false };
+    return { internal: await ctx.lite.internalFor(topic, liteTopic), lite: true };
+  }
+
   return {
+    SyncLiteSubscription: unary(logger, async (call) => {
+      const clientId = v.requireClientId(call.metadata);
+      const req = call.request;
+      const parent = v.requireTopicName(req.topic?.name);
+      const group = v.requireGroupName(req.group?.name);
+      await ctx.groups.resolve(group);
+      await ctx.lite.sync(clientId, { action: req.action, parent, group, liteTopics: req.liteTopicSet ?? [], ...(req.offsetOption ? { offset: v.offsetOption(req.offsetOption) } : {}) });
+      return { status: okStatus() };
+    }),
+
     QueryRoute: unary(logger, async (call) => {
       v.requireClientId(call.metadata);
       const name = v.requireTopicName(call.request.topic?.name);
@@ -178,12 +250,14 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const group = call.request.group?.name ?? '';
       if (group) v.requireGroupName(group);
       ctx.clients.touch(clientId, { group, clientType: call.request.clientType });
+      ctx.lite.touchClient(clientId);
       return { status: okStatus() };
     }),
 
     NotifyClientTermination: unary(logger, async (call) => {
       const clientId = v.requireClientId(call.metadata);
       ctx.clients.remove(clientId);
+      ctx.lite.removeClient(clientId);
       logger.debug('client terminated', { clientId });
       return { status: okStatus() };
     }),
@@ -197,14 +271,32 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const valid: IncomingMessage[] = [];
       const validIdx: number[] = [];
       const now = opts.clock.now();
+      const failed = (i: number, err: unknown) => {
+        entries[i] = { status: toStatus(err, logger), messageId: messages[i]!.systemProperties?.messageId ?? '', transactionId: '', offset: 0 };
+      };
+      const lites: { i: number; msg: IncomingMessage; parent: TopicConfig; name: string }[] = [];
       messages.forEach((m, i) => {
         try {
-          valid.push(incoming(m, now));
-          validIdx.push(i);
+          const { msg, lite } = incoming(m, now);
+          if (lite) lites.push({ i, msg, ...lite });
+          else {
+            valid.push(msg);
+            validIdx.push(i);
+          }
         } catch (err) {
-          entries[i] = { status: toStatus(err, logger), messageId: m.systemProperties?.messageId ?? '', transactionId: '', offset: 0 };
+          failed(i, err);
         }
       });
+      // Lite topics are created on first send (or refused past the broker's quota).
+      for (const l of lites) {
+        try {
+          await ctx.lite.ensure(l.parent, l.name);
+          valid.push(l.msg);
+          validIdx.push(l.i);
+        } catch (err) {
+          failed(l.i, err);
+        }
+      }
       if (valid.length > 0) {
         const results = await ctx.send.send(valid, now);
         results.forEach((r, j) => {
@@ -229,7 +321,9 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const entries: AckMessageResultEntry[] = await Promise.all(
         reqEntries.map(async (e) => {
           try {
-            await ctx.pop.ack(topic, group, e.receiptHandle);
+            const t = await settleTopic(topic, e.liteTopic);
+            await ctx.pop.ack(t.internal, group, e.receiptHandle);
+            if (t.lite) ctx.lite.afterSettle(t.internal, group);
             return { messageId: e.messageId, receiptHandle: e.receiptHandle, status: okStatus() };
           } catch (err) {
             return { messageId: e.messageId, receiptHandle: e.receiptHandle, status: toStatus(err, logger) };
@@ -247,7 +341,8 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const ms = durationToMs(call.request.invisibleDuration);
       if (ms === undefined) throw InvalidArgumentError.format('invisible_duration', 'is required', Code.ILLEGAL_INVISIBLE_TIME);
       const invisible = v.invisibleMs(ms, opts, true);
-      const receiptHandle = await ctx.pop.changeInvisibleDuration(topic, group, call.request.receiptHandle, invisible);
+      const t = await settleTopic(topic, call.request.liteTopic);
+      const receiptHandle = await ctx.pop.changeInvisibleDuration(t.internal, group, call.request.receiptHandle, invisible, t.lite && call.request.suspend === true);
       return { status: okStatus(), receiptHandle };
     }),
 
@@ -260,7 +355,9 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       ctx.topics.require(topic);
       await ctx.groups.resolve(group);
       const attempts = call.request.deliveryAttempt || 0;
-      await ctx.pop.forwardToDeadLetter(topic, group, call.request.receiptHandle, `forwarded by the client after ${attempts} deliveries`);
+      const t = await settleTopic(topic, call.request.liteTopic);
+      await ctx.pop.forwardToDeadLetter(t.internal, group, call.request.receiptHandle, `forwarded by the client after ${attempts} deliveries`);
+      if (t.lite) ctx.lite.afterSettle(t.internal, group);
       return { status: okStatus() };
     }),
 
@@ -273,7 +370,6 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     }),
 
     EndTransaction: notImplemented('EndTransaction (transactional messages)'),
-    SyncLiteSubscription: notImplemented('SyncLiteSubscription (lite topics)'),
     UpdateOffset: notImplemented('UpdateOffset'),
     GetOffset: notImplemented('GetOffset'),
     QueryOffset: notImplemented('QueryOffset'),

@@ -19,6 +19,8 @@ export const CONSUMER_BACKOFF = { initialMs: 1000, maxMs: 60_000, multiplier: 2 
 /** Producer retry backoff (Apache's defaults). */
 export const PRODUCER_BACKOFF = { initialMs: 10, maxMs: 1000, multiplier: 2 };
 
+type TelemetryCall = Parameters<MessagingServiceHandlers['Telemetry']>[0];
+
 export function mergeSettings(ctx: BrokerContext, s: Settings__Output): Settings {
   const backoff = s.pubSub === 'publishing' ? PRODUCER_BACKOFF : CONSUMER_BACKOFF;
   const group = s.subscription?.group?.name ? ctx.groups.get(s.subscription.group.name) : undefined;
@@ -41,18 +43,36 @@ export function mergeSettings(ctx: BrokerContext, s: Settings__Output): Settings
     out.publishing = { topics: s.publishing?.topics ?? [], maxBodySize: ctx.options.maxBodySize, validateMessageType: true };
   } else if (s.pubSub === 'subscription') {
     const poll = durationToMs(s.subscription?.longPollingTimeout) ?? 30_000;
+    const lite = s.clientType === 'LITE_PUSH_CONSUMER' || s.clientType === 'LITE_SIMPLE_CONSUMER';
     out.subscription = {
       ...(s.subscription?.group ? { group: s.subscription.group } : {}),
       subscriptions: s.subscription?.subscriptions ?? [],
-      fifo: false,
+      // Lite topics are consumed in order, one batch per lite topic at a time.
+      fifo: lite,
       receiveBatchSize: 32,
       longPollingTimeout: msToDuration(Math.min(poll, ctx.options.pop.maxLongPollingMs)),
+      ...(lite
+        ? {
+            liteSubscriptionQuota: Math.min(2 ** 31 - 1, ctx.lite.clientQuota(s.subscription?.group?.name ?? '')),
+            maxLiteTopicSize: ctx.options.lite.maxNameLength,
+          }
+        : {}),
     };
   }
   return out;
 }
 
 export function createTelemetryHandler(ctx: BrokerContext, logger: Logger): MessagingServiceHandlers['Telemetry'] {
+  /** Open Telemetry streams per client id: how the broker talks to a client unasked. */
+  const streams = new Map<string, Set<TelemetryCall>>();
+  ctx.lite.setUnsubscribeNotifier((clientId, parent, _group, liteTopic) => {
+    const calls = streams.get(clientId);
+    if (!calls || calls.size === 0) {
+      logger.info('cannot tell a client its lite topic was taken over: no Telemetry stream; its next full sync is told again', { clientId, topic: parent, liteTopic });
+      return;
+    }
+    for (const c of calls) c.write({ status: okStatus(), notifyUnsubscribeLiteCommand: { liteTopic } });
+  });
   return (call) => {
     let clientId: string;
     try {
@@ -63,10 +83,15 @@ export function createTelemetryHandler(ctx: BrokerContext, logger: Logger): Mess
       return;
     }
     ctx.clients.streamOpened(clientId);
+    const mine = streams.get(clientId) ?? new Set<TelemetryCall>();
+    streams.set(clientId, mine);
+    mine.add(call);
     let open = true;
     const closeOnce = () => {
       if (!open) return;
       open = false;
+      mine.delete(call);
+      if (mine.size === 0 && streams.get(clientId) === mine) streams.delete(clientId);
       ctx.clients.streamClosed(clientId);
     };
     call.on('data', (cmd) => {
@@ -84,6 +109,7 @@ export function createTelemetryHandler(ctx: BrokerContext, logger: Logger): Mess
         } else {
           ctx.clients.touch(clientId);
         }
+        ctx.lite.touchClient(clientId);
       } catch (err) {
         call.write({ status: toStatus(err, logger) });
       }

@@ -2,6 +2,8 @@
  * Request validation for the broker's gRPC edge (RocketMQ GrpcValidator). Every check throws an
  * MqError with the specific RocketMQ Code and a message that names the field.
  */
+import type { OffsetOption__Output } from '../../proto/gen/apache/rocketmq/v2/OffsetOption.js';
+import type { OffsetSpec } from '../lite/lite-service.js';
 import type * as grpc from '@grpc/grpc-js';
 import { Code } from '../../proto/common/codes.js';
 import { InvalidArgumentError } from '../../proto/common/errors.js';
@@ -135,4 +137,19 @@ export function dedupProperty(raw: string | undefined): string | undefined {
     throw InvalidArgumentError.format('user property agentmq.dedup.key', `must be 1 to ${MAX_DEDUP_KEY_LENGTH} characters`);
   }
   return raw;
+}
+
+/** OffsetOption of SyncLiteSubscription -> where the subscription starts. */
+export function offsetOption(o: OffsetOption__Output): OffsetSpec {
+  switch (o.offsetType) {
+    case 'offset':
+      return { offset: Number(o.offset) };
+    case 'tailN':
+      return { tailN: Number(o.tailN) };
+    case 'timestamp':
+      return { timestamp: Number(o.timestamp) };
+    case 'policy':
+    default:
+      return { policy: o.policy === 'MIN' || o.policy === 'MAX' ? o.policy : 'LAST' };
+  }
 }

@@ -14,9 +14,18 @@ interface Waiter {
   resolve: (o: Outcome) => void;
 }
 
+/** Takes over signals of some keys (lite topics route theirs to the right client); true = handled. */
+export type SignalRouter = (topic: string, group: string | undefined) => boolean;
+
 export class LongPolling {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly seqs = new Map<string, number>();
+  private router: SignalRouter | undefined;
+
+  /** Signals of internal lite topic names (`parent$lite`) go to `router` instead of waiters. */
+  setRouter(router: SignalRouter): void {
+    this.router = router;
+  }
 
   /** Current signal sequence of a topic. */
   seq(topic: string): number {
@@ -58,6 +67,7 @@ export class LongPolling {
    * `group` restricts the signal to one group (e.g. a redelivery). Omitting count wakes all.
    */
   signal(topic: string, count = Infinity, group?: string): void {
+    if (this.router && topic.includes('$') && this.router(topic, group)) return;
     this.seqs.set(topic, this.seq(topic) + 1);
     const list = this.waiters.get(topic);
     if (!list) return;

@@ -44,6 +44,11 @@ export const MAX_WAITING_PER_QUEUE = 10_000;
 /** FIFO: messages read per scan step. */
 const FIFO_SCAN_CHUNK = 64;
 
+const RESOLVED = Promise.resolve();
+/** Shared by lite queue consumers, which never block on message groups (never written). */
+const NO_GROUPS_BLOCKED = new Map<MessageGroup, Offset>();
+const NO_GROUPS_WAITING = new Map<MessageGroup, Offset[]>();
+
 interface Due {
   at: number;
   offset: Offset;
@@ -79,6 +84,11 @@ export interface PopRequest {
   invisibleMs: number;
   /** Deliveries after which an unacked message is dead-lettered instead of redelivered. */
   maxAttempts: number;
+  /**
+   * Lite topics: no new message while any message of the queue is in the group's hands, so a
+   * lite topic is consumed in order (a batch, then the next once it is settled).
+   */
+  gate?: boolean;
 }
 
 /** A message leaving for the dead-letter topic. */
@@ -180,6 +190,9 @@ export class PopService {
       this.consumers.set(key, list);
     }
     const want = this.store.queueCount(topic);
+    // Lite topics (parent$lite) carry no message groups: their FIFO maps stay empty and shared,
+    // which keeps a million lite consumers small.
+    const lite = topic.includes('$');
     for (let q = list.length; q < want; q++) {
       // A group new to a queue starts at the oldest stored message.
       list.push({
@@ -189,10 +202,10 @@ export class PopService {
         cursor: this.store.offsets(topic, q).min,
         inflight: new Map(),
         due: new DeadlineHeap(),
-        blocked: new Map(),
-        waiting: new Map(),
+        blocked: lite ? NO_GROUPS_BLOCKED : new Map(),
+        waiting: lite ? NO_GROUPS_WAITING : new Map(),
         waitingCount: 0,
-        lock: Promise.resolve(),
+        lock: RESOLVED,
       });
     }
     return list;
@@ -330,7 +343,7 @@ export class PopService {
     const list = this.consumersOf(topic, req.group);
     const rrKey = `${topic}\0${req.group}`;
     const start = this.rr.get(rrKey) ?? 0;
-    this.rr.set(rrKey, (start + 1) % Math.max(1, req.topic.queueCount));
+    if (req.topic.queueCount > 1) this.rr.set(rrKey, (start + 1) % req.topic.queueCount);
     const order = drainOrder(req.topic, start).filter((q) => q < list.length);
     const out: Delivery[] = [];
     const ops: BatchOp[] = [];
@@ -373,8 +386,11 @@ export class PopService {
       out.push(this.delivery(r.qc, message, r.rec));
     }
 
-    // Pass 2: new messages.
-    if (fifo) {
+    // Pass 2: new messages (a gated queue only once nothing of it is in the group's hands).
+    if (req.gate) {
+      const open = order.filter((q) => list[q]!.inflight.size === 0);
+      if (open.length > 0) await this.popOrdered(list, open, req, now, out, ops);
+    } else if (fifo) {
       for (const qid of order) {
         if (out.length >= req.maxMessages) break;
         const qc = list[qid]!;
@@ -520,10 +536,12 @@ export class PopService {
    * Makes the message invisible for `invisibleMs` from now (0 = visible at once, a nack) and
    * returns the new receipt handle; the old one becomes stale.
    */
-  async changeInvisibleDuration(topic: string, group: string, handle: string, invisibleMs: number): Promise<string> {
+  async changeInvisibleDuration(topic: string, group: string, handle: string, invisibleMs: number, suspend = false): Promise<string> {
     const { qc, offset, rec: cur } = this.resolveHandle(topic, group, handle);
     const ops: BatchOp[] = [];
-    const rec = this.claim(qc, offset, cur.attempt, cur.group, invisibleMs, this.clock.now(), ops);
+    // Suspend (lite topics): the delivery does not count, so the redelivery carries the same attempt.
+    const attempt = suspend ? Math.max(0, cur.attempt - 1) : cur.attempt;
+    const rec = this.claim(qc, offset, attempt, cur.group, invisibleMs, this.clock.now(), ops);
     await this.store.writes.write(ops);
     if (invisibleMs === 0) this.longPolling.signal(topic, 1, group);
     return this.handles.encode(group, topic, { queueId: qc.queueId, offset, token: rec.token });
@@ -538,6 +556,49 @@ export class PopService {
     if (!message) return void (await this.store.writes.write(ops));
     if (!this.deadLetterSink) throw new Error('no dead-letter sink');
     await this.deadLetterSink(group, [{ message, attempts: rec.attempt, reason }], ops);
+  }
+
+  /**
+   * Whether a receive by `group` on the (single-queue) topic would get something now: a
+   * redelivery that is due, or, with nothing in the group's hands, a new message. Lite topics
+   * use this to decide if a lite topic belongs in a ReadySet.
+   */
+  deliverable(topic: string, group: string): boolean {
+    const qc = this.consumersOf(topic, group)[0];
+    if (!qc) return false;
+    if (qc.inflight.size === 0) return qc.cursor < this.store.committedOffset(topic, qc.queueId);
+    const now = this.clock.now();
+    for (let d = qc.due.peek(); d; d = qc.due.peek()) {
+      const cur = qc.inflight.get(d.offset);
+      if (cur && cur.token === d.token && cur.visibleAt === d.at) return d.at <= now;
+      qc.due.pop(); // stale
+    }
+    return false;
+  }
+
+  /**
+   * Moves a group's position on a single-queue topic (lite subscription offset options): drops
+   * what it has in flight there (those receipt handles become stale) and persists the cursor.
+   */
+  async resetCursor(topic: string, group: string, offset: number): Promise<void> {
+    const qc = this.consumersOf(topic, group)[0];
+    if (!qc) return;
+    const { min, max } = this.store.offsets(topic, qc.queueId);
+    const ops: BatchOp[] = [];
+    for (const o of qc.inflight.keys()) ops.push({ type: 'del', key: inflightKey(topic, group, qc.queueId, o) });
+    qc.inflight.clear();
+    qc.due.clear();
+    qc.cursor = Math.max(min, Math.min(max, offset));
+    ops.push({ type: 'put', key: cursorKey(topic, group, qc.queueId), value: encodeU64(qc.cursor) });
+    await this.store.writes.write(ops);
+  }
+
+  /** Forgets the consumer state of some groups on a topic (the store deletes the records). */
+  dropQueueConsumers(topic: string, groups: Iterable<string>): void {
+    for (const g of groups) {
+      this.consumers.delete(`${topic}\0${g}`);
+      this.rr.delete(`${topic}\0${g}`);
+    }
   }
 
   /** Forgets all consumer state of a topic (after the store deleted it). */

@@ -75,7 +75,9 @@ export class SendService {
 
   private selectQueue(topic: TopicConfig, group: string | undefined, priority: number | undefined): number {
     let q: number;
-    if (group !== undefined) {
+    if (topic.queueCount === 1) {
+      q = 0; // no round-robin state for one-queue topics (a million lite topics)
+    } else if (group !== undefined) {
       q = fnv1a(group) % topic.queueCount;
     } else {
       q = ((this.rr.get(topic.name) ?? 0) + 1) % topic.queueCount;

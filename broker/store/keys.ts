@@ -36,6 +36,9 @@
  *   key     | 'K'| tlen:1| topic | klen:2 | key | seq:8 | queue:2 | offset:8 |   (empty)
  *           +----+-------+-------+--------+-----+-------+---------+----------+
  *           seq: the store's append sequence, so a key's messages sort oldest first across queues
+ *   'Q'     +----+-------+--------+------------+                    created-at ms: u64
+ *   lite    | 'Q'| plen:1| parent | lite topic |                    (a lite topic exists; its
+ *           +----+-------+--------+------------+                    messages are topic parent$lite)
  *
  * Time-ordered prefixes ('D', 'X') make "what is due" a range scan from the start of the prefix
  * up to now; one timer per prefix is armed at the first key's time.
@@ -56,6 +59,7 @@ export const P_EXPIRY = 0x58; // 'X'
 export const P_DEDUP = 0x55; // 'U'
 export const P_MSGID = 0x4e; // 'N'
 export const P_KEY = 0x4b; // 'K'
+export const P_LITE = 0x51; // 'Q'
 
 function lenPrefixed(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');
@@ -273,4 +277,16 @@ export function keyIndexKey(topic: string, key: string, seq: number, queueId: nu
 /** queue and offset from the end of a 'K' key */
 export function decodeKeyIndexKey(key: Buffer): { queueId: number; offset: number } {
   return { queueId: key.readUInt16BE(key.length - 10), offset: Number(key.readBigUInt64BE(key.length - 8)) };
+}
+
+// --- lite topics --------------------------------------------------------------------------------
+export function liteKey(parent: string, lite?: string): Buffer {
+  const parts = [Buffer.from([P_LITE]), lenPrefixed(parent)];
+  if (lite !== undefined) parts.push(Buffer.from(lite, 'utf8'));
+  return Buffer.concat(parts);
+}
+
+export function decodeLiteKey(key: Buffer): { parent: string; lite: string } {
+  const plen = key[1]!;
+  return { parent: key.toString('utf8', 2, 2 + plen), lite: key.toString('utf8', 2 + plen) };
 }

@@ -60,8 +60,8 @@ interface QueueState {
   committed: number;
   /** lowest offset still stored */
   min: number;
-  /** recent records by offset, ascending insertion order */
-  cache: Map<number, StoredMessage>;
+  /** recent records by offset, ascending insertion order (undefined: this queue caches nothing) */
+  cache: Map<number, StoredMessage> | undefined;
 }
 
 export interface AppendEntry {
@@ -108,7 +108,7 @@ export class MessageStore {
    * Makes `queueCount` queues of `topic` known, recovering offsets of existing ones from disk.
    * Queues are only ever added.
    */
-  async openQueues(topic: string, queueCount: number): Promise<void> {
+  async openQueues(topic: string, queueCount: number, opts: { cache?: boolean } = {}): Promise<void> {
     const states = this.queues.get(topic) ?? [];
     for (let q = states.length; q < queueCount; q++) {
       const prefix = messagePrefix(topic, q);
@@ -117,9 +117,41 @@ export class MessageStore {
       for await (const [key] of this.db.range({ gte: prefix, lt: prefixEnd(prefix), limit: 1 })) min = messageKeyOffset(key);
       for await (const [key] of this.db.range({ gte: prefix, lt: prefixEnd(prefix), limit: 1, reverse: true }))
         next = messageKeyOffset(key) + 1;
-      states.push({ next, committed: next, min: next === 0 ? 0 : min, cache: new Map() });
+      states.push({ next, committed: next, min: next === 0 ? 0 : min, cache: opts.cache === false ? undefined : new Map() });
     }
     this.queues.set(topic, states);
+  }
+
+  /**
+   * Makes queues of a topic known to have no stored message (a brand-new lite topic): no disk
+   * read. Use openQueues for anything that may have been written before.
+   */
+  createEmptyQueues(topic: string, queueCount: number): void {
+    if (this.queues.has(topic)) return;
+    const states: QueueState[] = [];
+    for (let q = 0; q < queueCount; q++) states.push({ next: 0, committed: 0, min: 0, cache: undefined });
+    this.queues.set(topic, states);
+  }
+
+  /** Store time of the newest message of a queue, or undefined when it is empty. */
+  async lastStoreMs(topic: string, queueId: number): Promise<number | undefined> {
+    const q = this.queues.get(topic)?.[queueId];
+    if (!q || q.committed === 0) return undefined;
+    return (await this.readOne(topic, queueId, q.committed - 1))?.storeMs;
+  }
+
+  /** First offset in [min, committed) stored at or after `atMs` (binary search on store time). */
+  async offsetForTime(topic: string, queueId: number, atMs: number): Promise<number> {
+    const q = this.queue(topic, queueId);
+    let lo = q.min;
+    let hi = q.committed;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const m = await this.readOne(topic, queueId, mid);
+      if (m === undefined || m.storeMs < atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   queueCount(topic: string): number {
@@ -174,7 +206,7 @@ export class MessageStore {
       await this.writes.write(ops);
     } catch (err) {
       // The batch is lost: forget the cached records; offsets stay reserved (a gap readers skip).
-      for (const t of touched) t.q.cache.delete(t.offset);
+      for (const t of touched) t.q.cache?.delete(t.offset);
       throw err;
     }
     const arrivals = new Map<string, number>();
@@ -187,6 +219,7 @@ export class MessageStore {
   }
 
   private cachePut(q: QueueState, m: StoredMessage): void {
+    if (!q.cache) return;
     q.cache.set(m.offset, m);
     if (q.cache.size > this.opts.cacheMessagesPerQueue) {
       const oldest = q.cache.keys().next().value;
@@ -202,7 +235,7 @@ export class MessageStore {
     let o = Math.max(from, q.min);
     // Serve the cached suffix without touching the disk.
     while (o < end) {
-      const m = q.cache.get(o);
+      const m = q.cache?.get(o);
       if (!m) break;
       out.push(m);
       o++;
@@ -220,7 +253,7 @@ export class MessageStore {
   async readOne(topic: string, queueId: number, offset: number): Promise<StoredMessage | undefined> {
     const q = this.queue(topic, queueId);
     if (offset >= q.committed || offset < q.min) return undefined;
-    const cached = q.cache.get(offset);
+    const cached = q.cache?.get(offset);
     if (cached) return cached;
     const value = await this.db.get(messageKey(topic, queueId, offset));
     return value ? decodeMessage(topic, queueId, offset, value) : undefined;
@@ -238,7 +271,7 @@ export class MessageStore {
     for (const t of targets) {
       const q = this.queues.get(t.topic)?.[t.queueId];
       if (!q) continue;
-      q.cache.delete(t.offset);
+      q.cache?.delete(t.offset);
       if (t.offset >= q.min && t.offset < q.committed) existed++;
       ops.push({ type: 'del', key: messageKey(t.topic, t.queueId, t.offset) });
       if (t.offset === q.min) {

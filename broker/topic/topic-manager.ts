@@ -17,7 +17,9 @@ export type PermissionName = 'READ' | 'WRITE' | 'READ_WRITE';
 export const MESSAGE_TYPES: readonly MessageTypeName[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION', 'LITE', 'PRIORITY'];
 export const PERMISSIONS: readonly PermissionName[] = ['READ', 'WRITE', 'READ_WRITE'];
 /** Message types a topic can be created with today; the others arrive with their features. */
-export const SUPPORTED_TOPIC_TYPES: readonly MessageTypeName[] = ['NORMAL', 'FIFO', 'DELAY', 'PRIORITY'];
+export const SUPPORTED_TOPIC_TYPES: readonly MessageTypeName[] = ['NORMAL', 'FIFO', 'DELAY', 'PRIORITY', 'LITE'];
+/** Attribute of a LITE parent topic: a lite topic without writes for this long is deleted. */
+export const LITE_TTL_ATTRIBUTE = 'lite.ttl.ms';
 /** Prefix of the dead-letter topic of a consumer group: %DLQ%<group>. */
 export const DLQ_PREFIX = '%DLQ%';
 export const MAX_QUEUES_PER_TOPIC = 256;
@@ -41,8 +43,15 @@ export interface TopicInput {
   attributes?: Record<string, string>;
 }
 
+/** How lite topics plug in: configs of `parent$lite` names, and cleanup when a parent goes. */
+export interface LiteTopicHooks {
+  resolve(name: string): TopicConfig | undefined;
+  parentDeleted(parent: string): Promise<void>;
+}
+
 export class TopicManager {
   private readonly topics = new Map<string, TopicConfig>();
+  private lite: LiteTopicHooks | undefined;
 
   constructor(
     private readonly store: MessageStore,
@@ -60,13 +69,18 @@ export class TopicManager {
     }
   }
 
+  setLiteHooks(hooks: LiteTopicHooks): void {
+    this.lite = hooks;
+  }
+
+  /** A topic, or the config of a lite topic by its internal name `parent$lite`. */
   get(name: string): TopicConfig | undefined {
-    return this.topics.get(name);
+    return this.topics.get(name) ?? (this.lite && name.includes('$') ? this.lite.resolve(name) : undefined);
   }
 
   /** The topic, or TOPIC_NOT_FOUND. */
   require(name: string): TopicConfig {
-    const t = this.topics.get(name);
+    const t = this.get(name);
     if (!t) throw new MqError(Code.TOPIC_NOT_FOUND, `topic ${name} not found on this broker`, { topic: name });
     return t;
   }
@@ -84,12 +98,16 @@ export class TopicManager {
       if (ifNotExists) return existing;
       throw new MqError(Code.BAD_REQUEST, `topic ${input.name} already exists`, { topic: input.name });
     }
+    const messageType = this.checkType(input.messageType ?? 'NORMAL');
+    if (messageType === 'LITE' && input.queueCount !== undefined && input.queueCount !== 1) {
+      throw InvalidArgumentError.format('queue_count', `a LITE parent topic has exactly one queue per broker (each lite topic is its own ordered queue); got ${input.queueCount}`);
+    }
     const cfg: TopicConfig = {
       name: input.name,
-      queueCount: this.checkQueueCount(input.queueCount ?? this.defaults.queueCount),
-      messageType: this.checkType(input.messageType ?? 'NORMAL'),
+      queueCount: messageType === 'LITE' ? 1 : this.checkQueueCount(input.queueCount ?? this.defaults.queueCount),
+      messageType,
       permission: this.checkPermission(input.permission ?? 'READ_WRITE'),
-      attributes: { ...(input.attributes ?? {}) },
+      attributes: this.checkAttributes(messageType, { ...(input.attributes ?? {}) }),
       createdAtMs: Date.now(),
     };
     await this.persist(cfg);
@@ -120,6 +138,7 @@ export class TopicManager {
       throw InvalidArgumentError.format('message_type', `cannot change from ${cur.messageType} to ${input.messageType}: stored messages are laid out for it; create a new topic`);
     }
     const queueCount = input.queueCount ? this.checkQueueCount(input.queueCount) : cur.queueCount;
+    if (cur.messageType === 'LITE' && queueCount !== 1) throw InvalidArgumentError.format('queue_count', 'a LITE parent topic has exactly one queue per broker');
     if (queueCount < cur.queueCount) {
       throw InvalidArgumentError.format('queue_count', `cannot shrink from ${cur.queueCount} to ${queueCount}: stored messages would be stranded`);
     }
@@ -128,7 +147,7 @@ export class TopicManager {
       queueCount,
       messageType: input.messageType ? this.checkType(input.messageType) : cur.messageType,
       permission: input.permission ? this.checkPermission(input.permission) : cur.permission,
-      attributes: input.attributes ? { ...cur.attributes, ...input.attributes } : cur.attributes,
+      attributes: input.attributes ? this.checkAttributes(cur.messageType, { ...cur.attributes, ...input.attributes }) : cur.attributes,
     };
     await this.persist(cfg);
     return cfg;
@@ -136,8 +155,10 @@ export class TopicManager {
 
   /** Returns false if the topic did not exist. */
   async delete(name: string): Promise<boolean> {
-    if (!this.topics.has(name)) return false;
+    const cfg = this.topics.get(name);
+    if (!cfg) return false;
     this.topics.delete(name);
+    if (cfg.messageType === 'LITE') await this.lite?.parentDeleted(name);
     await this.store.deleteTopic(name);
     this.onChange();
     return true;
@@ -165,6 +186,18 @@ export class TopicManager {
       throw new MqError(Code.UNSUPPORTED, `message type ${t} is not supported yet (supported: ${SUPPORTED_TOPIC_TYPES.join(', ')})`);
     }
     return t as MessageTypeName;
+  }
+
+  private checkAttributes(type: MessageTypeName, attrs: Record<string, string>): Record<string, string> {
+    const ttl = attrs[LITE_TTL_ATTRIBUTE];
+    if (ttl !== undefined) {
+      if (type !== 'LITE') throw InvalidArgumentError.format(`attribute ${LITE_TTL_ATTRIBUTE}`, 'only applies to LITE topics');
+      const n = Number(ttl);
+      if (!Number.isInteger(n) || (n !== -1 && (n < 1000 || n > 365 * 24 * 3600_000))) {
+        throw InvalidArgumentError.format(`attribute ${LITE_TTL_ATTRIBUTE}`, `must be -1 (never expire) or milliseconds between 1000 and one year (got ${JSON.stringify(ttl)})`);
+      }
+    }
+    return attrs;
   }
 
   private checkPermission(p: string): PermissionName {

@@ -1,6 +1,7 @@
 /**
  * apache.rocketmq.v2.MessagingService as served by the NameServer, the clients' access point:
- * QueryRoute, QueryAssignment, Heartbeat and NotifyClientTermination. Every other RPC belongs to
+ * QueryRoute, QueryAssignment, Heartbeat and NotifyClientTermination, and SyncLiteSubscription
+ * forwarded to the brokers of the parent topic. Every other RPC belongs to
  * brokers; here it answers NOT_IMPLEMENTED with a status (never a gRPC error), so a client that
  * dials the wrong address gets a clear reason.
  */
@@ -16,6 +17,7 @@ import type { QueueRoute, RouteTable } from '../registry/route-table.js';
 import { assignmentToWire, queueToWire, topicResource } from './convert.js';
 import { requireClientId, validateGroupName, validateTopicName } from './validate.js';
 import { header, statusOnly, unary } from './wrap.js';
+import type { BrokerForwarder } from './broker-forwarder.js';
 import type { StatusResponse } from './wrap.js';
 
 /** Header every RocketMQ v2 client sends with its identity (rocketmq-notes §2.1). */
@@ -24,9 +26,10 @@ export const CLIENT_ID_HEADER = 'x-mq-client-id';
 export interface MessagingHandlerDeps {
   routes: RouteTable;
   logger: Logger;
+  forwarder: BrokerForwarder;
 }
 
-export function messagingHandlers({ routes, logger }: MessagingHandlerDeps): MessagingServiceHandlers {
+export function messagingHandlers({ routes, logger, forwarder }: MessagingHandlerDeps): MessagingServiceHandlers {
   /** The live queues of a topic, or TOPIC_NOT_FOUND. */
   const routeOf = (name: string): QueueRoute[] => {
     const queues = routes.route(name);
@@ -65,7 +68,16 @@ export function messagingHandlers({ routes, logger }: MessagingHandlerDeps): Mes
     ChangeInvisibleDuration: notServedUnary('ChangeInvisibleDuration'),
     EndTransaction: notServedUnary('EndTransaction'),
     RecallMessage: notServedUnary('RecallMessage'),
-    SyncLiteSubscription: notServedUnary('SyncLiteSubscription'),
+    // The official Node LitePushConsumer sends this to its access point: forward to the brokers
+    // serving the parent topic (each keeps the InterestSets of its lite topics).
+    SyncLiteSubscription: unary('SyncLiteSubscription', logger, async (req, call) => {
+      const clientId = requireClientId(header(call.metadata, CLIENT_ID_HEADER));
+      const name = validateTopicName(req.topic?.name);
+      validateGroupName(req.group?.name);
+      const endpoints = new Map<string, QueueRoute['broker']['endpoint']>();
+      for (const q of routeOf(name)) endpoints.set(`${q.broker.endpoint.host}:${q.broker.endpoint.port}`, q.broker.endpoint);
+      return { status: await forwarder.syncLiteSubscription([...endpoints.values()], req, clientId) };
+    }),
     UpdateOffset: notServedUnary('UpdateOffset'),
     GetOffset: notServedUnary('GetOffset'),
     QueryOffset: notServedUnary('QueryOffset'),

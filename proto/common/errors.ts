@@ -11,6 +11,7 @@ export interface MqErrorContext {
   field?: string;
   receiptHandle?: string;
   messageId?: string;
+  liteTopic?: string;
 }
 
 export class MqError extends Error {

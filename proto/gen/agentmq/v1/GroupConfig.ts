@@ -7,10 +7,12 @@ export interface GroupConfig {
   'name'?: (string);
   'maxDeliveryAttempts'?: (number);
   'createdAtMs'?: (number | string | Long);
+  'attributes'?: ({[key: string]: string});
 }
 
 export interface GroupConfig__Output {
   'name': (string);
   'maxDeliveryAttempts': (number);
   'createdAtMs': (number);
+  'attributes': ({[key: string]: string});
 }

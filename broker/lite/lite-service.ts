@@ -1,0 +1,445 @@
+/**
+ * Lite topics end to end: subscriptions (InterestSets), arrival -> ReadySet -> wake-up of
+ * exactly one parked receive per subscribed group, receive by client id, settle, leases,
+ * Shared/Exclusive groups, offset options, TTL.
+ *
+ *   send to P with lite_topic L ──> store topic P$L ──arrival──> dispatch(L)
+ *        dispatch: per consumer group subscribed to L, one client (round-robin in a Shared
+ *        group) gets L in its ReadySet and its waitKey signalled: its single parked receive
+ *        (one long poll covers all its lite topics) wakes, takes L from the ReadySet, pops P$L.
+ *   redelivery due / nack / ack freeing a gated lite topic ──> the same dispatch.
+ *
+ * Nothing scans in the hot path: an arrival touches the reverse index of one lite topic. The
+ * one scan is the catch-up over a client's own InterestSet after its ReadySet overflowed.
+ * Order: a lite topic is one queue consumed gated (pop-service `gate`): a batch at a time.
+ */
+import { Code } from '../../proto/common/codes.js';
+import { InvalidArgumentError, MqError } from '../../proto/common/errors.js';
+import type { Clock } from '../../proto/common/time.js';
+import type { Logger } from '../../proto/common/logger.js';
+import type { MessageStore } from '../store/message-store.js';
+import type { TopicConfig, TopicManager } from '../topic/topic-manager.js';
+import { LITE_CLIENT_QUOTA_ATTRIBUTE, liteExclusive, type GroupManager } from '../consumer/group-manager.js';
+import type { Delivery, PopService } from '../pop/pop-service.js';
+import type { LongPolling } from '../pop/long-polling.js';
+import type { LiteOptions } from '../options.js';
+import { LiteTopicTable, type LiteTopic } from './lite-topics.js';
+import { InterestSets, liteWaitKey, type ClientInterest } from './interest.js';
+import { checkLiteTopic, parseLiteInternal } from './lite-names.js';
+
+export type LiteAction = 'PARTIAL_ADD' | 'PARTIAL_REMOVE' | 'COMPLETE_ADD' | 'COMPLETE_REMOVE';
+
+/** Where a subscription starts (OffsetOption): LAST keeps the group's position. */
+export type OffsetSpec = { policy: 'LAST' | 'MIN' | 'MAX' } | { offset: number } | { tailN: number } | { timestamp: number };
+
+export interface SyncRequest {
+  action: LiteAction;
+  parent: string;
+  group: string;
+  liteTopics: string[];
+  offset?: OffsetSpec;
+}
+
+export interface LiteDelivery {
+  delivery: Delivery;
+  lite: string;
+}
+
+export interface LiteStats {
+  liteTopics: number;
+  subscriptions: number;
+  clients: number;
+  ready: number;
+}
+
+export type UnsubscribeNotifier = (clientId: string, parent: string, group: string, lite: string) => void;
+
+export interface LiteServiceDeps {
+  store: MessageStore;
+  topics: TopicManager;
+  groups: GroupManager;
+  pop: PopService;
+  longPolling: LongPolling;
+  clock: Clock;
+  logger: Logger;
+  options: Required<LiteOptions>;
+}
+
+const ACCEPT_ALL = (): boolean => true;
+/** How long a partial add/remove outranks full syncs (longer than any request's flight). */
+const RECENT_MS = 10_000;
+
+export class LiteService {
+  readonly table: LiteTopicTable;
+  readonly interests: InterestSets;
+  private notifier: UnsubscribeNotifier = () => {};
+
+  constructor(private readonly d: LiteServiceDeps) {
+    this.table = new LiteTopicTable({
+      store: d.store,
+      parentOf: (name) => {
+        const t = d.topics.get(name);
+        return t?.messageType === 'LITE' ? t : undefined;
+      },
+      maxTopics: d.options.maxTopics,
+      defaultTtlMs: d.options.defaultTtlMs,
+      clock: d.clock,
+      logger: d.logger,
+      onExpire: (lt) => this.forget(lt),
+    });
+    this.interests = new InterestSets({
+      clock: d.clock,
+      leaseMs: d.options.leaseMs,
+      maxReadyPerClient: d.options.maxReadyPerClient,
+      onLeaseExpired: (ci) => {
+        d.logger.info('lite subscriptions expired: the client stopped syncing and heartbeating', { clientId: ci.clientId, group: ci.group, topic: ci.parent, liteTopics: ci.topics.size });
+        this.removeInterest(ci);
+      },
+    });
+  }
+
+  /** Loads lite topics and plugs into topics (internal names) and long polling (signals). */
+  async start(): Promise<void> {
+    this.d.topics.setLiteHooks({
+      resolve: (name) => {
+        const p = parseLiteInternal(name);
+        const parent = p && this.d.topics.get(p.parent);
+        const lt = p && parent?.messageType === 'LITE' ? this.table.get(p.parent, p.lite) : undefined;
+        return lt && parent ? this.configOf(lt, parent) : undefined;
+      },
+      parentDeleted: (parent) => this.table.deleteParent(parent),
+    });
+    await this.table.load();
+    this.d.longPolling.setRouter((topic, group) => this.onSignal(topic, group));
+  }
+
+  /** How Exclusive-mode evictions reach clients (a NotifyUnsubscribeLiteCommand over Telemetry). */
+  setUnsubscribeNotifier(n: UnsubscribeNotifier): void {
+    this.notifier = n;
+  }
+
+  /** The LITE parent topic, or an error saying why `name` is not one. */
+  requireParent(name: string): TopicConfig {
+    const t = this.d.topics.require(name);
+    if (t.messageType !== 'LITE') throw new MqError(Code.BAD_REQUEST, `topic ${name} is a ${t.messageType} topic, not a LITE parent topic (create one with --type lite)`, { topic: name });
+    return t;
+  }
+
+  checkName(lite: string | undefined | null): string {
+    return checkLiteTopic(lite, this.d.options.maxNameLength);
+  }
+
+  /** The store topic config of a lite topic (one queue, the parent's permission). */
+  configOf(lt: LiteTopic, parent: TopicConfig): TopicConfig {
+    return { name: lt.internal, queueCount: 1, messageType: 'LITE', permission: parent.permission, attributes: parent.attributes, createdAtMs: lt.createdMs };
+  }
+
+  // --- send side ---------------------------------------------------------------------------------
+
+  /** Makes sure the lite topic exists (created on first send) with its queue open. */
+  async ensure(parent: TopicConfig, lite: string): Promise<LiteTopic> {
+    return this.table.ensure(parent, lite);
+  }
+
+  /** Store arrival on `internal`; false if it is not a lite topic. */
+  onArrival(internal: string): boolean {
+    const lt = this.lookup(internal);
+    if (!lt) return false;
+    this.table.touchWrite(lt);
+    this.dispatch(lt, undefined);
+    return true;
+  }
+
+  /** A long-polling signal (redelivery due, nack) for a lite topic's internal name. */
+  private onSignal(internal: string, group: string | undefined): boolean {
+    const lt = this.lookup(internal);
+    if (!lt) return false;
+    this.dispatch(lt, group);
+    return true;
+  }
+
+  private lookup(internal: string): LiteTopic | undefined {
+    const p = parseLiteInternal(internal);
+    return p ? this.table.get(p.parent, p.lite) : undefined;
+  }
+
+  /** Whether `group` could receive something from `lt` now (without creating consumer state). */
+  private deliverable(lt: LiteTopic, group: string): boolean {
+    if (!lt.opened || lt.deleted) return false;
+    if (this.d.store.committedOffset(lt.internal, 0) === 0) return false;
+    return this.d.pop.deliverable(lt.internal, group);
+  }
+
+  /** For each group subscribed to `lt` (or just `onlyGroup`), put `lt` in one client's ReadySet. */
+  private dispatch(lt: LiteTopic, onlyGroup: string | undefined): void {
+    const subs = lt.subs;
+    if (subs.length === 0) return;
+    if (subs.length === 1) {
+      const ci = subs[0]!;
+      if ((onlyGroup === undefined || ci.group === onlyGroup) && this.deliverable(lt, ci.group)) this.offer(ci, lt);
+      return;
+    }
+    const seen = new Set<string>();
+    for (const ci of subs) {
+      const g = ci.group;
+      if ((onlyGroup !== undefined && g !== onlyGroup) || seen.has(g)) continue;
+      seen.add(g);
+      if (!this.deliverable(lt, g)) continue;
+      const members = subs.filter((s) => s.group === g);
+      if (members.length > 1 && members.some((m) => m.ready.has(lt))) continue; // already pending there
+      this.offer(members.length === 1 ? ci : members[lt.rr++ % members.length]!, lt);
+    }
+  }
+
+  private offer(ci: ClientInterest, lt: LiteTopic): void {
+    ci.ready.add(lt);
+    this.d.longPolling.signal(ci.waitKey, 1);
+  }
+
+  // --- subscriptions -----------------------------------------------------------------------------
+
+  async sync(clientId: string, r: SyncRequest): Promise<void> {
+    const parent = this.requireParent(r.parent);
+    const names = [...new Set(r.liteTopics.map((l) => this.checkName(l)))];
+    switch (r.action) {
+      case 'PARTIAL_ADD': {
+        if (names.length === 0) throw InvalidArgumentError.format('lite_topic_set', 'must name at least one lite topic to add');
+        const ci = this.interests.getOrCreate(clientId, r.group, parent.name);
+        this.interests.renew(ci);
+        await this.add(ci, parent, names, r.offset, true);
+        return;
+      }
+      case 'PARTIAL_REMOVE': {
+        const ci = this.interests.get(clientId, r.group, parent.name);
+        if (!ci) return;
+        this.interests.renew(ci);
+        for (const n of names) {
+          const lt = this.table.get(parent.name, n);
+          if (lt) this.interests.unlink(ci, lt);
+          ci.evicted?.delete(n);
+          this.noteRecent(ci, n, false);
+        }
+        return;
+      }
+      case 'COMPLETE_ADD': {
+        const ci = this.interests.getOrCreate(clientId, r.group, parent.name);
+        this.interests.renew(ci);
+        const want = new Set(names);
+        // A full sync may have been issued before a recent partial add/remove reached us (the
+        // official client sends one at startup, racing its first subscribeLite): recent partial
+        // changes win over it.
+        const recent = this.recentChanges(ci);
+        for (const [n, added] of recent) {
+          if (added) want.add(n);
+          else want.delete(n);
+        }
+        if (ci.evicted) {
+          for (const n of [...ci.evicted]) {
+            if (want.has(n)) {
+              // Taken over by another client (Exclusive): say so again; the first notice may be lost.
+              want.delete(n);
+              this.notifier(clientId, parent.name, r.group, n);
+            } else ci.evicted.delete(n);
+          }
+        }
+        for (const lt of [...ci.topics]) if (!want.has(lt.name)) this.interests.unlink(ci, lt);
+        await this.add(ci, parent, [...want], undefined, false);
+        return;
+      }
+      case 'COMPLETE_REMOVE': {
+        const ci = this.interests.get(clientId, r.group, parent.name);
+        if (ci) this.removeInterest(ci);
+        return;
+      }
+      default:
+        throw InvalidArgumentError.format('action', `must be PARTIAL_ADD, PARTIAL_REMOVE, COMPLETE_ADD or COMPLETE_REMOVE (got ${String(r.action)})`);
+    }
+  }
+
+  /** Lite subscriptions one client of `group` may hold. */
+  clientQuota(group: string): number {
+    const v = Number(this.d.groups.get(group)?.attributes?.[LITE_CLIENT_QUOTA_ATTRIBUTE]);
+    if (v === -1) return Infinity;
+    return Number.isInteger(v) && v > 0 ? v : this.d.options.maxSubscriptionsPerClient;
+  }
+
+  private async add(ci: ClientInterest, parent: TopicConfig, names: string[], offset: OffsetSpec | undefined, explicit: boolean): Promise<void> {
+    const fresh = names.filter((n) => {
+      const lt = this.table.get(parent.name, n);
+      return !lt || !ci.topics.has(lt);
+    });
+    if (fresh.length > 0) {
+      const quota = this.clientQuota(ci.group);
+      if (ci.topics.size + fresh.length > quota) {
+        throw new MqError(Code.LITE_SUBSCRIPTION_QUOTA_EXCEEDED, `client ${ci.clientId} would hold ${ci.topics.size + fresh.length} lite subscriptions in group ${ci.group}; the quota is ${quota} per client`, { group: ci.group, topic: parent.name });
+      }
+      if (this.interests.subscriptions + fresh.length > this.d.options.maxSubscriptions) {
+        throw new MqError(Code.LITE_SUBSCRIPTION_QUOTA_EXCEEDED, `this broker holds its maximum of ${this.d.options.maxSubscriptions} lite subscriptions`, { group: ci.group, topic: parent.name });
+      }
+      const toCreate = fresh.filter((n) => !this.table.get(parent.name, n)).length;
+      if (!this.table.canCreate(toCreate)) {
+        throw new MqError(Code.LITE_TOPIC_QUOTA_EXCEEDED, `subscribing would create ${toCreate} lite topics; this broker holds its maximum of ${this.d.options.maxTopics}`, { topic: parent.name });
+      }
+    }
+    const exclusive = liteExclusive(this.d.groups.get(ci.group));
+    for (const n of names) {
+      const lt = await this.table.ensure(parent, n);
+      if (ci.removed) return; // lease ran out or the client left meanwhile
+      if (explicit) {
+        ci.evicted?.delete(n);
+        this.noteRecent(ci, n, true);
+      }
+      if (!ci.topics.has(lt)) {
+        this.interests.link(ci, lt);
+        if (exclusive) this.evictOthers(ci, lt);
+      }
+      if (offset) await this.applyOffset(lt, ci.group, offset);
+      // A new subscriber catches up on what is already there.
+      if (this.deliverable(lt, ci.group)) this.dispatch(lt, ci.group);
+    }
+  }
+
+  /** Remembers a partial add/remove for RECENT_MS, so a full sync issued before it cannot undo it. */
+  private noteRecent(ci: ClientInterest, lite: string, added: boolean): void {
+    (ci.recent ??= new Map()).set(lite, { at: this.d.clock.now(), added });
+  }
+
+  /** Partial changes of the last RECENT_MS (older ones are forgotten). */
+  private recentChanges(ci: ClientInterest): Map<string, boolean> {
+    const out = new Map<string, boolean>();
+    if (!ci.recent) return out;
+    const since = this.d.clock.now() - RECENT_MS;
+    for (const [n, r] of ci.recent) {
+      if (r.at < since) ci.recent.delete(n);
+      else out.set(n, r.added);
+    }
+    if (ci.recent.size === 0) ci.recent = undefined;
+    return out;
+  }
+
+  /** Exclusive mode: the newest subscriber of a group owns the lite topic; the others are told. */
+  private evictOthers(ci: ClientInterest, lt: LiteTopic): void {
+    for (const other of [...lt.subs]) {
+      if (other === ci || other.group !== ci.group) continue;
+      this.interests.unlink(other, lt);
+      (other.evicted ??= new Set()).add(lt.name);
+      this.d.logger.info('lite topic taken over (Exclusive group)', { liteTopic: lt.name, topic: lt.parent, group: ci.group, from: other.clientId, to: ci.clientId });
+      this.notifier(other.clientId, lt.parent, ci.group, lt.name);
+    }
+  }
+
+  private async applyOffset(lt: LiteTopic, group: string, spec: OffsetSpec): Promise<void> {
+    const { min, max } = this.d.store.offsets(lt.internal, 0);
+    let target: number;
+    if ('policy' in spec) {
+      if (spec.policy === 'LAST') return;
+      target = spec.policy === 'MIN' ? min : max;
+    } else if ('offset' in spec) {
+      if (!Number.isInteger(spec.offset) || spec.offset < 0) throw InvalidArgumentError.format('offset_option.offset', `must be a non-negative integer (got ${spec.offset})`);
+      target = spec.offset;
+    } else if ('tailN' in spec) {
+      if (!Number.isInteger(spec.tailN) || spec.tailN < 0) throw InvalidArgumentError.format('offset_option.tail_n', `must be a non-negative integer (got ${spec.tailN})`);
+      target = max - spec.tailN;
+    } else {
+      if (!Number.isFinite(spec.timestamp) || spec.timestamp < 0) throw InvalidArgumentError.format('offset_option.timestamp', `must be milliseconds since the epoch (got ${spec.timestamp})`);
+      target = await this.d.store.offsetForTime(lt.internal, 0, spec.timestamp);
+    }
+    (lt.groups ??= new Set()).add(group);
+    await this.d.pop.resetCursor(lt.internal, group, target);
+  }
+
+  /** Drops an InterestSet; what it had pending goes to other clients of its group. */
+  private removeInterest(ci: ClientInterest): void {
+    if (ci.removed) return;
+    const had = this.interests.remove(ci);
+    this.d.longPolling.signal(ci.waitKey); // a parked receive returns
+    for (const lt of had) if (lt.subs.length > 0) this.dispatch(lt, ci.group);
+  }
+
+  /** Sign of life from a client (heartbeat): renews its lite leases. */
+  touchClient(clientId: string): void {
+    for (const ci of this.interests.ofClient(clientId)) this.interests.renew(ci);
+  }
+
+  /** The client left (NotifyClientTermination): as COMPLETE_REMOVE of all its InterestSets. */
+  removeClient(clientId: string): void {
+    for (const ci of [...this.interests.ofClient(clientId)]) this.removeInterest(ci);
+  }
+
+  /** The lite topic expired: subscriptions and consumer state go with it (clients' full syncs may re-create it). */
+  private forget(lt: LiteTopic): void {
+    for (const ci of [...lt.subs]) this.interests.unlink(ci, lt);
+    this.d.pop.dropQueueConsumers(lt.internal, lt.groups ?? []);
+  }
+
+  // --- receive / settle --------------------------------------------------------------------------
+
+  waitKey(clientId: string, group: string, parent: string): string {
+    return liteWaitKey(clientId, group, parent);
+  }
+
+  /**
+   * Takes up to `max` messages for the client from the lite topics in its ReadySet, in
+   * ReadySet order; a lite topic with more left goes to the back. Empty when nothing is ready.
+   */
+  async receive(clientId: string, group: string, parent: TopicConfig, max: number, invisibleMs: number, maxAttempts: number): Promise<LiteDelivery[]> {
+    const ci = this.interests.get(clientId, group, parent.name);
+    if (!ci) return [];
+    this.interests.renew(ci);
+    const out: LiteDelivery[] = [];
+    let caughtUp = false;
+    while (out.length < max && !ci.removed) {
+      const lt = ci.ready.shift();
+      if (!lt) {
+        if (ci.ready.overflow && !caughtUp) {
+          caughtUp = true;
+          await this.catchUp(ci);
+          continue;
+        }
+        break;
+      }
+      if (lt.deleted || !ci.topics.has(lt)) continue;
+      if (!lt.opened) await this.table.open(lt);
+      (lt.groups ??= new Set()).add(group);
+      const ds = await this.d.pop.pop({ topic: this.configOf(lt, parent), group, filter: ACCEPT_ALL, maxMessages: max - out.length, invisibleMs, maxAttempts, gate: true });
+      for (const delivery of ds) out.push({ delivery, lite: lt.name });
+      if (ci.topics.has(lt) && this.deliverable(lt, group)) ci.ready.add(lt);
+    }
+    return out;
+  }
+
+  /** After an overflow: refill the ReadySet from the client's own InterestSet. */
+  private async catchUp(ci: ClientInterest): Promise<void> {
+    ci.ready.overflow = false;
+    for (const lt of [...ci.topics]) {
+      if (!lt.opened) await this.table.open(lt);
+      if (this.deliverable(lt, ci.group) && !ci.ready.add(lt)) return; // full again: overflow stays set
+    }
+  }
+
+  /** The internal store topic of `lite` under `parent` (acks, nacks, dead-lettering). */
+  async internalFor(parent: TopicConfig, lite: string | undefined): Promise<string> {
+    if (lite === undefined || lite === '') throw InvalidArgumentError.format('lite_topic', `is required for messages of the LITE topic ${parent.name}`);
+    const lt = this.table.get(parent.name, this.checkName(lite));
+    if (!lt) throw new MqError(Code.INVALID_RECEIPT_HANDLE, `lite topic ${lite} of ${parent.name} no longer exists (expired); its messages are gone`, { topic: parent.name, liteTopic: lite });
+    if (!lt.opened) await this.table.open(lt);
+    return lt.internal;
+  }
+
+  /** After an ack, nack or dead-lettering on a lite topic: the next batch may be ready. */
+  afterSettle(internal: string, group: string): void {
+    const lt = this.lookup(internal);
+    if (lt) this.dispatch(lt, group);
+  }
+
+  stats(): LiteStats {
+    let ready = 0;
+    for (const ci of this.interests.all()) ready += ci.ready.size;
+    return { liteTopics: this.table.size, subscriptions: this.interests.subscriptions, clients: this.interests.clientCount, ready };
+  }
+
+  close(): void {
+    this.table.close();
+    this.interests.close();
+  }
+}

@@ -1,7 +1,7 @@
 /** `agentmq dev`, `agentmq nameserver`, `agentmq broker`: long-running server commands. */
 import { join } from 'node:path';
 import { createNameServer, type DiscoveryOptions, type NameServer } from '../nameserver/index.js';
-import { createBroker, type Broker } from '../broker/index.js';
+import { createBroker, type Broker, type BrokerOptions } from '../broker/index.js';
 import { consoleLogger } from '../proto/common/logger.js';
 import { DEFAULT_DATA_DIR, int, parse, UsageError } from './args.js';
 
@@ -19,7 +19,41 @@ const SERVER_FLAGS = {
   embedder: { type: 'string' },
   model: { type: 'string' },
   'model-dir': { type: 'string' },
+  'max-long-polling-ms': { type: 'string' },
+  'lite-max-topics': { type: 'string' },
+  'lite-max-subscriptions': { type: 'string' },
+  'lite-client-quota': { type: 'string' },
+  'lite-lease-ms': { type: 'string' },
+  'lite-ttl-ms': { type: 'string' },
 } as const;
+
+const BROKER_TUNING_HELP = `  --max-long-polling-ms N longest a receive waits for messages (default 60000)
+  --lite-max-topics N     lite topics per broker (default 2000000)
+  --lite-max-subscriptions N
+                          lite subscriptions per broker (default 2000000)
+  --lite-client-quota N   lite subscriptions per client (default 100000; group attribute
+                          lite.sub.client.quota overrides)
+  --lite-lease-ms N       drop a client's lite subscriptions after this long without a sync,
+                          heartbeat or receive (default 120000)
+  --lite-ttl-ms N         TTL of lite topics whose parent sets none (default 86400000)`;
+
+type TuningValues = { 'max-long-polling-ms'?: string; 'lite-max-topics'?: string; 'lite-max-subscriptions'?: string; 'lite-client-quota'?: string; 'lite-lease-ms'?: string; 'lite-ttl-ms'?: string };
+
+/** Broker options from the tuning flags (only those given; the rest keep their defaults). */
+function brokerTuning(v: TuningValues): Pick<BrokerOptions, 'pop' | 'lite'> {
+  const opt = (flag: keyof TuningValues) => (v[flag] === undefined ? undefined : int(flag, v[flag], 0));
+  const lite: NonNullable<BrokerOptions['lite']> = {};
+  const set = <K extends keyof typeof lite>(k: K, val: number | undefined) => {
+    if (val !== undefined) lite[k] = val as (typeof lite)[K];
+  };
+  set('maxTopics', opt('lite-max-topics'));
+  set('maxSubscriptions', opt('lite-max-subscriptions'));
+  set('maxSubscriptionsPerClient', opt('lite-client-quota'));
+  set('leaseMs', opt('lite-lease-ms'));
+  set('defaultTtlMs', opt('lite-ttl-ms'));
+  const poll = opt('max-long-polling-ms');
+  return { lite, ...(poll !== undefined ? { pop: { maxLongPollingMs: poll } } : {}) };
+}
 
 const EMBEDDER_HELP = `  --embedder auto|lexical|transformers
                           discovery embedder (default auto: the transformers model if it loads
@@ -53,6 +87,7 @@ Options:
   --broker-name NAME      broker name (default broker-a)
   --flush sync|async      flush policy (default async; sync fsyncs every group commit)
   --no-auto-create-groups consumer groups must be created with 'agentmq group create'
+${BROKER_TUNING_HELP}
 ${EMBEDDER_HELP}
   -h, --help              show this help`;
 
@@ -80,6 +115,7 @@ Options:
   --nameserver HOST:PORT  a NameServer to register with (repeatable; default 127.0.0.1:9876)
   --flush sync|async      flush policy (default async)
   --no-auto-create-groups consumer groups must be created with 'agentmq group create'
+${BROKER_TUNING_HELP}
   -h, --help              show this help`;
 
 function flushOf(v: string | undefined): 'sync' | 'async' {
@@ -132,6 +168,7 @@ export async function dev(argv: string[]): Promise<number> {
       store: { dataDir: join(dataDir, brokerName), flush: flushOf(values.flush) },
       autoCreateGroups: !values['no-auto-create-groups'],
       logger: consoleLogger('broker'),
+      ...brokerTuning(values),
     });
     await broker.start();
     console.log(`agentmq dev ready nameserver=${nsAddr} broker=${broker.address.host}:${broker.address.port} data-dir=${dataDir}`);
@@ -168,6 +205,7 @@ export async function broker(argv: string[]): Promise<number> {
     nameservers: values.nameserver ?? ['127.0.0.1:9876'],
     store: { dataDir: values['data-dir'] ?? join(DEFAULT_DATA_DIR, brokerName), flush: flushOf(values.flush) },
     autoCreateGroups: !values['no-auto-create-groups'],
+    ...brokerTuning(values),
   });
   await b.start();
   console.log(`agentmq broker ready broker=${b.address.host}:${b.address.port} name=${brokerName}`);

@@ -22,7 +22,8 @@ describe('compat - official LitePushConsumer', () => {
 
   beforeAll(async () => {
     dir = tmpDir();
-    dev = await startDev({ dataDir: dir.path });
+    // Short long polls: the client's shutdown waits for its parked receive to return.
+    dev = await startDev({ dataDir: dir.path, extraArgs: ['--max-long-polling-ms', '3000'] });
     const admin = adminClient(dev.broker);
     const res = await call(admin, admin.CreateTopic, { topic: { name: 'compat-replies', messageType: 'LITE' } });
     expect(res.status?.code).toBe('OK');

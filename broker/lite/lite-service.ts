@@ -86,6 +86,10 @@ export class LiteService {
       clock: d.clock,
       logger: d.logger,
       onExpire: (lt) => this.forget(lt),
+      onOpen: async (lt) => {
+        // Consumer state found on disk: recovered now; its groups are dropped with the topic.
+        for (const g of await d.pop.loadTopic(lt.internal)) (lt.groups ??= new Set()).add(g);
+      },
     });
     this.interests = new InterestSets({
       clock: d.clock,

@@ -57,6 +57,8 @@ export interface LiteTopicTableOptions {
   logger: Logger;
   /** Called before an expired lite topic's data is deleted (drop subscriptions, consumer state). */
   onExpire: (lt: LiteTopic) => void;
+  /** Called when a lite topic known from disk is opened, before use (recover consumer state). */
+  onOpen: (lt: LiteTopic) => Promise<void>;
 }
 
 interface TtlEntry {
@@ -127,10 +129,12 @@ export class LiteTopicTable {
   /** Opens the queue of a lite topic known from disk. */
   open(lt: LiteTopic): Promise<void> {
     if (lt.opened) return Promise.resolve();
-    lt.opening ??= this.o.store.openQueues(lt.internal, 1, { cache: false }).then(() => {
+    lt.opening ??= (async () => {
+      await this.o.store.openQueues(lt.internal, 1, { cache: false });
+      await this.o.onOpen(lt);
       lt.opened = true;
       lt.opening = undefined;
-    });
+    })();
     return lt.opening;
   }
 

@@ -27,7 +27,7 @@ import type { Clock } from '../../proto/common/time.js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
 import type { BatchOp } from '../store/rocks.js';
-import { decodeConsumerKey, encodeU64, decodeU64, cursorKey, inflightKey, waitingKey, prefixEnd, P_CURSOR, P_INFLIGHT, P_WAITING } from '../store/keys.js';
+import { consumerPrefix, decodeConsumerKey, encodeU64, decodeU64, cursorKey, inflightKey, waitingKey, prefixEnd, P_CURSOR, P_INFLIGHT, P_WAITING, type ConsumerKey } from '../store/keys.js';
 import { decodeInflight, encodeInflight, type InflightRecord } from '../store/codec.js';
 import type { TopicConfig } from '../topic/topic-manager.js';
 import { drainOrder } from '../topic/lanes.js';
@@ -154,32 +154,51 @@ export class PopService {
     this.maxAttemptsOf = maxAttemptsOf;
   }
 
-  /** Recovers cursors, in-flight and waiting records after a restart. */
+  /**
+   * Recovers cursors, in-flight and waiting records after a restart. Lite topics (internal
+   * names parent$lite) are skipped: their queues open lazily and `loadTopic` recovers them then.
+   */
   async load(): Promise<void> {
     const counts = { cursors: 0, inflight: 0, waiting: 0 };
     for (const kind of [P_CURSOR, P_INFLIGHT, P_WAITING] as const) {
       const prefix = Buffer.from([kind]);
       for await (const [key, value] of this.store.db.range({ gte: prefix, lt: prefixEnd(prefix) })) {
         const k = decodeConsumerKey(key);
-        if (this.store.queueCount(k.topic) <= k.queueId) continue; // topic deleted meanwhile
-        const qc = this.queueConsumer(k.topic, k.group, k.queueId);
-        if (kind === P_CURSOR) {
-          qc.cursor = decodeU64(value);
-          counts.cursors++;
-        } else if (kind === P_INFLIGHT && k.offset !== undefined) {
-          const rec = decodeInflight(value);
-          qc.inflight.set(k.offset, rec);
-          if (rec.group !== undefined) qc.blocked.set(rec.group, k.offset);
-          this.schedule(qc, k.offset, rec);
-          if (rec.attempt >= this.maxAttemptsOf(qc.group)) this.lastChance.push({ at: rec.visibleAt, qc, offset: k.offset, token: rec.token });
-          counts.inflight++;
-        } else if (kind === P_WAITING && k.offset !== undefined) {
-          this.holdBack(qc, value.toString('utf8'), k.offset);
-          counts.waiting++;
-        }
+        if (k.topic.includes('$')) continue; // a lite topic: recovered when it is opened
+        if (this.recover(kind, k, value)) counts[kind === P_CURSOR ? 'cursors' : kind === P_INFLIGHT ? 'inflight' : 'waiting']++;
       }
     }
     this.logger.info('consumer state recovered', counts);
+  }
+
+  /** Recovers the consumer state of one topic whose queues were just opened (lite topics); returns its groups. */
+  async loadTopic(topic: string): Promise<Set<string>> {
+    const groups = new Set<string>();
+    for (const kind of [P_CURSOR, P_INFLIGHT, P_WAITING] as const) {
+      const prefix = consumerPrefix(kind, topic);
+      for await (const [key, value] of this.store.db.range({ gte: prefix, lt: prefixEnd(prefix) })) {
+        const k = decodeConsumerKey(key);
+        if (this.recover(kind, k, value)) groups.add(k.group);
+      }
+    }
+    return groups;
+  }
+
+  private recover(kind: number, k: ConsumerKey, value: Buffer): boolean {
+    if (this.store.queueCount(k.topic) <= k.queueId) return false; // topic deleted meanwhile
+    const qc = this.queueConsumer(k.topic, k.group, k.queueId);
+    if (kind === P_CURSOR) {
+      qc.cursor = decodeU64(value);
+    } else if (kind === P_INFLIGHT && k.offset !== undefined) {
+      const rec = decodeInflight(value);
+      qc.inflight.set(k.offset, rec);
+      if (rec.group !== undefined) qc.blocked.set(rec.group, k.offset);
+      this.schedule(qc, k.offset, rec);
+      if (rec.attempt >= this.maxAttemptsOf(qc.group)) this.lastChance.push({ at: rec.visibleAt, qc, offset: k.offset, token: rec.token });
+    } else if (kind === P_WAITING && k.offset !== undefined) {
+      this.holdBack(qc, value.toString('utf8'), k.offset);
+    } else return false;
+    return true;
   }
 
   private consumersOf(topic: string, group: string): QueueConsumer[] {

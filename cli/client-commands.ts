@@ -4,14 +4,29 @@
  */
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
-import { AdminClient, DiscoveryClient, Producer, SimpleConsumer, silentLogger, type MessageDetails, type MessageType, type OutgoingMessage, type Permission } from '../client/index.js';
+import {
+  AdminClient,
+  DiscoveryClient,
+  LiteConsumer,
+  MqError,
+  Producer,
+  SimpleConsumer,
+  silentLogger,
+  type LiteOffset,
+  type LiteSubModel,
+  type MessageDetails,
+  type MessageType,
+  type OutgoingMessage,
+  type Permission,
+  type ReceivedMessage,
+} from '../client/index.js';
 import { DEFAULT_NAMESERVER, int, parse, UsageError } from './args.js';
 
 const NS_FLAG = { nameserver: { type: 'string' } } as const;
 
 const TOPIC_USAGE = `Usage:
-  agentmq topic create NAME [--queues N] [--type NORMAL|FIFO|DELAY|PRIORITY] [--permission READ|WRITE|READ_WRITE]
-                            [--attr KEY=VALUE ...] [--if-not-exists] [--broker NAME]
+  agentmq topic create NAME [--queues N] [--type NORMAL|FIFO|DELAY|PRIORITY|LITE] [--permission READ|WRITE|READ_WRITE]
+                            [--lite-ttl-ms N|never] [--attr KEY=VALUE ...] [--if-not-exists] [--broker NAME]
   agentmq topic update NAME [--queues N] [--permission P] [--broker NAME]
   agentmq topic register NAME --description TEXT [--tag T ...] [--skill NAME:DESCRIPTION ...] [--example TEXT ...]
                             [--input-schema FILE] [--output-schema FILE] [--owner O] [--version V] [--attr K=V ...]
@@ -21,12 +36,21 @@ const TOPIC_USAGE = `Usage:
 
 Without --broker, create/update/delete apply to every live broker.
 Attributes: dedup.window.ms=N sets the topic's deduplication window (default 600000).
+Lite topics: --type lite makes a LITE parent topic (one queue); its lite topics are created on
+first send or subscribe (send --lite-topic, consume --lite-topic). --lite-ttl-ms N deletes a lite
+topic after N ms without writes (never: kept; broker default 86400000), attribute lite.ttl.ms.
 Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
 
 const GROUP_USAGE = `Usage:
-  agentmq group create NAME [--max-attempts N] [--if-not-exists] [--broker NAME]
+  agentmq group create NAME [--max-attempts N] [--lite-mode shared|exclusive] [--lite-client-quota N|unlimited]
+                            [--attr KEY=VALUE ...] [--if-not-exists] [--broker NAME]
   agentmq group list [--json]
   agentmq group delete NAME [--if-exists] [--broker NAME]
+
+Lite consumption:
+  --lite-mode shared      the group's clients subscribed to a lite topic share its messages (default)
+  --lite-mode exclusive   the newest subscriber takes a lite topic over; the others are told and drop it
+  --lite-client-quota N   lite subscriptions one client of the group may hold (or unlimited)
 
 Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
 
@@ -44,16 +68,23 @@ Options:
   --delay-ms N            deliver N ms from now (prints a recall handle)
   --ttl-ms N              expire N ms after it becomes deliverable
   --dedup-key K           store at most once per topic within its dedup window
+  --lite-topic L          send to lite topic L of TOPIC (a LITE parent topic); created on first send
   --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
   -h, --help`;
 
 const CONSUME_USAGE = `Usage: agentmq consume TOPIC --group G [options]
+       agentmq consume TOPIC --group G --lite-topic L [--lite-topic L2 ...] [options]
 
-Receives messages, prints one line per message (id, attempt, tag, body) and acks it.
+Receives messages, prints one line per message (id, attempt, tag, body) and acks it. With
+--lite-topic, TOPIC is a LITE parent topic: subscribes to those lite topics (created if new) and
+prints their messages, in order per lite topic, with lite=L.
 
 Options:
   --group G               consumer group (required)
-  --tag EXPR              tag filter: * (default) or a||b
+  --tag EXPR              tag filter: * (default) or a||b (not with --lite-topic)
+  --lite-topic L          subscribe to lite topic L of TOPIC (repeatable)
+  --lite-offset WHERE     where new lite subscriptions start: last (default: where the group
+                          stands), min (oldest stored), max (only new), tail:N, time:EPOCH_MS
   --count N               stop after N messages (default: run until Ctrl-C)
   --wait-ms N             stop after N ms without a message (default: never)
   --invisible-ms N        invisible duration per receive (default 30000)
@@ -101,6 +132,38 @@ function keyValues(flag: string, items: string[]): Record<string, string> {
   return out;
 }
 
+/** A non-negative integer, or -1 for `never` / `unlimited` (also accepted as words: `--flag -1` is no option value for parseArgs). */
+function intOrUnlimited(name: string, v: string, word: 'never' | 'unlimited'): number {
+  if (v.toLowerCase() === word) return -1;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < -1) throw new UsageError(`--${name} must be a non-negative integer or ${word} (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+function liteMode(v: string): LiteSubModel {
+  const m = v.toLowerCase();
+  if (m === 'shared') return 'Shared';
+  if (m === 'exclusive') return 'Exclusive';
+  throw new UsageError(`--lite-mode must be shared or exclusive (got ${JSON.stringify(v)})`);
+}
+
+function liteOffset(v: string): LiteOffset {
+  const lower = v.toLowerCase();
+  if (lower === 'last' || lower === 'min' || lower === 'max') return lower.toUpperCase() as 'LAST' | 'MIN' | 'MAX';
+  const [kind, n] = lower.split(':');
+  const num = Number(n);
+  if (n !== undefined && n !== '' && Number.isSafeInteger(num) && num >= 0) {
+    if (kind === 'tail') return { tailN: num };
+    if (kind === 'time') return { timestampMs: num };
+  }
+  throw new UsageError(`--lite-offset must be last, min, max, tail:N or time:EPOCH_MS (got ${JSON.stringify(v)})`);
+}
+
+function formatAttributes(attrs: Record<string, string>): string {
+  const list = Object.entries(attrs);
+  return list.length ? `, ${list.map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -135,6 +198,7 @@ async function topic(argv: string[]): Promise<number> {
     owner: { type: 'string' },
     version: { type: 'string' },
     'agent-card': { type: 'string' },
+    'lite-ttl-ms': { type: 'string' },
   }, TOPIC_USAGE);
   const [sub, name] = positionals;
   if (values.help || !sub) return (console.log(TOPIC_USAGE), values.help ? 0 : 2);
@@ -149,6 +213,7 @@ async function topic(argv: string[]): Promise<number> {
     ...(values.type ? { messageType: values.type.toUpperCase() as MessageType } : {}),
     ...(values.permission ? { permission: values.permission.toUpperCase() as Permission } : {}),
     ...(values.attr ? { attributes: keyValues('attr', values.attr) } : {}),
+    ...(values['lite-ttl-ms'] !== undefined ? { liteTtlMs: intOrUnlimited('lite-ttl-ms', values['lite-ttl-ms'], 'never') } : {}),
   });
   return withAdmin(values.nameserver, async (admin) => {
     switch (sub) {
@@ -227,6 +292,9 @@ async function group(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...NS_FLAG,
     'max-attempts': { type: 'string' },
+    'lite-mode': { type: 'string' },
+    'lite-client-quota': { type: 'string' },
+    attr: { type: 'string', multiple: true },
     broker: { type: 'string' },
     'if-not-exists': { type: 'boolean' },
     'if-exists': { type: 'boolean' },
@@ -243,8 +311,17 @@ async function group(argv: string[]): Promise<number> {
     switch (sub) {
       case 'create': {
         const attempts = values['max-attempts'] !== undefined ? { maxDeliveryAttempts: int('max-attempts', values['max-attempts'], 0) } : {};
-        const res = await admin.createGroup({ name: needName(), ...attempts }, { ...target, ifNotExists: values['if-not-exists'] ?? false });
-        for (const g of res) console.log(`group ${g.name} on ${g.broker}: max delivery attempts ${g.maxDeliveryAttempts}`);
+        const res = await admin.createGroup(
+          {
+            name: needName(),
+            ...attempts,
+            ...(values['lite-mode'] !== undefined ? { liteSubModel: liteMode(values['lite-mode']) } : {}),
+            ...(values['lite-client-quota'] !== undefined ? { liteClientQuota: intOrUnlimited('lite-client-quota', values['lite-client-quota'], 'unlimited') } : {}),
+            ...(values.attr ? { attributes: keyValues('attr', values.attr) } : {}),
+          },
+          { ...target, ifNotExists: values['if-not-exists'] ?? false },
+        );
+        for (const g of res) console.log(`group ${g.name} on ${g.broker}: max delivery attempts ${g.maxDeliveryAttempts}${formatAttributes(g.attributes)}`);
         return 0;
       }
       case 'delete':
@@ -254,8 +331,8 @@ async function group(argv: string[]): Promise<number> {
       case 'list': {
         const groups = await admin.listGroups(target);
         if (values.json) return (console.log(JSON.stringify(groups, null, 2)), 0);
-        const rows = [['GROUP', 'MAX_ATTEMPTS', 'BROKERS']];
-        for (const g of groups) rows.push([g.name, String(g.maxDeliveryAttempts), g.brokers.join(',')]);
+        const rows = [['GROUP', 'MAX_ATTEMPTS', 'ATTRIBUTES', 'BROKERS']];
+        for (const g of groups) rows.push([g.name, String(g.maxDeliveryAttempts), Object.entries(g.attributes).map(([k, v]) => `${k}=${v}`).join(',') || '-', g.brokers.join(',')]);
         console.log(table(rows));
         return 0;
       }
@@ -276,6 +353,7 @@ async function send(argv: string[]): Promise<number> {
     'delay-ms': { type: 'string' },
     'ttl-ms': { type: 'string' },
     'dedup-key': { type: 'string' },
+    'lite-topic': { type: 'string' },
   }, SEND_USAGE);
   if (values.help) return (console.log(SEND_USAGE), 0);
   const [topicName, body] = positionals;
@@ -293,6 +371,7 @@ async function send(argv: string[]): Promise<number> {
     ...(delayMs !== undefined ? { deliveryTimestampMs: Date.now() + delayMs } : {}),
     ...(values['ttl-ms'] !== undefined ? { ttlMs: int('ttl-ms', values['ttl-ms'], 0) } : {}),
     ...(values['dedup-key'] !== undefined ? { dedupKey: values['dedup-key'] } : {}),
+    ...(values['lite-topic'] !== undefined ? { liteTopic: values['lite-topic'] } : {}),
   });
   const producer = new Producer({ nameserver: values.nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
   let failed = 0;
@@ -303,7 +382,7 @@ async function send(argv: string[]): Promise<number> {
         (r) => console.log(r.recallHandle ? `scheduled ${r.messageId} recall-handle=${r.recallHandle}` : `sent ${r.messageId} offset=${r.offset}`),
         (err: unknown) => {
           failed++;
-          console.error(`send failed: ${err instanceof Error ? err.message : String(err)}`);
+          console.error(`send failed: ${err instanceof MqError ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
         },
       );
     if (body !== undefined) {
@@ -326,6 +405,8 @@ async function consume(argv: string[]): Promise<number> {
     ...NS_FLAG,
     group: { type: 'string' },
     tag: { type: 'string' },
+    'lite-topic': { type: 'string', multiple: true },
+    'lite-offset': { type: 'string' },
     count: { type: 'string' },
     'wait-ms': { type: 'string' },
     'invisible-ms': { type: 'string' },
@@ -336,26 +417,48 @@ async function consume(argv: string[]): Promise<number> {
   const [topicName] = positionals;
   if (!topicName) throw new UsageError(`consume needs a TOPIC\n\n${CONSUME_USAGE}`);
   if (!values.group) throw new UsageError(`consume needs --group\n\n${CONSUME_USAGE}`);
+  const liteTopics = values['lite-topic'] ?? [];
+  const lite = liteTopics.length > 0;
+  if (lite && values.tag !== undefined) throw new UsageError(`--tag cannot be combined with --lite-topic\n\n${CONSUME_USAGE}`);
+  if (!lite && values['lite-offset'] !== undefined) throw new UsageError(`--lite-offset needs --lite-topic\n\n${CONSUME_USAGE}`);
+  const offset = values['lite-offset'] !== undefined ? liteOffset(values['lite-offset']) : undefined;
   const count = int('count', values.count, 0) || Infinity;
   const waitMs = int('wait-ms', values['wait-ms'], 0);
-  const consumer = new SimpleConsumer({
+  const common = {
     nameserver: values.nameserver ?? DEFAULT_NAMESERVER,
     group: values.group,
-    subscriptions: { [topicName]: values.tag ?? '*' },
     invisibleDurationMs: int('invisible-ms', values['invisible-ms'], 30_000),
     ...(waitMs > 0 ? { awaitDurationMs: Math.min(waitMs, 20_000) } : {}),
     logger: silentLogger,
-  });
+  };
+  let receive: (max: number, signal: AbortSignal) => Promise<ReceivedMessage[]>;
+  let client: { start(): Promise<void>; close(): Promise<void> };
+  let afterStart = async (): Promise<void> => {};
+  if (lite) {
+    const consumer = new LiteConsumer({ ...common, topic: topicName });
+    consumer.on('unsubscribed', (l) => console.error(`lite topic ${l} was taken over by another client of group ${values.group}; unsubscribed`));
+    client = consumer;
+    // Subscribed after start() so an offset applies to each of them.
+    afterStart = async () => {
+      for (const l of liteTopics) await consumer.subscribe(l, offset !== undefined ? { offset } : {});
+    };
+    receive = (max, signal) => consumer.receive({ max, signal });
+  } else {
+    const consumer = new SimpleConsumer({ ...common, subscriptions: { [topicName]: values.tag ?? '*' } });
+    client = consumer;
+    receive = (max, signal) => consumer.receive({ maxMessages: max, signal });
+  }
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let seen = 0;
   try {
-    await consumer.start();
+    await client.start();
+    await afterStart();
     let idleSince = Date.now();
     while (seen < count && !stop.signal.aborted) {
-      const batch = await consumer.receive({ maxMessages: Math.min(32, count - seen), signal: stop.signal }).catch((err: unknown) => {
+      const batch = await receive(Math.min(32, count - seen), stop.signal).catch((err: unknown) => {
         if (stop.signal.aborted) return [];
         throw err;
       });
@@ -367,9 +470,9 @@ async function consume(argv: string[]): Promise<number> {
       for (const m of batch) {
         seen++;
         if (values.json) {
-          console.log(JSON.stringify({ messageId: m.messageId, topic: m.topic, tag: m.tag, keys: m.keys, properties: m.properties, deliveryAttempt: m.deliveryAttempt, queueId: m.queueId, offset: m.offset, body: m.text() }));
+          console.log(JSON.stringify({ messageId: m.messageId, topic: m.topic, ...(m.liteTopic !== undefined ? { liteTopic: m.liteTopic } : {}), tag: m.tag, keys: m.keys, properties: m.properties, deliveryAttempt: m.deliveryAttempt, queueId: m.queueId, offset: m.offset, body: m.text() }));
         } else {
-          console.log(`${m.messageId} attempt=${m.deliveryAttempt}${m.tag ? ` tag=${m.tag}` : ''} ${m.text()}`);
+          console.log(`${m.messageId} attempt=${m.deliveryAttempt}${m.liteTopic !== undefined ? ` lite=${m.liteTopic}` : ''}${m.tag ? ` tag=${m.tag}` : ''} ${m.text()}`);
         }
         if (!values['no-ack']) await m.ack();
       }
@@ -377,7 +480,7 @@ async function consume(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await consumer.close();
+    await client.close();
   }
   return 0;
 }

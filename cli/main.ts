@@ -14,12 +14,12 @@ Servers:
   broker                   a broker
 
 Client commands (take --nameserver HOST:PORT, default 127.0.0.1:9876):
-  topic create|update|list|delete   manage topics
+  topic create|update|list|delete   manage topics (--type lite: a LITE parent of lite topics)
   topic register NAME ...  register a topic as a capability (description, skills, or an AgentCard)
   discover "QUERY"         who can do this? (semantic discovery)
   group create|list|delete          manage consumer groups
-  send TOPIC [BODY]        send messages (BODY, or one message per stdin line)
-  consume TOPIC            receive, print and ack messages
+  send TOPIC [BODY]        send messages (BODY, or one message per stdin line; --lite-topic L)
+  consume TOPIC            receive, print and ack messages (--lite-topic L: lite topics)
   message get|find         look messages up by id or business key
   dlq redrive GROUP        move dead letters back to their topics
   clients                  list online clients

@@ -1,7 +1,8 @@
 /**
  * The shared machinery of a producer or consumer, wired together: channels, NameServer and broker
  * RPC wrappers, the route cache, one telemetry session per broker in any cached route, and the
- * heartbeat timer. Producer and SimpleConsumer each own one `ClientCore` (and so one client id).
+ * heartbeat timer. Producer, SimpleConsumer and LiteConsumer each own one `ClientCore` (and so one
+ * client id).
  *
  * Telemetry follows the routes: a broker that appears in a route gets a session (opened in the
  * background), a broker that left every route loses it.
@@ -21,12 +22,17 @@ import type { ClientType, Endpoint } from './types.js';
 
 export interface ClientCoreOptions {
   options: ResolvedClientOptions;
-  clientType: ClientType;
+  /** Reported with heartbeats; a function when it can change (a lite consumer turning push). */
+  clientType: ClientType | (() => ClientType);
   /** Consumer group (consumers only): sent with heartbeats and termination notices. */
   group?: string;
   /** The settings reported on every telemetry stream. */
   settings: () => ClientSettings;
   onSettings?: (endpoint: Endpoint, settings: ServerSettings) => void;
+  /** After every successful route fetch (the brokers serving `topic` may have changed). */
+  onRouteChange?: (topic: string) => void;
+  /** A broker dropped one of this client's lite subscriptions (Exclusive group take-over). */
+  onNotifyUnsubscribeLite?: (endpoint: Endpoint, liteTopic: string) => void;
 }
 
 export class ClientCore {
@@ -58,7 +64,10 @@ export class ClientCore {
     this.routes = new RouteCache(this.nameserver, {
       refreshIntervalMs: core.options.routeRefreshIntervalMs,
       logger: this.logger,
-      onChange: () => this.syncSessions(),
+      onChange: (topic) => {
+        this.syncSessions();
+        if (!this.closed) core.onRouteChange?.(topic);
+      },
     });
     const heartbeat: ConstructorParameters<typeof HeartbeatTimer>[0] = {
       rpc: this.brokers,
@@ -120,6 +129,7 @@ export class ClientCore {
         handshakeTimeoutMs: this.options.requestTimeoutMs,
       };
       if (this.core.onSettings) options.onSettings = this.core.onSettings;
+      if (this.core.onNotifyUnsubscribeLite) options.onNotifyUnsubscribeLite = this.core.onNotifyUnsubscribeLite;
       s = new TelemetrySession(options);
       this.sessions.set(endpoint, s);
     }

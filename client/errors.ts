@@ -71,4 +71,40 @@ export function isRetryableError(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Lite topic errors: the server codes of lite topics as their own MqError classes, so callers can
+ * `catch (e) { if (e instanceof LiteSubscriptionQuotaExceededError) ... }`. `code` is the same
+ * RocketMQ code either way; `liteError` turns a plain MqError into its class.
+ */
+/** ILLEGAL_LITE_TOPIC: a lite topic name outside /^[a-zA-Z0-9_.:-]+$/ or longer than the broker allows (64). */
+export class IllegalLiteTopicError extends InvalidArgumentError {
+  override name = 'IllegalLiteTopicError';
+}
+
+/** LITE_SUBSCRIPTION_QUOTA_EXCEEDED: more lite subscriptions than the client's quota (group attribute `lite.sub.client.quota`) or the broker's limit. */
+export class LiteSubscriptionQuotaExceededError extends MqError {
+  override name = 'LiteSubscriptionQuotaExceededError';
+}
+
+/** LITE_TOPIC_QUOTA_EXCEEDED: the broker holds its maximum number of lite topics; a new one was not created. */
+export class LiteTopicQuotaExceededError extends MqError {
+  override name = 'LiteTopicQuotaExceededError';
+}
+
+/** `err` as its lite error class when its code is a lite code; anything else unchanged. */
+export function liteError<E>(err: E): E | MqError {
+  if (!(err instanceof MqError) || err instanceof IllegalLiteTopicError || err instanceof LiteSubscriptionQuotaExceededError || err instanceof LiteTopicQuotaExceededError) return err;
+  const options = { ...err.context, cause: err.cause };
+  switch (err.code) {
+    case Code.ILLEGAL_LITE_TOPIC:
+      return new IllegalLiteTopicError(err.code, err.message, options);
+    case Code.LITE_SUBSCRIPTION_QUOTA_EXCEEDED:
+      return new LiteSubscriptionQuotaExceededError(err.code, err.message, options);
+    case Code.LITE_TOPIC_QUOTA_EXCEEDED:
+      return new LiteTopicQuotaExceededError(err.code, err.message, options);
+    default:
+      return err;
+  }
+}
+
 export { Code, InvalidArgumentError, MqError, NotFoundError };

@@ -26,6 +26,22 @@ export {
 export type { ReceiveOptions, SimpleConsumerOptions } from './consumer/simple-consumer-options.js';
 export type { ReceivedMessage } from './consumer/received-message.js';
 
+export { LiteConsumer } from './consumer/lite-consumer.js';
+export type { LiteConsumerEvents } from './consumer/lite-consumer.js';
+export { DEFAULT_LITE_CONCURRENCY, DEFAULT_LITE_SYNC_INTERVAL_MS } from './consumer/lite-consumer-options.js';
+export type {
+  LiteConsumeOptions,
+  LiteConsumerOptions,
+  LiteMessageHandler,
+  LiteOffset,
+  LiteReceiveOptions,
+  LiteSubscribeOptions,
+} from './consumer/lite-consumer-options.js';
+export type { LiteMessage } from './consumer/lite-message.js';
+export { DEFAULT_MAX_LITE_TOPIC_LENGTH, LITE_TOPIC_PATTERN } from './lite/lite-topic-name.js';
+export { LITE_CLIENT_QUOTA_ATTRIBUTE, LITE_SUB_MODEL_ATTRIBUTE, LITE_TTL_ATTRIBUTE } from './lite/lite-attributes.js';
+export type { LiteSubModel } from './lite/lite-attributes.js';
+
 export { AdminClient } from './admin/admin-client.js';
 export { DiscoveryClient } from './discovery/discovery-client.js';
 export type {
@@ -67,7 +83,17 @@ export {
 } from './options.js';
 export type { ClientOptions, ResolvedClientOptions } from './options.js';
 
-export { ClientError, Code, InvalidArgumentError, isRetryableError, MqError, NotFoundError } from './errors.js';
+export {
+  ClientError,
+  Code,
+  IllegalLiteTopicError,
+  InvalidArgumentError,
+  isRetryableError,
+  LiteSubscriptionQuotaExceededError,
+  LiteTopicQuotaExceededError,
+  MqError,
+  NotFoundError,
+} from './errors.js';
 export type { ClientErrorCode, ClientErrorContext } from './errors.js';
 
 export type { ClientType, Endpoint, MessageType, Permission } from './types.js';

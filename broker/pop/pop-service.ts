@@ -373,6 +373,8 @@ export class PopService {
     const exhausted: { qc: QueueConsumer; offset: Offset; attempts: number }[] = [];
     for (const qid of order) {
       const qc = list[qid]!;
+      // Gated (lite): nothing comes back while another message of the queue is still in hand.
+      if (req.gate && this.inHand(qc, now)) continue;
       while (redeliver.length < req.maxMessages) {
         const d = qc.due.peek();
         if (!d || d.at > now) break;
@@ -395,6 +397,8 @@ export class PopService {
       this.release(x.qc, x.offset, ops);
       if (message && !this.expired(message, now)) letters.push({ message, attempts: x.attempts, reason: `not acknowledged after ${x.attempts} deliveries` });
     }
+    // Gated queues redeliver in queue order (the due heap orders by time).
+    if (req.gate) redeliver.sort((a, b) => a.offset - b.offset);
     for (const r of redeliver) {
       const message = await this.store.readOne(topic, r.qc.queueId, r.offset);
       if (!message || this.expired(message, now)) {
@@ -587,6 +591,7 @@ export class PopService {
     if (!qc) return false;
     if (qc.inflight.size === 0) return qc.cursor < this.store.committedOffset(topic, qc.queueId);
     const now = this.clock.now();
+    if (this.inHand(qc, now)) return false;
     for (let d = qc.due.peek(); d; d = qc.due.peek()) {
       const cur = qc.inflight.get(d.offset);
       if (cur && cur.token === d.token && cur.visibleAt === d.at) return d.at <= now;
@@ -610,6 +615,12 @@ export class PopService {
     qc.cursor = Math.max(min, Math.min(max, offset));
     ops.push({ type: 'put', key: cursorKey(topic, group, qc.queueId), value: encodeU64(qc.cursor) });
     await this.store.writes.write(ops);
+  }
+
+  /** Some message of the queue is in a consumer's hands (invisible) at `now`. */
+  private inHand(qc: QueueConsumer, now: number): boolean {
+    for (const rec of qc.inflight.values()) if (rec.visibleAt > now) return true;
+    return false;
   }
 
   /** Forgets the consumer state of some groups on a topic (the store deletes the records). */

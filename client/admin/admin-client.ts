@@ -172,7 +172,7 @@ export class AdminClient {
     for (const g of perBroker.flat()) {
       const m = merged.get(g.name);
       if (!m) {
-        merged.set(g.name, { name: g.name, maxDeliveryAttempts: g.maxDeliveryAttempts, createdAtMs: g.createdAtMs, brokers: [g.broker] });
+        merged.set(g.name, { name: g.name, maxDeliveryAttempts: g.maxDeliveryAttempts, createdAtMs: g.createdAtMs, attributes: { ...g.attributes }, brokers: [g.broker] });
       } else {
         if (g.createdAtMs > 0 && (m.createdAtMs === 0 || g.createdAtMs < m.createdAtMs)) m.createdAtMs = g.createdAtMs;
         m.brokers.push(g.broker);

@@ -2,6 +2,7 @@
  * Plain types of the admin API: brokers as the NameServer lists them, and topics, groups and
  * clients as brokers report them (per broker, or merged over every live broker).
  */
+import type { LiteSubModel } from '../lite/lite-attributes.js';
 import type { ClientType, Endpoint, MessageType, Permission } from '../types.js';
 
 /** A topic as one broker announces it to the NameServer. */
@@ -34,6 +35,11 @@ export interface TopicSpec {
   /** Broker default READ_WRITE. */
   permission?: Permission;
   attributes?: Record<string, string>;
+  /**
+   * LITE parent topics: a lite topic without writes for this long is deleted; -1 = never
+   * (broker default 24 h). Sent as the attribute `lite.ttl.ms`.
+   */
+  liteTtlMs?: number;
 }
 
 export interface TopicStats {
@@ -76,12 +82,24 @@ export interface GroupSpec {
   name: string;
   /** Deliveries before a message is dead-lettered (broker default 16). */
   maxDeliveryAttempts?: number;
+  /**
+   * Lite consumption: `Shared` (default: the group's clients subscribed to a lite topic share its
+   * messages) or `Exclusive` (the newest subscriber takes a lite topic over; the others are told
+   * and drop it). Sent as the attribute `lite.sub.model`.
+   */
+  liteSubModel?: LiteSubModel;
+  /** Lite subscriptions one client of the group may hold; -1 = unlimited. Sent as `lite.sub.client.quota`. */
+  liteClientQuota?: number;
+  /** Free-form group attributes (the typed fields above win over the same keys here). */
+  attributes?: Record<string, string>;
 }
 
 export interface GroupDetails {
   name: string;
   maxDeliveryAttempts: number;
   createdAtMs: number;
+  /** Group attributes (`lite.sub.model`, `lite.sub.client.quota`, ...). */
+  attributes: Record<string, string>;
 }
 
 export interface GroupOnBroker extends GroupDetails {

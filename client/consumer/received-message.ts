@@ -73,7 +73,6 @@ export interface ReceivedMessage {
   json<T = unknown>(): T;
   /** Acknowledge: the message is consumed and never redelivered to this group. */
   ack(): Promise<void>;
-  /** Give the message back: visible again after `delayMs` (default 0). Counts as a delivery. */
   /**
    * Gives the message back: delivered again after `delayMs`, or, without it, after the retry
    * backoff the broker sent in its Settings (exponential in the delivery attempt: 1 s, 2 s, 4 s…
@@ -87,8 +86,8 @@ export interface ReceivedMessage {
 /** What the consumer does for a message's operations. */
 export interface MessageOperations {
   ack(msg: ReceivedMessageImpl): Promise<void>;
-  /** Returns the new receipt handle. */
-  changeInvisibleDuration(msg: ReceivedMessageImpl, ms: number): Promise<string>;
+  /** Returns the new receipt handle. `suspend` (lite topics): the redelivery keeps its attempt. */
+  changeInvisibleDuration(msg: ReceivedMessageImpl, ms: number, suspend?: boolean): Promise<string>;
   /** Delay before the next delivery when nack() is given none (the broker's backoff policy). */
   retryDelayMs(attempt: number): number;
 }
@@ -142,7 +141,7 @@ export class ReceivedMessageImpl implements ReceivedMessage {
 
   constructor(
     data: ReceivedMessageData,
-    private readonly ops: MessageOperations,
+    protected readonly ops: MessageOperations,
   ) {
     this.topic = data.topic;
     this.messageId = data.messageId;
@@ -199,9 +198,9 @@ export class ReceivedMessageImpl implements ReceivedMessage {
     return this.changeInvisibleDuration(ms);
   }
 
-  changeInvisibleDuration(ms: number): Promise<void> {
+  changeInvisibleDuration(ms: number, suspend = false): Promise<void> {
     return this.serial(async () => {
-      this.handle = await this.ops.changeInvisibleDuration(this, ms);
+      this.handle = await this.ops.changeInvisibleDuration(this, ms, suspend);
     });
   }
 

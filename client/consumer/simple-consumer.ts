@@ -15,16 +15,15 @@
  */
 import { backoffDelayMs } from '../rpc/convert.js';
 import { ClientCore } from '../client.js';
-import { CallBatcher } from '../batching/call-batcher.js';
-import type { BatchLane } from '../batching/call-batcher.js';
 import { Code } from '../../proto/common/codes.js';
 import { InvalidArgumentError } from '../../proto/common/errors.js';
 import { ClientError, isRetryableError } from '../errors.js';
-import type { AckItem, ChangeInvisibleRequest } from '../rpc/broker-rpc.js';
+import type { ChangeInvisibleRequest } from '../rpc/broker-rpc.js';
 import { isTransportFailure } from '../route/endpoint-isolation.js';
 import { readableQueues } from '../route/route-cache.js';
 import type { RouteQueue } from '../route/route-cache.js';
 import { linkSignals, sleep } from '../util/abort.js';
+import { AckDispatcher } from './ack-dispatcher.js';
 import { ReceivedMessageImpl } from './received-message.js';
 import type { MessageOperations, ReceivedMessage } from './received-message.js';
 import {
@@ -36,21 +35,7 @@ import {
 } from './simple-consumer-options.js';
 import type { ReceiveOptions, ResolvedSimpleConsumerOptions, SimpleConsumerOptions } from './simple-consumer-options.js';
 
-/** Largest AckMessage the consumer sends. */
-const ACK_MAX_BATCH_ENTRIES = 256;
-/** Outstanding AckMessage calls per broker. */
-const ACK_MAX_IN_FLIGHT = 16;
-/** Attempts of an AckMessage that failed as a whole (transport / retryable code). */
-const ACK_MAX_ATTEMPTS = 3;
-
 type State = 'created' | 'starting' | 'started' | 'closing' | 'closed';
-
-interface PendingAck {
-  topic: string;
-  item: AckItem;
-  resolve(): void;
-  reject(err: unknown): void;
-}
 
 /** Errors the `messages()` loop rides out (with back-off) instead of ending the iteration. */
 function isTransient(err: unknown): boolean {
@@ -63,7 +48,7 @@ const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 60_000, multiplier: 2 };
 export class SimpleConsumer {
   private readonly options: ResolvedSimpleConsumerOptions;
   private readonly core: ClientCore;
-  private readonly acks: CallBatcher<PendingAck>;
+  private readonly acks: AckDispatcher;
   private readonly ops: MessageOperations;
   private readonly topics: string[];
   private state: State = 'created';
@@ -71,8 +56,6 @@ export class SimpleConsumer {
   private closePromise: Promise<void> | undefined;
   /** Aborted by close(): cancels parked receives and back-off sleeps. */
   private readonly closeController = new AbortController();
-  /** Acks are accepted until close() has flushed them. */
-  private acksOpen = true;
   private cursor = 0;
   /** Retry backoff for nack() without a delay; replaced by the broker's Settings reply. */
   private backoff = DEFAULT_BACKOFF;
@@ -95,13 +78,7 @@ export class SimpleConsumer {
         if (settings.backoff) this.backoff = settings.backoff;
       },
     });
-    this.acks = new CallBatcher<PendingAck>(
-      // While no ack call is in flight, acks go out at the end of the tick they were made in (one
-      // call for all of that tick's acks) instead of after the rest of the event-loop turn.
-      { maxBatchEntries: ACK_MAX_BATCH_ENTRIES, maxBatchBytes: Infinity, lingerMs: 0, sameTickWhenIdle: true, maxInFlightPerTarget: ACK_MAX_IN_FLIGHT },
-      (lane, entries) => this.dispatchAcks(lane, entries),
-      (err) => this.core.logger.error('ack dispatch failed unexpectedly', { err }),
-    );
+    this.acks = new AckDispatcher(this.core, group);
     this.ops = {
       ack: (m) => this.doAck(m),
       changeInvisibleDuration: (m, ms) => this.doChangeInvisibleDuration(m, ms),
@@ -227,7 +204,7 @@ export class SimpleConsumer {
     this.closeController.abort(new ClientError('CLOSED', 'consumer closed'));
     if (this.startPromise) await this.startPromise.catch(() => undefined);
     if (wasStarted) await this.acks.flush();
-    this.acksOpen = false;
+    this.acks.close();
     await this.core.close().catch((err: unknown) => this.core.logger.warn('close failed', { err }));
     this.state = 'closed';
   }
@@ -314,40 +291,12 @@ export class SimpleConsumer {
   }
 
   private doAck(m: ReceivedMessageImpl): Promise<void> {
-    if (!this.acksOpen || this.state === 'closed') return Promise.reject(new ClientError('CLOSED', 'consumer is closed', { group: this.options.group }));
-    const item: AckItem = { messageId: m.messageId, receiptHandle: m.receiptHandle };
-    if (m.liteTopic !== undefined) item.liteTopic = m.liteTopic;
-    return new Promise<void>((resolve, reject) => {
-      this.acks.add({ key: `${m.endpoint}\n${m.topic}`, target: m.endpoint }, { topic: m.topic, item, resolve, reject }, 1);
-    });
-  }
-
-  private async dispatchAcks(lane: BatchLane, entries: PendingAck[]): Promise<void> {
-    const topic = entries[0]?.topic;
-    if (topic === undefined) return;
-    const items = entries.map((e) => e.item);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const results = await this.core.brokers.ackMessages(lane.target, this.options.group, topic, items);
-        entries.forEach((e, i) => {
-          const err = results[i];
-          if (err) e.reject(err);
-          else e.resolve();
-        });
-        return;
-      } catch (err) {
-        if (attempt >= ACK_MAX_ATTEMPTS || !isRetryableError(err)) {
-          for (const e of entries) e.reject(err);
-          return;
-        }
-        this.core.logger.debug('ack failed; retrying', { endpoint: lane.target, topic, attempt, err });
-        await sleep(100 * attempt);
-      }
-    }
+    if (this.state === 'closed') return Promise.reject(new ClientError('CLOSED', 'consumer is closed', { group: this.options.group }));
+    return this.acks.ack(m);
   }
 
   private async doChangeInvisibleDuration(m: ReceivedMessageImpl, ms: number): Promise<string> {
-    if (this.state === 'closed' || !this.acksOpen) throw new ClientError('CLOSED', 'consumer is closed', { group: this.options.group });
+    if (this.state === 'closed' || !this.acks.isOpen) throw new ClientError('CLOSED', 'consumer is closed', { group: this.options.group });
     if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_INVISIBLE_DURATION_MS) {
       throw InvalidArgumentError.format('invisibleDurationMs', `must be between 0 and ${MAX_INVISIBLE_DURATION_MS} ms (got ${String(ms)})`, Code.ILLEGAL_INVISIBLE_TIME);
     }

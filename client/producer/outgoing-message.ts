@@ -11,6 +11,7 @@ import { Code } from '../../proto/common/codes.js';
 import { InvalidArgumentError } from '../../proto/common/errors.js';
 import { nameProblem, tagProblem } from '../../proto/common/names.js';
 import type { MessageType } from '../types.js';
+import { checkLiteTopicName } from '../lite/lite-topic-name.js';
 import { createMessageId } from './message-id.js';
 
 export interface OutgoingMessage {
@@ -33,6 +34,13 @@ export interface OutgoingMessage {
   deliveryTimestampMs?: number;
   /** Makes it a PRIORITY message (PRIORITY topics): 0..9, higher is delivered first. */
   priority?: number;
+  /**
+   * Makes it a LITE message (`topic` must be a LITE parent topic): the lite topic inside the
+   * parent, /^[a-zA-Z0-9_.:-]+$/, at most 64 characters. Created by the broker on first send;
+   * ordered with every other message of the same lite topic. Cannot be combined with
+   * `messageGroup` or `priority`; may be delayed.
+   */
+  liteTopic?: string;
   /**
    * Time to live (ms), counted from when the message becomes deliverable: not delivered after
    * that, and deleted. Sent as the user property `agentmq.ttl.ms`.
@@ -78,6 +86,7 @@ export interface PreparedMessage {
   messageGroup?: string;
   deliveryTimestampMs?: number;
   priority?: number;
+  liteTopic?: string;
   messageId: string;
   messageType: MessageType;
   bornTimestampMs: number;
@@ -182,7 +191,7 @@ export function prepareMessage(
     bytes += propertiesSize + 4 * Object.keys(properties).length;
   }
 
-  // The type: FIFO (group) or PRIORITY, else DELAY (timestamp), else NORMAL. A delivery
+  // The type: LITE (lite topic), FIFO (group) or PRIORITY, else DELAY (timestamp), else NORMAL. A delivery
   // timestamp may delay a FIFO or PRIORITY message too; a message is not both FIFO and PRIORITY.
   let messageType: MessageType = 'NORMAL';
   const deliveryTimestampMs = msg.deliveryTimestampMs;
@@ -208,6 +217,19 @@ export function prepareMessage(
     }
     messageType = 'PRIORITY';
   }
+  const liteTopic = msg.liteTopic;
+  if (liteTopic !== undefined) {
+    checkLiteTopicName('liteTopic', liteTopic);
+    if (messageGroup !== undefined || priority !== undefined) {
+      throw InvalidArgumentError.format(
+        messageGroup !== undefined ? 'liteTopic and messageGroup' : 'liteTopic and priority',
+        'cannot be combined (a LITE message is ordered by its lite topic)',
+        Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE,
+      );
+    }
+    messageType = 'LITE'; // a delivery timestamp may still delay it
+    bytes += liteTopic.length;
+  }
   if (msg.ttlMs !== undefined) {
     if (!Number.isSafeInteger(msg.ttlMs) || msg.ttlMs <= 0) throw InvalidArgumentError.format('ttlMs', 'must be a positive integer (ms)', Code.BAD_REQUEST);
     if (properties === NO_PROPERTIES) properties = {};
@@ -229,6 +251,7 @@ export function prepareMessage(
     messageGroup,
     deliveryTimestampMs,
     priority,
+    liteTopic,
     messageId: createMessageId(nowMs),
     messageType,
     bornTimestampMs: nowMs,

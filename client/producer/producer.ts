@@ -12,8 +12,10 @@
  * broker of the route if there is one (same broker for FIFO, after a short back-off), and the
  * topic's route is refreshed.
  *
- * Ordering: batches of one FIFO message group are sent one at a time (lane in-flight limit 1),
- * so a group's messages reach the broker in `send()` order, retries included.
+ * Ordering: batches of one FIFO message group are sent one at a time (lane in-flight limit 1) to
+ * the broker the group hashes to, so its messages reach the broker in `send()` order, retries
+ * included. Lite topics likewise, except that they share a few ordered lanes per broker (a lite
+ * topic always in the same lane), so messages of different lite topics still batch together.
  */
 import { fnv1a } from '../../proto/common/hash.js';
 import { ClientCore } from '../client.js';
@@ -336,6 +338,15 @@ export class Producer {
       const endpoint = all[fnv1a(m.messageGroup) % all.length]!;
       return { key: `${endpoint}\n${m.topic}\n${m.messageGroup}`, target: endpoint, maxInFlight: 1 };
     }
+    if (m.liteTopic !== undefined) {
+      // A lite topic sticks to its broker too (it lives where it was first sent). Lite topics are
+      // many and short: they share `maxInFlightBatches` ordered lanes per broker (a lite topic
+      // always in the same one), so their messages still travel in batches.
+      const h = fnv1a(m.liteTopic);
+      const endpoint = all[h % all.length]!;
+      const lane = Math.floor(h / all.length) % this.options.maxInFlightBatches;
+      return { key: `${endpoint}\n${m.topic}\n\u0001${lane}`, target: endpoint, maxInFlight: 1 };
+    }
     const endpoints = this.core.isolation.filterEndpoints(all);
     const cursor = lanes.cursor ?? Math.floor(Math.random() * endpoints.length);
     lanes.cursor = cursor + 1;
@@ -361,7 +372,7 @@ export class Producer {
     const first = entries[0];
     if (!first) return;
     const topic = first.message.topic;
-    const fifo = first.message.messageGroup !== undefined;
+    const fifo = first.message.messageGroup !== undefined || first.message.liteTopic !== undefined;
     const messages = entries.map((e) => e.message);
     const tried = new Set<Endpoint>();
     let endpoint: Endpoint = lane.target;

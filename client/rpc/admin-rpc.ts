@@ -88,7 +88,7 @@ export class AdminRpc {
       admin.createGroup({ group: groupSpecToWire(spec), ifNotExists }, md, o, cb),
     );
     fromStatus(res.status);
-    return res.group ? groupFromWire(res.group) : { name: spec.name, maxDeliveryAttempts: spec.maxDeliveryAttempts ?? 0, createdAtMs: 0 };
+    return res.group ? groupFromWire(res.group) : { name: spec.name, maxDeliveryAttempts: spec.maxDeliveryAttempts ?? 0, createdAtMs: 0, attributes: groupSpecToWire(spec).attributes ?? {} };
   }
 
   async deleteGroup(endpoint: Endpoint, name: string, ifExists: boolean): Promise<void> {

@@ -16,6 +16,8 @@ import type { ChangeInvisibleDurationResponse__Output } from '../../proto/gen/ap
 import type { HeartbeatResponse__Output } from '../../proto/gen/apache/rocketmq/v2/HeartbeatResponse.js';
 import type { RecallMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/RecallMessageResponse.js';
 import type { NotifyClientTerminationResponse__Output } from '../../proto/gen/apache/rocketmq/v2/NotifyClientTerminationResponse.js';
+import type { OffsetOption } from '../../proto/gen/apache/rocketmq/v2/OffsetOption.js';
+import type { SyncLiteSubscriptionResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SyncLiteSubscriptionResponse.js';
 import type { SendMessageRequest } from '../../proto/gen/apache/rocketmq/v2/SendMessageRequest.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
 import { msToDuration } from '../../proto/common/time.js';
@@ -26,6 +28,7 @@ import type { PreparedMessage } from '../producer/outgoing-message.js';
 import type { RouteQueue } from '../route/route-cache.js';
 import type { ClientType, Endpoint } from '../types.js';
 import { isTransportFailure } from '../route/endpoint-isolation.js';
+import { liteError } from '../errors.js';
 import { abortError } from '../util/abort.js';
 import { receivedMessageFromWire, routeQueueToWire } from './convert.js';
 import { decodeSendMessageResponse, encodeSendMessageRequest, releaseSendMessageRequest } from './wire.js';
@@ -61,6 +64,29 @@ export interface ChangeInvisibleRequest {
   receiptHandle: string;
   invisibleDurationMs: number;
   liteTopic?: string;
+  /** Lite topics: pause without counting a delivery attempt (the redelivery keeps its attempt). */
+  suspend?: boolean;
+}
+
+export type LiteSubscriptionAction = 'PARTIAL_ADD' | 'PARTIAL_REMOVE' | 'COMPLETE_ADD' | 'COMPLETE_REMOVE';
+
+/** Where a new lite subscription starts (SyncLiteSubscription.offset_option). */
+export type LiteOffsetOption = { policy: 'LAST' | 'MIN' | 'MAX' } | { offset: number } | { tailN: number } | { timestampMs: number };
+
+export interface SyncLiteRequest {
+  action: LiteSubscriptionAction;
+  /** The LITE parent topic. */
+  topic: string;
+  group: string;
+  liteTopics: string[];
+  offset?: LiteOffsetOption;
+}
+
+function offsetOptionToWire(o: LiteOffsetOption): OffsetOption {
+  if ('policy' in o) return { policy: o.policy };
+  if ('offset' in o) return { offset: o.offset };
+  if ('tailN' in o) return { tailN: o.tailN };
+  return { timestamp: o.timestampMs };
 }
 
 type WireStatus = Status__Output | null | undefined;
@@ -72,7 +98,7 @@ function statusError(status: WireStatus): MqError | undefined {
     fromStatus(status);
     return undefined;
   } catch (err) {
-    return err as MqError;
+    return liteError(err as MqError);
   }
 }
 
@@ -88,7 +114,7 @@ export class BrokerRpc {
   /** Reports the outcome of a call on `endpoint` to the isolation tracker. */
   private observe<T>(endpoint: Endpoint, p: Promise<T>): Promise<T> {
     const isolation = this.ctx.isolation;
-    if (!isolation) return p;
+    if (!isolation) return p.catch((err: unknown) => Promise.reject(liteError(err)));
     return p.then(
       (v) => {
         isolation.succeed(endpoint);
@@ -100,7 +126,7 @@ export class BrokerRpc {
         } else if (err instanceof MqError) {
           isolation.succeed(endpoint); // it answered, with a status
         }
-        throw err;
+        throw liteError(err);
       },
     );
   }
@@ -256,6 +282,7 @@ export class BrokerRpc {
       invisibleDuration: { seconds: number; nanos: number };
       messageId: string;
       liteTopic?: string;
+      suspend?: boolean;
     } = {
       group: { name: req.group },
       topic: { name: req.topic },
@@ -264,6 +291,7 @@ export class BrokerRpc {
       messageId: req.messageId,
     };
     if (req.liteTopic !== undefined) wire.liteTopic = req.liteTopic;
+    if (req.suspend) wire.suspend = true;
     const res = await unaryCall<ChangeInvisibleDurationResponse__Output>(site, (cb) =>
       client.changeInvisibleDuration(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
     );
@@ -310,6 +338,27 @@ export class BrokerRpc {
     const req = group === undefined ? {} : { group: { name: group, resourceNamespace: '' } };
     const res = await unaryCall<NotifyClientTerminationResponse__Output>(site, (cb) =>
       client.notifyClientTermination(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    );
+    fromStatus(res.status);
+  }
+
+  /** SyncLiteSubscription for one broker (the caller sends it to every broker of the parent's route). */
+  syncLiteSubscription(endpoint: Endpoint, req: SyncLiteRequest): Promise<void> {
+    return this.observe(endpoint, this.callSyncLiteSubscription(endpoint, req));
+  }
+
+  private async callSyncLiteSubscription(endpoint: Endpoint, req: SyncLiteRequest): Promise<void> {
+    const site = { endpoint, method: 'SyncLiteSubscription' };
+    const client = this.ctx.channels.messaging(endpoint);
+    const wire = {
+      action: req.action,
+      topic: { name: req.topic, resourceNamespace: '' },
+      group: { name: req.group, resourceNamespace: '' },
+      liteTopicSet: req.liteTopics,
+      ...(req.offset ? { offsetOption: offsetOptionToWire(req.offset) } : {}),
+    };
+    const res = await unaryCall<SyncLiteSubscriptionResponse__Output>(site, (cb) =>
+      client.syncLiteSubscription(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
     );
     fromStatus(res.status);
   }

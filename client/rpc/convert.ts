@@ -30,6 +30,7 @@ import type { DigestType, ReceivedMessageData } from '../consumer/received-messa
 import type { PreparedMessage } from '../producer/outgoing-message.js';
 import type { RouteQueue } from '../route/route-cache.js';
 import type { ClientType, Endpoint, MessageType, Permission } from '../types.js';
+import { LITE_CLIENT_QUOTA_ATTRIBUTE, LITE_SUB_MODEL_ATTRIBUTE, LITE_TTL_ATTRIBUTE } from '../lite/lite-attributes.js';
 import { CLIENT_VERSION } from '../version.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +116,7 @@ export function messageToWire(m: PreparedMessage): Message {
   if (m.messageGroup !== undefined) sp.messageGroup = m.messageGroup;
   if (m.deliveryTimestampMs !== undefined) sp.deliveryTimestamp = msToTimestamp(m.deliveryTimestampMs);
   if (m.priority !== undefined) sp.priority = m.priority;
+  if (m.liteTopic !== undefined) sp.liteTopic = m.liteTopic;
   return {
     topic: { name: m.topic, resourceNamespace: '' },
     userProperties: m.properties,
@@ -186,6 +188,10 @@ export interface ServerSettings {
   requestTimeoutMs?: number;
   /** backoff_policy.exponential_backoff: the delay before redelivery attempt n+1 is min(initial·multiplier^(n-1), max). */
   backoff?: { initialMs: number; maxMs: number; multiplier: number };
+  /** Lite consumers: lite subscriptions this client may hold (subscription.lite_subscription_quota), when > 0. */
+  liteSubscriptionQuota?: number;
+  /** Lite consumers: longest lite topic name (subscription.max_lite_topic_size), when > 0. */
+  maxLiteTopicSize?: number;
 }
 
 export function settingsToWire(s: ClientSettings): Settings {
@@ -231,6 +237,10 @@ export function settingsFromWire(s: Settings__Output): ServerSettings {
   if (maxAttempts !== undefined && maxAttempts > 0) out.maxAttempts = maxAttempts;
   const timeout = durationToMs(s.requestTimeout);
   if (timeout !== undefined && timeout > 0) out.requestTimeoutMs = timeout;
+  const quota = s.subscription?.liteSubscriptionQuota;
+  if (quota !== undefined && quota > 0) out.liteSubscriptionQuota = quota;
+  const maxLite = s.subscription?.maxLiteTopicSize;
+  if (maxLite !== undefined && maxLite > 0) out.maxLiteTopicSize = maxLite;
   const exp = s.backoffPolicy?.exponentialBackoff;
   if (exp) {
     const initialMs = durationToMs(exp.initial) ?? 0;
@@ -271,7 +281,10 @@ export function topicSpecToWire(spec: TopicSpec): TopicConfig {
   if (spec.queueCount !== undefined) out.queueCount = spec.queueCount;
   if (spec.messageType !== undefined) out.messageType = spec.messageType;
   if (spec.permission !== undefined) out.permission = spec.permission;
-  if (spec.attributes !== undefined) out.attributes = spec.attributes;
+  if (spec.attributes !== undefined || spec.liteTtlMs !== undefined) {
+    out.attributes = { ...(spec.attributes ?? {}) };
+    if (spec.liteTtlMs !== undefined) out.attributes[LITE_TTL_ATTRIBUTE] = String(spec.liteTtlMs);
+  }
   return out;
 }
 
@@ -291,11 +304,15 @@ export function topicFromWire(t: TopicConfig__Output): TopicDetails {
 export function groupSpecToWire(spec: GroupSpec): GroupConfig {
   const out: GroupConfig = { name: spec.name };
   if (spec.maxDeliveryAttempts !== undefined) out.maxDeliveryAttempts = spec.maxDeliveryAttempts;
+  const attributes: Record<string, string> = { ...(spec.attributes ?? {}) };
+  if (spec.liteSubModel !== undefined) attributes[LITE_SUB_MODEL_ATTRIBUTE] = spec.liteSubModel;
+  if (spec.liteClientQuota !== undefined) attributes[LITE_CLIENT_QUOTA_ATTRIBUTE] = String(spec.liteClientQuota);
+  if (Object.keys(attributes).length > 0) out.attributes = attributes;
   return out;
 }
 
 export function groupFromWire(g: GroupConfig__Output): GroupDetails {
-  return { name: g.name, maxDeliveryAttempts: g.maxDeliveryAttempts, createdAtMs: g.createdAtMs };
+  return { name: g.name, maxDeliveryAttempts: g.maxDeliveryAttempts, createdAtMs: g.createdAtMs, attributes: { ...(g.attributes ?? {}) } };
 }
 
 export function clientFromWire(c: ClientInfo__Output): ClientDetails {

@@ -11,7 +11,8 @@ export interface HeartbeatTimerOptions {
   rpc: BrokerRpc;
   /** The brokers to beat, read at every tick. */
   endpoints: () => Iterable<Endpoint>;
-  clientType: ClientType;
+  /** Read at every beat when a function. */
+  clientType: ClientType | (() => ClientType);
   group?: string;
   intervalMs: number;
   logger: Logger;
@@ -37,7 +38,8 @@ export class HeartbeatTimer {
 
   /** One Heartbeat to every endpoint; never rejects. */
   beat(): void {
-    const { rpc, clientType, group, logger } = this.options;
+    const { rpc, group, logger } = this.options;
+    const clientType = typeof this.options.clientType === 'function' ? this.options.clientType() : this.options.clientType;
     for (const endpoint of this.options.endpoints()) {
       rpc.heartbeat(endpoint, clientType, group).catch((err: unknown) => {
         logger.debug('heartbeat failed', { endpoint, err });

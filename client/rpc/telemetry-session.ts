@@ -12,8 +12,11 @@
  * - `close()` half-closes the stream, gives the broker a moment to finish, then cancels it, so no
  *   call outlives the client.
  *
- * Other server commands (transaction check-back, thread dumps, message verification, lite
- * unsubscribe notices) are logged and ignored: no client in this SDK needs them yet.
+ * - `notify_unsubscribe_lite_command` (a lite topic of an Exclusive group was taken over by
+ *   another client) goes to `onNotifyUnsubscribeLite`.
+ *
+ * Other server commands (transaction check-back, thread dumps, message verification) are logged
+ * and ignored: no client in this SDK needs them yet.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { fromStatus } from '../../proto/common/status.js';
@@ -37,6 +40,8 @@ export interface TelemetrySessionOptions {
   settings: () => ClientSettings;
   /** Called with every settings reply. */
   onSettings?: (endpoint: Endpoint, settings: ServerSettings) => void;
+  /** The broker dropped one of this client's lite subscriptions (NotifyUnsubscribeLiteCommand). */
+  onNotifyUnsubscribeLite?: (endpoint: Endpoint, liteTopic: string) => void;
   /** How long `ready()` waits for the first settings reply. */
   handshakeTimeoutMs: number;
   /** Delay before reopening a failed stream. @default 1000 */
@@ -152,6 +157,12 @@ export class TelemetrySession {
     if (cmd.settings) {
       this.options.onSettings?.(this.endpoint, settingsFromWire(cmd.settings));
       this.settleReady();
+      return;
+    }
+    if (cmd.notifyUnsubscribeLiteCommand) {
+      const liteTopic = cmd.notifyUnsubscribeLiteCommand.liteTopic;
+      logger.debug('notify unsubscribe lite command', { endpoint: this.endpoint, liteTopic });
+      if (liteTopic) this.options.onNotifyUnsubscribeLite?.(this.endpoint, liteTopic);
       return;
     }
     if (cmd.reconnectEndpointsCommand) {

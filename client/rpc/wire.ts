@@ -266,7 +266,8 @@ const P_DELIVERY = 6;
 const P_PROPS = 7;
 const P_SP = 8;
 const P_SIZE = 9;
-const PLAN_FIELDS = 10;
+const P_LITE = 10;
+const PLAN_FIELDS = 11;
 let plan = new Float64Array(64 * PLAN_FIELDS);
 
 /** Computes the sizes of `m` into `plan` at `at`; returns the message's encoded size. */
@@ -313,6 +314,11 @@ function planMessage(m: PreparedMessage, at: number): number {
     groupLen = utf8Length(m.messageGroup);
     sp += 2 + delimited(groupLen); // message_group = 17
   }
+  let liteLen = 0;
+  if (m.liteTopic !== undefined) {
+    liteLen = utf8Length(m.liteTopic);
+    sp += 2 + delimited(liteLen); // lite_topic = 21
+  }
   if (m.priority !== undefined) sp += 2 + int32Size(m.priority | 0); // priority = 22
   const propsSize = propertiesSize(m.properties);
   const resource = 2 + 1 + delimited(topicLen); // resource_namespace '' + name
@@ -327,6 +333,7 @@ function planMessage(m: PreparedMessage, at: number): number {
   plan[at + P_PROPS] = propsSize;
   plan[at + P_SP] = sp;
   plan[at + P_SIZE] = size;
+  plan[at + P_LITE] = liteLen;
   return size;
 }
 
@@ -389,6 +396,11 @@ function writeMessage(w: Writer, m: PreparedMessage, at: number): void {
     w.byte(0x8a);
     w.byte(0x01);
     w.string(m.messageGroup, plan[at + P_GROUP]!);
+  }
+  if (m.liteTopic !== undefined) {
+    w.byte(0xaa);
+    w.byte(0x01);
+    w.string(m.liteTopic, plan[at + P_LITE]!);
   }
   if (m.priority !== undefined) {
     w.byte(0xb0);

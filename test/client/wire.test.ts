@@ -34,6 +34,15 @@ function text(r: () => number, max: number, safe = false): string {
   return s.trim() === '' ? `x${s}` : s;
 }
 
+/** A valid lite topic name of 1..64 characters. */
+function liteName(r: () => number): string {
+  const chars = 'abcXYZ019_.:-';
+  const n = 1 + Math.floor(r() * 64);
+  let s = '';
+  for (let i = 0; i < n; i++) s += chars[Math.floor(r() * chars.length)];
+  return s;
+}
+
 function randomMessage(r: () => number): OutgoingMessage {
   const msg: OutgoingMessage = { topic: text(r, 40, true), body: Buffer.alloc(1 + Math.floor(r() * 3000), Math.floor(r() * 256)) };
   if (r() < 0.5) msg.tag = text(r, 20).replace(/\|/g, '');
@@ -42,6 +51,7 @@ function randomMessage(r: () => number): OutgoingMessage {
   const kind = r();
   if (kind < 0.2) msg.messageGroup = text(r, 60);
   else if (kind < 0.4) msg.priority = Math.floor(r() * 10);
+  else if (kind < 0.6) msg.liteTopic = liteName(r);
   if (r() < 0.3) msg.deliveryTimestampMs = Math.floor(r() * 2 ** 45);
   if (r() < 0.2) msg.ttlMs = 1 + Math.floor(r() * 1e9);
   if (r() < 0.2) msg.dedupKey = text(r, 100);
@@ -67,6 +77,22 @@ describe('SendMessage request encoding', () => {
         throw new Error(`round ${round}: encodings differ at byte ${at} of ${theirs.length}`);
       }
     }
+  });
+
+  it('is byte-identical to proto-loader for LITE messages (lite_topic = 21, message_type LITE), delayed or not', () => {
+    const batch = [
+      prepareMessage({ topic: 'replies', body: 'r1', liteTopic: 'task-1' }),
+      prepareMessage({ topic: 'replies', body: 'r2', liteTopic: 'a'.repeat(64), tag: 't', keys: ['k'], properties: { p: 'v' } }),
+      prepareMessage({ topic: 'replies', body: 'r3', liteTopic: 'session:42.x_y-z', deliveryTimestampMs: 1_800_000_000_123, ttlMs: 5000, dedupKey: 'd' }),
+    ];
+    expect(batch.map((m) => m.messageType)).toEqual(['LITE', 'LITE', 'LITE']);
+    expect(encodeSendMessageRequest(batch).equals(reference(batch))).toBe(true);
+    const back = method().requestDeserialize(encodeSendMessageRequest(batch)) as { messages: { systemProperties: { liteTopic?: string; messageType: string } }[] };
+    expect(back.messages.map((m) => [m.systemProperties.liteTopic, m.systemProperties.messageType])).toEqual([
+      ['task-1', 'LITE'],
+      ['a'.repeat(64), 'LITE'],
+      ['session:42.x_y-z', 'LITE'],
+    ]);
   });
 
   it('handles bodies whose length prefixes take 3 and 4 bytes', () => {

@@ -157,6 +157,13 @@ class TaskPool {
   }
 }
 
+interface PendingSync {
+  action: 'PARTIAL_ADD' | 'PARTIAL_REMOVE';
+  lite: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
   private readonly options: ResolvedLiteConsumerOptions;
   private readonly core: ClientCore;
@@ -168,6 +175,8 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
   private readonly adding = new Set<string>();
   /** Subscription changes and full syncs, one at a time in call order. */
   private syncChain: Promise<unknown> = Promise.resolve();
+  /** Partial adds/removes waiting for the next sync call (see enqueue). */
+  private readonly pendingSync: PendingSync[] = [];
   private state: State = 'created';
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
@@ -271,19 +280,16 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (offset === undefined) {
+      if (this.subs.has(lite)) return Promise.resolve();
+      return this.enqueue('PARTIAL_ADD', lite);
+    }
     return this.serialSync(async () => {
       this.checkStarted();
-      if (this.subs.has(lite) && offset === undefined) return;
-      if (!this.subs.has(lite) && this.quota !== undefined && this.subs.size + 1 > this.quota) {
-        throw new LiteSubscriptionQuotaExceededError(
-          Code.LITE_SUBSCRIPTION_QUOTA_EXCEEDED,
-          `subscribing to ${lite} would make ${this.subs.size + 1} lite subscriptions; the quota of this client in group ${this.options.group} is ${this.quota}`,
-          { group: this.options.group, topic: this.options.topic, liteTopic: lite },
-        );
-      }
+      this.checkQuota(lite, 1);
       this.adding.add(lite);
       try {
-        const accepted = await this.syncEverywhere({ action: 'PARTIAL_ADD', liteTopics: [lite], ...(offset ? { offset } : {}) });
+        const accepted = await this.syncEverywhere({ action: 'PARTIAL_ADD', liteTopics: [lite], offset });
         if (accepted.refusal) {
           // Refused by a broker: undo it where it was accepted (best effort).
           void this.syncOn(accepted.ok, { action: 'PARTIAL_REMOVE', liteTopics: [lite] });
@@ -294,6 +300,91 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
         this.adding.delete(lite);
       }
     });
+  }
+
+  /** LiteSubscriptionQuotaExceededError if `more` new lite topics would pass the quota from Settings. */
+  private checkQuota(lite: string, more: number): void {
+    if (!this.subs.has(lite) && this.quota !== undefined && this.subs.size + more > this.quota) {
+      throw new LiteSubscriptionQuotaExceededError(
+        Code.LITE_SUBSCRIPTION_QUOTA_EXCEEDED,
+        `subscribing to ${lite} would make ${this.subs.size + more} lite subscriptions; the quota of this client in group ${this.options.group} is ${this.quota}`,
+        { group: this.options.group, topic: this.options.topic, liteTopic: lite },
+      );
+    }
+  }
+
+  /**
+   * Queues a partial add/remove. Queued changes go out together: one SyncLiteSubscription per
+   * run of same-action changes, sent when the previous sync call returned — so a supervisor
+   * subscribing a lite topic per task makes one call per round trip, not one per task.
+   */
+  private enqueue(action: 'PARTIAL_ADD' | 'PARTIAL_REMOVE', lite: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pendingSync.push({ action, lite, resolve, reject });
+      if (action === 'PARTIAL_ADD') this.adding.add(lite);
+      if (this.pendingSync.length === 1) void this.serialSync(() => this.flushPendingSync());
+    });
+  }
+
+  private async flushPendingSync(): Promise<void> {
+    const ops = this.pendingSync.splice(0);
+    for (let i = 0; i < ops.length; ) {
+      let j = i + 1;
+      while (j < ops.length && ops[j]!.action === ops[i]!.action) j++;
+      await this.applySyncRun(ops.slice(i, j));
+      i = j;
+    }
+  }
+
+  private async applySyncRun(run: PendingSync[]): Promise<void> {
+    const action = run[0]!.action;
+    try {
+      this.checkStarted();
+    } catch (err) {
+      for (const op of run) this.settleSync(op, err);
+      return;
+    }
+    if (action === 'PARTIAL_REMOVE') {
+      for (const op of run) this.subs.delete(op.lite);
+      try {
+        const res = await this.syncEverywhere({ action, liteTopics: [...new Set(run.map((op) => op.lite))] });
+        for (const op of run) this.settleSync(op, res.refusal);
+      } catch (err) {
+        for (const op of run) this.settleSync(op, err);
+      }
+      return;
+    }
+    const todo: PendingSync[] = [];
+    for (const op of run) {
+      if (this.subs.has(op.lite)) this.settleSync(op, undefined);
+      else todo.push(op);
+    }
+    if (todo.length === 0) return;
+    const lites = [...new Set(todo.map((op) => op.lite))];
+    try {
+      this.checkQuota(lites[0]!, lites.length);
+      const accepted = await this.syncEverywhere({ action, liteTopics: lites });
+      if (!accepted.refusal) {
+        for (const l of lites) this.subs.add(l);
+        for (const op of todo) this.settleSync(op, undefined);
+        return;
+      }
+      void this.syncOn(accepted.ok, { action: 'PARTIAL_REMOVE', liteTopics: lites });
+      if (todo.length === 1) return this.settleSync(todo[0]!, accepted.refusal);
+    } catch (err) {
+      if (todo.length === 1 || !(err instanceof MqError)) {
+        for (const op of todo) this.settleSync(op, err);
+        return;
+      }
+    }
+    // The batch was refused as a whole (a quota): each change on its own, so those that fit land.
+    for (const op of todo) await this.applySyncRun([op]);
+  }
+
+  private settleSync(op: PendingSync, err: unknown): void {
+    if (op.action === 'PARTIAL_ADD' && !this.pendingSync.some((p) => p.lite === op.lite)) this.adding.delete(op.lite);
+    if (err) op.reject(err);
+    else op.resolve();
   }
 
   /**
@@ -308,12 +399,7 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.serialSync(async () => {
-      this.checkStarted();
-      this.subs.delete(lite);
-      const res = await this.syncEverywhere({ action: 'PARTIAL_REMOVE', liteTopics: [lite] });
-      if (res.refusal) throw res.refusal;
-    });
+    return this.enqueue('PARTIAL_REMOVE', lite);
   }
 
   /** The lite topics subscribed now, sorted. */

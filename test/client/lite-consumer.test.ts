@@ -177,6 +177,29 @@ describe('sdk - lite topics', () => {
     for (const m of again) await m.ack();
   });
 
+  it('lite - concurrent subscribes and unsubscribes are coalesced into few SyncLiteSubscription calls', async () => {
+    const c = await consumer('lc-coalesce');
+    const brokers = (c as unknown as { core: { brokers: { syncLiteSubscription: (...a: unknown[]) => Promise<unknown> } } }).core.brokers;
+    const original = brokers.syncLiteSubscription.bind(brokers);
+    let calls = 0;
+    brokers.syncLiteSubscription = (...a: unknown[]) => {
+      calls++;
+      return original(...a);
+    };
+    const lites = Array.from({ length: 100 }, (_, i) => `co-${i}`);
+    await Promise.all(lites.map((l) => c.subscribe(l)));
+    expect(c.subscriptions()).toHaveLength(100);
+    expect(calls).toBeLessThanOrEqual(3);
+    await send('co-42', 'hello');
+    expect((await take(c, 1)).map((m) => m.liteTopic)).toEqual(['co-42']);
+    calls = 0;
+    await Promise.all(lites.map((l) => c.unsubscribe(l)));
+    expect(c.subscriptions()).toEqual([]);
+    expect(calls).toBeLessThanOrEqual(3);
+    await send('co-42', 'after');
+    expect(await c.receive({ awaitMs: 300 })).toEqual([]);
+  });
+
   it('lite - messages() iterates every subscribed lite topic; break gives the rest back', async () => {
     const c = await consumer('lc-iter', { liteTopics: ['iter-1', 'iter-2'] });
     for (let i = 0; i < 5; i++) {

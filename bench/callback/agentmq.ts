@@ -1,52 +1,172 @@
 /**
- * TODO(agentmq-callback): the AgentMQ side of the agent callback benchmark — NOT WIRED YET.
- * This stub is listed in the run (`--systems agentmq`, on by default) and fails at start with
- * "not wired yet"; replace this file, keeping the export name `agentmqSystem`.
+ * The agent callback pattern on AgentMQ: `agentmq dev` (async flush) in a child process, driven
+ * through the AgentMQ SDK.
  *
- * What the implementation has to do (interface and contract: ./system.ts; the peers in
- * ./nats.ts, ./redis.ts, ./mqtt.ts are worked examples):
+ * Tasks: the durable NORMAL topic `tasks`, consumed by the group `workers` with a SimpleConsumer
+ * (long-polling receives of up to 32 tasks, several in parallel). For each task the worker sends
+ * the three replies on the task's lite topic with one Producer (the SDK keeps one lite topic's
+ * messages in send order and batches different ones together), waits for their
+ * acknowledgements, then acks the task.
  *
- *  - `check()`: nothing external is needed; return { ok: true } (or { ok: false, reason } if,
- *    say, the SDK's lite-topic support is missing).
- *  - `start(ctx)`: own the server. Either embedded in this process (nameserver + broker), then
- *    `serverPids: []` (its CPU shows up in the "harness CPU" column, and it competes with the
- *    supervisor/worker for this process's event loop), or — comparable with the peers, which are
- *    all separate processes — a child process via ../servers.ts:
- *        const dir = makeTempDir('callback-agentmq', ctx.tmpBase);
- *        startServer({ name: 'agentmq', command: process.execPath,
- *          args: [join(ctx.repoRoot, 'bin/agentmq.js'), 'dev', '--host', '127.0.0.1',
- *                 '--data-dir', join(dir, 'data'), '--nameserver-port', P1, '--broker-port', P2],
- *          cwd: ctx.repoRoot, readyPattern: /\bready\b/, logPath: join(dir, 'agentmq.log') })
- *    (bench/systems.ts startAgentMq does exactly this; check `node bin/agentmq.js dev --help`
- *    for the current flags) and return `serverPids: [server.pid]`; `stop()` stops it and
- *    removes the dir. Create the durable "tasks" topic and the worker's consumer group here.
- *  - The worker: its own client (Producer + SimpleConsumer on "tasks"). For each task body:
- *    `const { task, replies } = workerReplies(body)`, send `replies` in order on the lite topic
- *    named `task.replyTo` (send them back to back so the broker stores them in that order, or
- *    await each), then ack the task once the sends are acknowledged; count it for
- *    `workerHandled()`. Keep ~ctx.inflight tasks in progress at once (long-poll receive in
- *    batches, handle concurrently). Report failures you cannot return with `ctx.fail(err)`.
- *  - `runTask(task, trace)` (the supervisor, its own client; called concurrently up to
- *    ctx.inflight times): create the task's lite topic, e.g. `reply-${task.id}` (ids are
- *    [a-z0-9-]), subscribe to it; `trace.dispatched()` right before sending
- *    `encodeTask(task.id, liteTopicName)` to "tasks"; feed every message of the lite topic to
- *    `trace.reply(body)` in arrival order; `await trace.completed` (resolves on the final reply,
- *    rejects on timeout — stop reading when `trace.settled`); finally unsubscribe and delete the
- *    lite topic, also when `completed` rejected.
- *  - `durability` / `idiom`: say what an ack means (async vs sync flush) and how the pattern is
- *    mapped, one or two sentences each, as the peers do.
- *
- * The harness verifies every task (3 replies, for this task, in order, nothing extra) and the
- * worker's handled count; the target is AgentMQ tasks/s ≥ 2× the best peer's in the same run.
+ * Replies: the LITE parent `replies`; each task gets the fresh lite topic `r-<taskId>`. The
+ * supervisor runs ONE LiteConsumer (one client id, one parked receive covering all of its lite
+ * topics, woken only when one of them has a message): a task subscribes its lite topic (the SDK
+ * coalesces concurrent subscribes into one SyncLiteSubscription per round trip), dispatches,
+ * and its replies are routed by `liteTopic` to the task's trace; acks are batched by the SDK.
+ * Cleanup: unsubscribe (coalesced too); the empty lite topic expires after its TTL.
  */
-import type { CallbackSystem } from './system.js';
+import { join } from 'node:path';
+import { AdminClient, LiteConsumer, Producer, SimpleConsumer, silentLogger, type LiteMessage, type ReceivedMessage } from '../../client/index.js';
+import { freePort, makeTempDir, removeTempDir, startServer } from '../servers.js';
+import { encodeTask, workerReplies } from './messages.js';
+import type { CallbackContext, CallbackSystem, RunningCallbackSystem, TaskSpec, TaskTrace } from './system.js';
+
+const TASKS = 'tasks';
+const REPLIES = 'replies';
+/** Parallel long-polling receive loops of the worker and of the supervisor. */
+const WORKER_LOOPS = 2;
+const SUPERVISOR_LOOPS = 2;
+
+/** Runs `fn` until `running()` is false; errors go to `fail` (unless stopping). */
+function loop(running: () => boolean, fn: () => Promise<void>, fail: (err: unknown) => void): Promise<void> {
+  return (async () => {
+    while (running()) {
+      try {
+        await fn();
+      } catch (err) {
+        if (running()) fail(err);
+        return;
+      }
+    }
+  })();
+}
+
+async function start(ctx: CallbackContext): Promise<RunningCallbackSystem> {
+  const dir = makeTempDir('callback-agentmq', ctx.tmpBase);
+  const [nsPort, brokerPort] = [await freePort(), await freePort()];
+  const server = await startServer({
+    name: 'agentmq dev (async flush)',
+    command: process.execPath,
+    args: [
+      // AGENTMQ_BENCH_CPU_PROF=DIR: write a V8 CPU profile of the server there (bench/profile.ts reads it).
+      ...(process.env.AGENTMQ_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.AGENTMQ_BENCH_CPU_PROF] : []),
+      join(ctx.repoRoot, 'bin', 'agentmq.js'),
+      'dev',
+      '--host', '127.0.0.1',
+      '--data-dir', join(dir, 'data'),
+      '--nameserver-port', String(nsPort),
+      '--broker-port', String(brokerPort),
+      '--flush', 'async',
+      // Receives return within 2 s when idle, so stop() does not wait out a 30 s long poll.
+      '--max-long-polling-ms', '2000',
+    ],
+    env: { ...process.env, AGENTMQ_LOG_LEVEL: 'warn' },
+    cwd: ctx.repoRoot,
+    readyPattern: /\bready\b/,
+    logPath: join(dir, 'agentmq.log'),
+  });
+  const nameserver = `127.0.0.1:${nsPort}`;
+  const clients: { close(): Promise<void> }[] = [];
+  let running = true;
+  const loops: Promise<void>[] = [];
+  try {
+    const admin = new AdminClient({ nameserver, logger: silentLogger });
+    clients.push(admin);
+    await admin.createTopic({ name: TASKS, queueCount: 4 });
+    await admin.createTopic({ name: REPLIES, messageType: 'LITE' });
+
+    // --- worker -------------------------------------------------------------------------------
+    const workerProducer = new Producer({ nameserver, logger: silentLogger, topics: [REPLIES] });
+    const taskConsumer = new SimpleConsumer({ nameserver, logger: silentLogger, group: 'workers', subscriptions: { [TASKS]: '*' }, awaitDurationMs: 2000, maxMessages: 32 });
+    clients.push(taskConsumer, workerProducer);
+    await workerProducer.start();
+    await taskConsumer.start();
+    let handled = 0;
+    const handle = async (m: ReceivedMessage): Promise<void> => {
+      const { task, replies } = workerReplies(m.body);
+      // Sent back to back: one lite topic's messages are stored in send order.
+      await Promise.all(replies.map((body) => workerProducer.send({ topic: REPLIES, liteTopic: task.replyTo, body })));
+      await taskConsumer.ack(m);
+      handled++;
+    };
+    for (let i = 0; i < WORKER_LOOPS; i++) {
+      loops.push(
+        loop(
+          () => running,
+          async () => {
+            for (const m of await taskConsumer.receive()) void handle(m).catch((err: unknown) => running && ctx.fail(err));
+          },
+          (err) => ctx.fail(err),
+        ),
+      );
+    }
+
+    // --- supervisor ---------------------------------------------------------------------------
+    const supervisorProducer = new Producer({ nameserver, logger: silentLogger, topics: [TASKS] });
+    const replies = new LiteConsumer({ nameserver, logger: silentLogger, group: 'supervisor', topic: REPLIES, awaitDurationMs: 2000, batchSize: 64 });
+    clients.push(replies, supervisorProducer);
+    await supervisorProducer.start();
+    await replies.start();
+    const traces = new Map<string, TaskTrace>();
+    const route = (m: LiteMessage): void => {
+      traces.get(m.liteTopic)?.reply(m.body);
+      void m.ack().catch((err: unknown) => running && ctx.fail(err));
+    };
+    for (let i = 0; i < SUPERVISOR_LOOPS; i++) {
+      loops.push(
+        loop(
+          () => running,
+          async () => {
+            for (const m of await replies.receive()) route(m);
+          },
+          (err) => ctx.fail(err),
+        ),
+      );
+    }
+
+    const runTask = async (task: TaskSpec, trace: TaskTrace): Promise<void> => {
+      const lite = `r-${task.id}`;
+      traces.set(lite, trace);
+      try {
+        await replies.subscribe(lite);
+        trace.dispatched();
+        await supervisorProducer.send({ topic: TASKS, body: encodeTask(task.id, lite) });
+        await trace.completed;
+      } finally {
+        traces.delete(lite);
+        await replies.unsubscribe(lite).catch(() => undefined);
+      }
+    };
+
+    return {
+      serverPids: [server.pid],
+      runTask,
+      workerHandled: () => handled,
+      stop: async () => {
+        running = false;
+        for (const c of clients.reverse()) await c.close().catch(() => undefined);
+        await Promise.allSettled(loops);
+        await server.stop();
+        removeTempDir(dir);
+      },
+    };
+  } catch (err) {
+    running = false;
+    for (const c of clients.reverse()) await c.close().catch(() => undefined);
+    await server.stop();
+    removeTempDir(dir);
+    throw err;
+  }
+}
 
 export const agentmqSystem: CallbackSystem = {
   id: 'agentmq',
   label: 'AgentMQ (lite topics)',
   role: 'subject',
-  durability: 'not wired yet',
-  idiom: 'a lite topic per task as the reply channel (not wired yet: bench/callback/agentmq.ts is a stub)',
+  durability:
+    'async flush: a send is acknowledged once its group-committed RocksDB write batch is in the WAL (page cache): survives a process crash / kill -9, not a power cut (`--flush sync` fsyncs each batch); subscriptions are re-sent by the client every 30 s.',
+  idiom:
+    'tasks on a durable topic consumed by a worker group; a fresh lite topic per task as the reply channel, one LiteConsumer for all of them (one parked receive per supervisor, woken only for its lite topics).',
   check: () => ({ ok: true }),
-  start: () => Promise.reject(new Error('AgentMQ callback system: not wired yet (TODO: implement bench/callback/agentmq.ts)')),
+  start,
 };

@@ -119,7 +119,11 @@ export class LiteTopicTable {
       this.o.store.createEmptyQueues(lt.internal, 1);
       lt.opened = true;
       this.arm();
-      await this.o.store.writes.write([{ type: 'put', key: liteKey(parent.name, lite), value: encodeU64(now) }]);
+      const persisted = this.o.store.writes.write([{ type: 'put', key: liteKey(parent.name, lite), value: encodeU64(now) }]);
+      // Async flush: like every other write there, not awaited (the record is queued before any
+      // message of the lite topic, so it commits first). Sync flush: durable before we answer.
+      if (this.o.store.flushPolicy === 'sync') await persisted;
+      else persisted.catch((err: unknown) => this.o.logger.error('persisting a new lite topic failed', { topic: parent.name, liteTopic: lite, err: String(err) }));
       return lt;
     }
     if (!lt.opened) await this.open(lt);
@@ -130,7 +134,7 @@ export class LiteTopicTable {
   open(lt: LiteTopic): Promise<void> {
     if (lt.opened) return Promise.resolve();
     lt.opening ??= (async () => {
-      await this.o.store.openQueues(lt.internal, 1, { cache: false });
+      await this.o.store.openQueues(lt.internal, 1, { shared: true });
       await this.o.onOpen(lt);
       lt.opened = true;
       lt.opening = undefined;

@@ -62,7 +62,12 @@ interface QueueState {
   min: number;
   /** recent records by offset, ascending insertion order (undefined: this queue caches nothing) */
   cache: Map<number, StoredMessage> | undefined;
+  /** Lite queues: their cached records count against the store-wide lite budget instead. */
+  shared: boolean;
 }
+
+/** Records of lite queues kept decoded in memory, all lite queues together. */
+export const LITE_CACHE_MESSAGES = 16_384;
 
 export interface AppendEntry {
   topic: string;
@@ -84,6 +89,10 @@ export class MessageStore {
   readonly flushPolicy: FlushPolicy;
   private readonly queues = new Map<string, QueueState[]>();
   private arrival: ArrivalListener = () => {};
+  /** FIFO of cached lite records (queue, offset) from liteCacheHead on: the shared lite cache. */
+  private readonly liteCacheQ: QueueState[] = [];
+  private readonly liteCacheOffset: number[] = [];
+  private liteCacheHead = 0;
   /** Append sequence for the key index: store time x 1024, strictly increasing (oldest first across queues). */
   private keySeq = 0;
 
@@ -108,7 +117,7 @@ export class MessageStore {
    * Makes `queueCount` queues of `topic` known, recovering offsets of existing ones from disk.
    * Queues are only ever added.
    */
-  async openQueues(topic: string, queueCount: number, opts: { cache?: boolean } = {}): Promise<void> {
+  async openQueues(topic: string, queueCount: number, opts: { shared?: boolean } = {}): Promise<void> {
     const states = this.queues.get(topic) ?? [];
     for (let q = states.length; q < queueCount; q++) {
       const prefix = messagePrefix(topic, q);
@@ -117,7 +126,7 @@ export class MessageStore {
       for await (const [key] of this.db.range({ gte: prefix, lt: prefixEnd(prefix), limit: 1 })) min = messageKeyOffset(key);
       for await (const [key] of this.db.range({ gte: prefix, lt: prefixEnd(prefix), limit: 1, reverse: true }))
         next = messageKeyOffset(key) + 1;
-      states.push({ next, committed: next, min: next === 0 ? 0 : min, cache: opts.cache === false ? undefined : new Map() });
+      states.push({ next, committed: next, min: next === 0 ? 0 : min, cache: opts.shared ? undefined : new Map(), shared: opts.shared === true });
     }
     this.queues.set(topic, states);
   }
@@ -129,7 +138,7 @@ export class MessageStore {
   createEmptyQueues(topic: string, queueCount: number): void {
     if (this.queues.has(topic)) return;
     const states: QueueState[] = [];
-    for (let q = 0; q < queueCount; q++) states.push({ next: 0, committed: 0, min: 0, cache: undefined });
+    for (let q = 0; q < queueCount; q++) states.push({ next: 0, committed: 0, min: 0, cache: undefined, shared: true });
     this.queues.set(topic, states);
   }
 
@@ -219,6 +228,24 @@ export class MessageStore {
   }
 
   private cachePut(q: QueueState, m: StoredMessage): void {
+    if (q.shared) {
+      // Lite queues: a million of them share one bounded cache (oldest records leave first).
+      (q.cache ??= new Map()).set(m.offset, m);
+      this.liteCacheQ.push(q);
+      this.liteCacheOffset.push(m.offset);
+      while (this.liteCacheQ.length - this.liteCacheHead > LITE_CACHE_MESSAGES) {
+        const old = this.liteCacheQ[this.liteCacheHead]!;
+        old.cache?.delete(this.liteCacheOffset[this.liteCacheHead]!);
+        if (old.cache?.size === 0) old.cache = undefined;
+        this.liteCacheHead++;
+      }
+      if (this.liteCacheHead > LITE_CACHE_MESSAGES) {
+        this.liteCacheQ.splice(0, this.liteCacheHead);
+        this.liteCacheOffset.splice(0, this.liteCacheHead);
+        this.liteCacheHead = 0;
+      }
+      return;
+    }
     if (!q.cache) return;
     q.cache.set(m.offset, m);
     if (q.cache.size > this.opts.cacheMessagesPerQueue) {

@@ -328,6 +328,14 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
 
   private async flushPendingSync(): Promise<void> {
     const ops = this.pendingSync.splice(0);
+    const adds = ops.filter((op) => op.action === 'PARTIAL_ADD');
+    const removes = ops.filter((op) => op.action === 'PARTIAL_REMOVE');
+    const added = new Set(adds.map((op) => op.lite));
+    if (!removes.some((op) => added.has(op.lite))) {
+      // No lite topic both added and removed: order does not matter, both calls go at once.
+      await Promise.all([adds.length > 0 ? this.applySyncRun(adds) : undefined, removes.length > 0 ? this.applySyncRun(removes) : undefined]);
+      return;
+    }
     for (let i = 0; i < ops.length; ) {
       let j = i + 1;
       while (j < ops.length && ops[j]!.action === ops[i]!.action) j++;

@@ -11,7 +11,8 @@
  * Replies: the LITE parent `replies`; each task gets the fresh lite topic `r-<taskId>`. The
  * supervisor runs ONE LiteConsumer (one client id, one parked receive covering all of its lite
  * topics, woken only when one of them has a message): a task subscribes its lite topic (the SDK
- * coalesces concurrent subscribes into one SyncLiteSubscription per round trip), dispatches,
+ * coalesces concurrent subscribes into one SyncLiteSubscription per round trip) while it
+ * dispatches (nothing is missed: a new subscriber starts at the lite topic's oldest message),
  * and its replies are routed by `liteTopic` to the task's trace; acks are batched by the SDK.
  * Cleanup: unsubscribe (coalesced too); the empty lite topic expires after its TTL.
  */
@@ -128,9 +129,11 @@ async function start(ctx: CallbackContext): Promise<RunningCallbackSystem> {
       const lite = `r-${task.id}`;
       traces.set(lite, trace);
       try {
-        await replies.subscribe(lite);
+        // Subscribe and dispatch at once: a group new to a lite topic starts at its oldest message,
+        // so replies stored before the subscription lands are delivered when it does.
+        const subscribed = replies.subscribe(lite);
         trace.dispatched();
-        await supervisorProducer.send({ topic: TASKS, body: encodeTask(task.id, lite) });
+        await Promise.all([subscribed, supervisorProducer.send({ topic: TASKS, body: encodeTask(task.id, lite) })]);
         await trace.completed;
       } finally {
         traces.delete(lite);

@@ -100,3 +100,66 @@ export type { ClientType, Endpoint, MessageType, Permission } from './types.js';
 export { CLIENT_VERSION } from './version.js';
 export { consoleLogger, silentLogger } from '../proto/common/logger.js';
 export type { Logger, LogFields, LogLevel } from '../proto/common/logger.js';
+
+// --- agents (client/agent/): sub-agents serve tasks, supervisors discover and call them ---------
+export { registerAgent } from './agent/agent.js';
+export type { Agent, AgentEvents } from './agent/agent.js';
+export {
+  AGENT_NAME_ATTRIBUTE,
+  AGENT_PROTOCOL_ATTRIBUTE,
+  DEFAULT_AGENT_CLOSE_TIMEOUT_MS,
+  DEFAULT_AGENT_CONCURRENCY,
+} from './agent/agent-options.js';
+export type { AgentSkillInput, RegisterAgentOptions, TaskHandler } from './agent/agent-options.js';
+export type { ArtifactChunk, TaskAbortCause, TaskContext } from './agent/task-context.js';
+export { Supervisor } from './agent/supervisor.js';
+export type {
+  CallManyMode,
+  CallManyOptions,
+  CallSpec,
+  CallTarget,
+  FirstCall,
+  ResumeOptions,
+  SettledCall,
+  SupervisorDiscoverOptions,
+} from './agent/supervisor.js';
+export {
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_CANCEL_GRACE_MS,
+  DEFAULT_MAX_FINISHED_TASKS,
+  DEFAULT_SUPERVISOR_GROUP,
+} from './agent/supervisor-options.js';
+export type { CallOptions, SupervisorOptions } from './agent/supervisor-options.js';
+export type { ArtifactUpdate, StatusUpdate, TaskEvent, TaskHandle } from './agent/task-handle.js';
+export type { DiscoveredCapability } from './agent/capability.js';
+export { TaskCanceledError, TaskError, TaskFailedError, TaskRejectedError, TaskTimeoutError } from './agent/task-errors.js';
+export type { TaskErrorCode } from './agent/task-errors.js';
+export {
+  AGENT_PROPERTIES,
+  cancelLiteTopicOf,
+  DEFAULT_CONTROL_TOPIC,
+  DEFAULT_REPLY_TOPIC,
+  isTerminalState,
+  replyLiteTopicOf,
+  TASK_STATES,
+  TERMINAL_STATES,
+} from './agent/protocol.js';
+export type {
+  A2AMessage,
+  Artifact,
+  CancelTaskRequest,
+  InterimTaskState,
+  Part,
+  StreamResponse,
+  Task,
+  TaskArtifactUpdateEvent,
+  TaskState,
+  TaskStatus,
+  TaskStatusUpdateEvent,
+} from './agent/protocol.js';
+export { tools, toCapability, toolDescription, objectRootSchema, strictSchema, DEFAULT_MAX_DESCRIPTION_CHARS, MCP_TOPIC_META_KEY, STRICT_LIMITS, WRAPPED_INPUT_PROPERTY, WRAPPED_OUTPUT_PROPERTY } from './agent/tools.js';
+export type { AnthropicTool, Capability, CapabilityLike, CapabilitySkill, McpTool, ObjectSchema, OpenAIChatTool, OpenAIResponsesTool, ProviderTools, ToolBinding, ToolCall, ToolSet, ToolsOptions } from './agent/tools.js';
+export { ToolNameMap, toolNameRule, OPENAI_TOOL_NAME_RULE, ANTHROPIC_TOOL_NAME_RULE, MCP_TOOL_NAME_RULE, TOOL_NAME_HASH_LENGTH } from './agent/tool-names.js';
+export type { ToolNameEntry, ToolNameMapOptions, ToolNameRule, ToolProvider } from './agent/tool-names.js';
+export { A2A_PROTOCOL_VERSION, AGENTMQ_PROTOCOL_BINDING, AGENTMQ_TOPIC_EXTENSION_URI, agentCardFromTopicDocument, agentCardProblems, agentMqExtensionOf, agentMqTopicOf, agentMqUrl, parseAgentMqUrl, topicDocumentFromAgentMqCard } from './agent/agent-card.js';
+export type { AgentCapabilities, AgentCard, AgentCardExportOptions, AgentExtension, AgentInterface, AgentMqTopicExtensionParams, AgentProvider, AgentSkill } from './agent/agent-card.js';

@@ -1,7 +1,7 @@
 /**
- * `agentmq` command-line entry: dispatches to server commands (dev, nameserver, broker) and
- * client commands (topic, group, send, consume, clients, brokers). The only module besides
- * bin/ that reads argv, env or writes to the terminal.
+ * `agentmq` command-line entry: dispatches to server commands (dev, nameserver, broker), client
+ * commands (topic, group, send, consume, clients, brokers, ...) and the MCP server (mcp). The
+ * only module besides bin/ that reads argv, env or writes to the terminal.
  */
 import { MqError } from '../proto/common/errors.js';
 import { UsageError } from './args.js';
@@ -25,6 +25,9 @@ Client commands (take --nameserver HOST:PORT, default 127.0.0.1:9876):
   clients                  list online clients
   brokers                  list live brokers
 
+Agents:
+  mcp                      an MCP server over stdio: live capabilities as MCP tools, calls run as tasks
+
 Run 'agentmq <command> --help' for the options of a command.`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -47,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'dlq':
       case 'discover':
         return await (await import('./client-commands.js')).run(cmd, rest);
+      case 'mcp':
+        return await (await import('./mcp-command.js')).mcp(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -202,7 +202,8 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
         return;
       }
       if (ctx.closing()) break;
-      const outcome = await ctx.longPolling.park(key, '', seq, until - Date.now(), aborted);
+      ctx.lite.parked(r.clientId, r.group, r.topic.name, 1);
+      const outcome = await ctx.longPolling.park(key, '', seq, until - Date.now(), aborted).finally(() => ctx.lite.parked(r.clientId, r.group, r.topic.name, -1));
       if (outcome !== 'signal') break;
     }
     if (!aborted.aborted) {

@@ -22,6 +22,9 @@ export interface ClientInterest {
   evicted: Set<string> | undefined;
   /** Partial adds/removes of the last seconds (lite topic -> when, added?), see lite-service. */
   recent: Map<string, { at: number; added: boolean }> | undefined;
+  /** Receives of this client parked now, and when its last receive ran (see lite-service). */
+  parked: number;
+  lastReceiveMs: number;
   /** Long-polling key of this client's parked receive. */
   waitKey: string;
   removed: boolean;
@@ -43,6 +46,8 @@ export function liteWaitKey(clientId: string, group: string, parent: string): st
 export class InterestSets {
   private readonly byKey = new Map<string, ClientInterest>();
   private readonly byClient = new Map<string, ClientInterest[]>();
+  /** group \0 parent -> its members (for Shared groups taking over a silent member's events). */
+  private readonly byGroup = new Map<string, Set<ClientInterest>>();
   private readonly leases = new DeadlineHeap<{ at: number; ci: ClientInterest }>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -64,16 +69,25 @@ export class InterestSets {
     const key = liteWaitKey(clientId, group, parent);
     let ci = this.byKey.get(key);
     if (!ci) {
-      ci = { clientId, group, parent, topics: new Set(), ready: new ReadySet(this.o.maxReadyPerClient), leaseUntil: 0, evicted: undefined, recent: undefined, waitKey: key, removed: false };
+      ci = { clientId, group, parent, topics: new Set(), ready: new ReadySet(this.o.maxReadyPerClient), leaseUntil: 0, evicted: undefined, recent: undefined, parked: 0, lastReceiveMs: 0, waitKey: key, removed: false };
       this.byKey.set(key, ci);
       const list = this.byClient.get(clientId);
       if (list) list.push(ci);
       else this.byClient.set(clientId, [ci]);
+      const gk = `${group}\0${parent}`;
+      const members = this.byGroup.get(gk);
+      if (members) members.add(ci);
+      else this.byGroup.set(gk, new Set([ci]));
       this.renew(ci);
       this.leases.push({ at: ci.leaseUntil, ci });
       this.arm();
     }
     return ci;
+  }
+
+  /** The other InterestSets of the same group and parent. */
+  peers(ci: ClientInterest): Iterable<ClientInterest> {
+    return this.byGroup.get(`${ci.group}\0${ci.parent}`) ?? [];
   }
 
   ofClient(clientId: string): readonly ClientInterest[] {
@@ -110,6 +124,10 @@ export class InterestSets {
     ci.ready.clear();
     ci.removed = true;
     this.byKey.delete(ci.waitKey);
+    const gk = `${ci.group}\0${ci.parent}`;
+    const members = this.byGroup.get(gk);
+    members?.delete(ci);
+    if (members?.size === 0) this.byGroup.delete(gk);
     const list = this.byClient.get(ci.clientId);
     if (list) {
       const i = list.indexOf(ci);

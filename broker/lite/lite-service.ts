@@ -68,6 +68,8 @@ export interface LiteServiceDeps {
 const ACCEPT_ALL = (): boolean => true;
 /** How long a partial add/remove outranks full syncs (longer than any request's flight). */
 const RECENT_MS = 10_000;
+/** A client whose last lite receive returned this recently still counts as receiving. */
+const ACTIVE_RECEIVER_MS = 5_000;
 
 export class LiteService {
   readonly table: LiteTopicTable;
@@ -190,9 +192,29 @@ export class LiteService {
       seen.add(g);
       if (!this.deliverable(lt, g)) continue;
       const members = subs.filter((s) => s.group === g);
-      if (members.length > 1 && members.some((m) => m.ready.has(lt))) continue; // already pending there
-      this.offer(members.length === 1 ? ci : members[lt.rr++ % members.length]!, lt);
+      // Already pending at a member that is receiving: leave it there. A member that stopped
+      // receiving (crashed, its lease not yet run out) does not hold it hostage.
+      if (members.length > 1 && members.some((m) => m.ready.has(lt) && this.receiving(m))) continue;
+      if (members.length === 1) {
+        this.offer(ci, lt);
+        continue;
+      }
+      // Round-robin over the members that receive now (all of them if none does).
+      const active = members.filter((m) => this.receiving(m));
+      const pool = active.length > 0 ? active : members;
+      this.offer(pool[lt.rr++ % pool.length]!, lt);
     }
+  }
+
+  /** A client receives now: a receive of it is parked, or one returned in the last seconds. */
+  private receiving(ci: ClientInterest): boolean {
+    return ci.parked > 0 || this.d.clock.now() - ci.lastReceiveMs < ACTIVE_RECEIVER_MS;
+  }
+
+  /** messaging.ts brackets a parked lite receive with these (see `receiving`). */
+  parked(clientId: string, group: string, parent: string, delta: 1 | -1): void {
+    const ci = this.interests.get(clientId, group, parent);
+    if (ci) ci.parked = Math.max(0, ci.parked + delta);
   }
 
   private offer(ci: ClientInterest, lt: LiteTopic): void {
@@ -297,9 +319,14 @@ export class LiteService {
         this.interests.link(ci, lt);
         if (exclusive) this.evictOthers(ci, lt);
       }
-      if (offset) await this.applyOffset(lt, ci.group, offset);
-      // A new subscriber catches up on what is already there.
-      if (this.deliverable(lt, ci.group)) this.dispatch(lt, ci.group);
+      if (offset) {
+        // An explicit position (a resume): this subscriber asked for these messages, offer them to it.
+        await this.applyOffset(lt, ci.group, offset);
+        if (this.deliverable(lt, ci.group)) this.offer(ci, lt);
+      } else if (this.deliverable(lt, ci.group)) {
+        // A new subscriber catches up on what is already there.
+        this.dispatch(lt, ci.group);
+      }
     }
   }
 
@@ -390,6 +417,7 @@ export class LiteService {
     const ci = this.interests.get(clientId, group, parent.name);
     if (!ci) return [];
     this.interests.renew(ci);
+    ci.lastReceiveMs = this.d.clock.now();
     const out: LiteDelivery[] = [];
     let caughtUp = false;
     while (out.length < max && !ci.removed) {
@@ -398,6 +426,10 @@ export class LiteService {
         if (ci.ready.overflow && !caughtUp) {
           caughtUp = true;
           await this.catchUp(ci);
+          continue;
+        }
+        if (!caughtUp && this.takeOver(ci)) {
+          caughtUp = true;
           continue;
         }
         break;
@@ -410,6 +442,23 @@ export class LiteService {
       if (ci.topics.has(lt) && this.deliverable(lt, group)) ci.ready.add(lt);
     }
     return out;
+  }
+
+  /**
+   * Shared groups: events pending at a member that stopped receiving (crashed, its lease not yet
+   * over) move to this receiving member when it subscribes to those lite topics too.
+   */
+  private takeOver(ci: ClientInterest): boolean {
+    let moved = false;
+    for (const peer of this.interests.peers(ci)) {
+      if (peer === ci || peer.ready.size === 0 || this.receiving(peer)) continue;
+      for (const lt of [...peer.ready.values()]) {
+        if (!ci.topics.has(lt)) continue;
+        peer.ready.delete(lt);
+        if (ci.ready.add(lt)) moved = true;
+      }
+    }
+    return moved;
   }
 
   /** After an overflow: refill the ReadySet from the client's own InterestSet. */

@@ -106,6 +106,10 @@ describe('lite topics - lifecycle', () => {
       }
     }
     expect(got).toEqual(['j0', 'j1', 'j2']);
+    for (let i = 0; i < 4; i++) {
+      await alive.heartbeat();
+      await sleep(300);
+    }
     expect(b.b.broker.context.lite.interests.get(gone.clientId, 'shared', 'p')).toBeUndefined();
     expect(b.b.broker.context.lite.interests.get(alive.clientId, 'shared', 'p')).toBeDefined();
   });
@@ -132,6 +136,22 @@ describe('lite topics - lifecycle', () => {
       }
     }
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`)); // in order, each once
+  });
+
+  it('Shared group: a member that stopped receiving (crashed, lease not yet over) does not hold a lite topic hostage', async () => {
+    const b = await start();
+    const crashed = new LiteWireClient(b.b.mq, 'p', 'shared', 'crashed');
+    await crashed.sync('PARTIAL_ADD', ['h']);
+    expect(await sendLite('h', 'm0')).toBe('OK'); // offered to `crashed`, which never receives
+    expect(b.b.broker.context.lite.interests.get(crashed.clientId, 'shared', 'p')!.ready.size).toBe(1);
+    const fresh = new LiteWireClient(b.b.mq, 'p', 'shared', 'fresh');
+    await fresh.sync('PARTIAL_ADD', ['h']);
+    expect(await sendLite('h', 'm1')).toBe('OK');
+    expect((await receiveUntil(fresh, 2, 3000)).map(bodyOf)).toEqual(['m0', 'm1']);
+    // An explicit position (a resume) is offered to the subscriber that asked for it.
+    const resumed = new LiteWireClient(b.b.mq, 'p', 'shared', 'resumed');
+    await resumed.sync('PARTIAL_ADD', ['h'], { policy: 'MIN' });
+    expect((await receiveUntil(resumed, 2, 3000)).map(bodyOf)).toEqual(['m0', 'm1']);
   });
 
   it('Exclusive group: a second subscriber takes the lite topic over; the first is told over Telemetry and really stops receiving', async () => {

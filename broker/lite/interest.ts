@@ -20,8 +20,13 @@ export interface ClientInterest {
   leaseUntil: number;
   /** Exclusive mode: lite topics taken over by another client (told, and not re-added by full syncs). */
   evicted: Set<string> | undefined;
-  /** Partial adds/removes of the last seconds (lite topic -> when, added?), see lite-service. */
-  recent: Map<string, { at: number; added: boolean }> | undefined;
+  /**
+   * Partial adds/removes of the last seconds (lite topic -> added?), see lite-service: two
+   * generations, `recent` since `recentSince` and the one before, rotated every RECENT_MS.
+   */
+  recent: Map<string, boolean> | undefined;
+  recentOld: Map<string, boolean> | undefined;
+  recentSince: number;
   /** Receives of this client parked now, and when its last receive ran (see lite-service). */
   parked: number;
   lastReceiveMs: number;
@@ -42,6 +47,9 @@ export interface InterestSetsOptions {
 export function liteWaitKey(clientId: string, group: string, parent: string): string {
   return `\u0001lite\u0001${clientId}\u0001${group}\u0001${parent}`;
 }
+
+/** The subscribers of a lite topic nobody subscribes to (shared; replaced, never mutated). */
+export const NO_SUBSCRIBERS: ClientInterest[] = [];
 
 export class InterestSets {
   private readonly byKey = new Map<string, ClientInterest>();
@@ -69,7 +77,7 @@ export class InterestSets {
     const key = liteWaitKey(clientId, group, parent);
     let ci = this.byKey.get(key);
     if (!ci) {
-      ci = { clientId, group, parent, topics: new Set(), ready: new ReadySet(this.o.maxReadyPerClient), leaseUntil: 0, evicted: undefined, recent: undefined, parked: 0, lastReceiveMs: 0, waitKey: key, removed: false };
+      ci = { clientId, group, parent, topics: new Set(), ready: new ReadySet(this.o.maxReadyPerClient), leaseUntil: 0, evicted: undefined, recent: undefined, recentOld: undefined, recentSince: 0, parked: 0, lastReceiveMs: 0, waitKey: key, removed: false };
       this.byKey.set(key, ci);
       const list = this.byClient.get(clientId);
       if (list) list.push(ci);
@@ -105,14 +113,14 @@ export class InterestSets {
   link(ci: ClientInterest, lt: LiteTopic): void {
     if (ci.topics.has(lt)) return;
     ci.topics.add(lt);
-    lt.subs.push(ci);
+    // Array literals are allocated at their exact size; push onto [] would reserve 17 slots.
+    lt.subs = lt.subs.length === 0 ? [ci] : [...lt.subs, ci];
     this.subscriptions++;
   }
 
   unlink(ci: ClientInterest, lt: LiteTopic): void {
     if (!ci.topics.delete(lt)) return;
-    const i = lt.subs.indexOf(ci);
-    if (i >= 0) lt.subs.splice(i, 1);
+    if (lt.subs.includes(ci)) lt.subs = lt.subs.length === 1 ? NO_SUBSCRIBERS : lt.subs.filter((s) => s !== ci);
     ci.ready.delete(lt);
     this.subscriptions--;
   }

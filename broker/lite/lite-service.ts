@@ -67,7 +67,7 @@ export interface LiteServiceDeps {
 
 const ACCEPT_ALL = (): boolean => true;
 /** How long a partial add/remove outranks full syncs (longer than any request's flight). */
-const RECENT_MS = 10_000;
+const RECENT_MS = 5_000;
 /** A client whose last lite receive returned this recently still counts as receiving. */
 const ACTIVE_RECEIVER_MS = 5_000;
 
@@ -144,7 +144,7 @@ export class LiteService {
 
   /** Makes sure the lite topic exists (created on first send) with its queue open. */
   async ensure(parent: TopicConfig, lite: string): Promise<LiteTopic> {
-    return this.table.ensure(parent, lite);
+    return this.table.ensure(parent, lite, true);
   }
 
   /** Store arrival on `internal`; false if it is not a lite topic. */
@@ -171,7 +171,7 @@ export class LiteService {
 
   /** Whether `group` could receive something from `lt` now (without creating consumer state). */
   private deliverable(lt: LiteTopic, group: string): boolean {
-    if (!lt.opened || lt.deleted) return false;
+    if (!lt.opened || lt.deleted || this.d.store.queueCount(lt.internal) === 0) return false;
     if (this.d.store.committedOffset(lt.internal, 0) === 0) return false;
     return this.d.pop.deliverable(lt.internal, group);
   }
@@ -332,20 +332,23 @@ export class LiteService {
 
   /** Remembers a partial add/remove for RECENT_MS, so a full sync issued before it cannot undo it. */
   private noteRecent(ci: ClientInterest, lite: string, added: boolean): void {
-    (ci.recent ??= new Map()).set(lite, { at: this.d.clock.now(), added });
+    this.rotateRecent(ci);
+    (ci.recent ??= new Map()).set(lite, added);
   }
 
-  /** Partial changes of the last RECENT_MS (older ones are forgotten). */
+  /** Two generations of RECENT_MS each: a change is remembered for at least RECENT_MS, memory stays bounded. */
+  private rotateRecent(ci: ClientInterest): void {
+    const now = this.d.clock.now();
+    if (now - ci.recentSince < RECENT_MS) return;
+    ci.recentOld = now - ci.recentSince < 2 * RECENT_MS ? ci.recent : undefined;
+    ci.recent = undefined;
+    ci.recentSince = now;
+  }
+
+  /** Partial changes of the last RECENT_MS or so (the newer generation wins). */
   private recentChanges(ci: ClientInterest): Map<string, boolean> {
-    const out = new Map<string, boolean>();
-    if (!ci.recent) return out;
-    const since = this.d.clock.now() - RECENT_MS;
-    for (const [n, r] of ci.recent) {
-      if (r.at < since) ci.recent.delete(n);
-      else out.set(n, r.added);
-    }
-    if (ci.recent.size === 0) ci.recent = undefined;
-    return out;
+    this.rotateRecent(ci);
+    return new Map([...(ci.recentOld ?? []), ...(ci.recent ?? [])]);
   }
 
   /** Exclusive mode: the newest subscriber of a group owns the lite topic; the others are told. */
@@ -360,6 +363,7 @@ export class LiteService {
   }
 
   private async applyOffset(lt: LiteTopic, group: string, spec: OffsetSpec): Promise<void> {
+    if (this.d.store.queueCount(lt.internal) === 0) return; // never written: every position is the start
     const { min, max } = this.d.store.offsets(lt.internal, 0);
     let target: number;
     if ('policy' in spec) {

@@ -22,7 +22,7 @@ import { decodeLiteKey, decodeU64, encodeU64, liteKey, P_LITE, prefixEnd } from 
 import { DeadlineHeap } from '../pop/deadline-heap.js';
 import { LITE_TTL_ATTRIBUTE, type TopicConfig } from '../topic/topic-manager.js';
 import { liteInternalName } from './lite-names.js';
-import type { ClientInterest } from './interest.js';
+import { NO_SUBSCRIBERS, type ClientInterest } from './interest.js';
 
 /** Longest single setTimeout (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -107,8 +107,12 @@ export class LiteTopicTable {
     return this.count + n <= this.o.maxTopics;
   }
 
-  /** The lite topic, created now if new (LITE_TOPIC_QUOTA_EXCEEDED past the quota), with its queue open. */
-  async ensure(parent: TopicConfig, lite: string): Promise<LiteTopic> {
+  /**
+   * The lite topic, created now if new (LITE_TOPIC_QUOTA_EXCEEDED past the quota), open. A new
+   * lite topic gets its store queue on its first write (`forWrite`): a million subscribed but
+   * never written lite topics hold no queue state.
+   */
+  async ensure(parent: TopicConfig, lite: string, forWrite = false): Promise<LiteTopic> {
     let lt = this.get(parent.name, lite);
     if (!lt) {
       if (!this.canCreate(1)) {
@@ -116,7 +120,7 @@ export class LiteTopicTable {
       }
       const now = this.o.clock.now();
       lt = this.add(parent.name, lite, now, true);
-      this.o.store.createEmptyQueues(lt.internal, 1);
+      if (forWrite) this.o.store.createEmptyQueues(lt.internal, 1);
       lt.opened = true;
       this.arm();
       const persisted = this.o.store.writes.write([{ type: 'put', key: liteKey(parent.name, lite), value: encodeU64(now) }]);
@@ -127,6 +131,7 @@ export class LiteTopicTable {
       return lt;
     }
     if (!lt.opened) await this.open(lt);
+    if (forWrite && this.o.store.queueCount(lt.internal) === 0) this.o.store.createEmptyQueues(lt.internal, 1);
     return lt;
   }
 
@@ -164,7 +169,7 @@ export class LiteTopicTable {
       opened: false,
       opening: undefined,
       deleted: false,
-      subs: [],
+      subs: NO_SUBSCRIBERS,
       groups: undefined,
       rr: 0,
     };

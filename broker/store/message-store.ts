@@ -137,8 +137,9 @@ export class MessageStore {
    */
   createEmptyQueues(topic: string, queueCount: number): void {
     if (this.queues.has(topic)) return;
-    const states: QueueState[] = [];
-    for (let q = 0; q < queueCount; q++) states.push({ next: 0, committed: 0, min: 0, cache: undefined, shared: true });
+    // Lite topics have one queue: an exact-size array literal (push would reserve 17 slots).
+    const states: QueueState[] = queueCount === 1 ? [{ next: 0, committed: 0, min: 0, cache: undefined, shared: true }] : [];
+    for (let q = states.length; q < queueCount; q++) states.push({ next: 0, committed: 0, min: 0, cache: undefined, shared: true });
     this.queues.set(topic, states);
   }
 

@@ -1,7 +1,7 @@
 /**
  * npm run eval:discovery -- [dataset dir] [--embedder lexical|transformers|all]
- *                           [--model ID] [--model-dir DIR] [--allow-remote] [--fit] [--verbose]
- *                           [--nameserver HOST:PORT | --in-process]
+ *                           [--model ID] [--model-dir DIR] [--allow-remote] [--fit] [--cv] [--verbose]
+ *                           [--extra-topics DIR] [--nameserver HOST:PORT | --in-process]
  *
  * By default, for each embedder it starts a NameServer and a broker (real gRPC, loopback,
  * temporary data dir), registers the data set's topics through the broker (RegisterTopic), waits
@@ -17,6 +17,10 @@
  *   (default: transformers.js's models directory) and is skipped with a note when they are absent.
  * - `--fit` refits the score calibration and the "no match" threshold on this data set and
  *   prints them (that is how DEFAULT_CALIBRATIONS / DEFAULT_MIN_SCORES were obtained).
+ * - `--cv` (in-process) prints the ranking metrics per domain and a leave-one-domain-out check of
+ *   the "no match" calibration: fitted without a domain's queries, applied to them.
+ * - `--extra-topics DIR` also registers the topics of another data set as distractors (a bigger,
+ *   more varied catalog; its queries are not run).
  *
  * The search runs in-process (`catalogDiscoverFn`); `DiscoverFn` is the one seam to replace with
  * a gRPC Discover call against a running NameServer.
@@ -27,10 +31,12 @@ import {
   bestThreshold,
   catalogDiscoverFn,
   crossValidateNoMatch,
+  domainFolds,
   evaluate,
   fitCalibration,
   formatReport,
   loadDataset,
+  perDomain,
   scoreRows,
 } from '../nameserver/semantic/discovery-eval.js';
 import type { EvaluationReport } from '../nameserver/semantic/discovery-eval.js';
@@ -52,7 +58,7 @@ const option = (name: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const valued = new Set(['--embedder', '--model', '--model-dir', '--nameserver']);
+const valued = new Set(['--embedder', '--model', '--model-dir', '--nameserver', '--extra-topics']);
 const positional = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? ''));
 const dir = resolve(positional[0] ?? new URL('../../shared/datasets/discovery-dev', import.meta.url).pathname);
 const which = option('embedder') ?? 'all';
@@ -134,6 +140,18 @@ async function embeddedCluster(embedder: Embedder): Promise<{ nameserver: string
 async function main(): Promise<void> {
   const dataset = loadDataset(dir);
   console.log(`# Discovery evaluation: ${dir}`);
+  const extraDir = option('extra-topics');
+  if (extraDir) {
+    const extra = loadDataset(resolve(extraDir));
+    let added = 0;
+    for (const doc of extra.documents) {
+      if (dataset.datasetNameOf.has(doc.name)) continue;
+      dataset.documents.push(doc);
+      dataset.datasetNameOf.set(doc.name, extra.datasetNameOf.get(doc.name)!);
+      added++;
+    }
+    console.log(`+ ${added} distractor topics from ${resolve(extraDir)} (registered, never relevant)`);
+  }
   console.log(`${dataset.documents.length} topics, ${dataset.queries.length} queries, ${new Date().toISOString().slice(0, 10)}\n`);
   const remote = option('nameserver');
   if (remote || !flag('in-process')) {
@@ -187,6 +205,18 @@ async function main(): Promise<void> {
       console.log(
         `5-fold held-out check (calibration and τ fitted without the fold's topics): recognises ${cv.noMatchAccuracy.toFixed(3)}, ` +
           `false no-match ${cv.falseNoMatchRate.toFixed(3)}`,
+      );
+    }
+    if (flag('cv')) {
+      const f = (x: number) => x.toFixed(3);
+      console.log('\nper domain of the relevant topic (answerable queries):\n');
+      console.log('| domain | queries | top-1 | recall@5 | MRR@10 |\n| --- | ---: | ---: | ---: | ---: |');
+      for (const d of perDomain(dataset, report.rows)) console.log(`| ${d.domain} | ${d.queries} | ${f(d.top1)} | ${f(d.recall5)} | ${f(d.mrr10)} |`);
+      const folds = domainFolds(dataset);
+      const cv = crossValidateNoMatch(report.rows, folds.folds, folds.groupOf);
+      console.log(
+        `\nleave-one-domain-out "no match" check (${folds.folds} folds; calibration and τ fitted without the domain, applied to it): ` +
+          `recognises ${f(cv.noMatchAccuracy)}, false no-match ${f(cv.falseNoMatchRate)}`,
       );
     }
     if (flag('verbose')) {

@@ -69,9 +69,9 @@ Options:
   --recall-queries N        queries for recall (default: --queries)
   --filtered-recall-queries N  queries for the recall of the live-only filtered search
                             (default 200; the exact side scans every vector through a JS filter)
-  --ef LIST                 efSearch values for the recall sweep, each >= ${DEFAULT_EF_SEARCH} (the
-                            index's default; HybridSearch always asks for 100 candidates, so
-                            lower values are never used) (default 100,150,200,300,400,800)
+  --ef LIST                 efSearch values for the recall sweep, each >= 100 (HybridSearch asks
+                            for 100 candidates, so hnswlib never searches with less; the index's
+                            default is ${DEFAULT_EF_SEARCH}) (default 100,150,200,300,400,800)
   --live-share F            share of topics with a live consumer (default 0.9)
   --bow-weights G,D         bow: per-word weight of the global and the domain direction
                             (default 0.05,0.15: unrelated texts cosine ~0.08, same domain ~0.5)
@@ -156,7 +156,7 @@ export function parseOptions(argv: string[]): DiscoveryBenchOptions | undefined 
   const queries = num('queries', v.queries, 1000, 1);
   const weights = (v['bow-weights'] ?? '0.05,0.15').split(',').map(Number);
   if (weights.length !== 2 || weights.some((w) => !Number.isFinite(w) || w < 0)) throw new UsageError(`--bow-weights must be two numbers >= 0 (got ${v['bow-weights']})`);
-  const efs = numList('ef', v.ef, [100, 150, 200, 300, 400, 800], DEFAULT_EF_SEARCH);
+  const efs = numList('ef', v.ef, [100, 150, 200, 300, 400, 800], 100);
   const studyText = v['hnsw-study'] ?? '16:200,16:100,24:200,32:200';
   const study =
     studyText === 'none' || studyText === ''

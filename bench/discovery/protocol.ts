@@ -25,7 +25,7 @@ export interface IndexSpec {
   scenarioBudgetMs: number;
   recallQueries: number;
   filteredRecallQueries: number;
-  /** efSearch values of the recall sweep (each >= the index's default efSearch). */
+  /** efSearch values of the recall sweep (each >= 100, HybridSearch's candidate count). */
   efs: number[];
   /** Also build a TopicCatalog and measure its search. */
   catalog: boolean;
@@ -92,7 +92,7 @@ export interface RecallResult {
   similarity: { exactAt1: number; exactAt10: number; exactAt100: number; hnswAt10: number };
   /** Recall@10 at the default efSearch when the queries are held-out documents (in-distribution). */
   documentQueries?: { queries: number; recallAt10: number };
-  /** Recall@10 of the live-only filtered search (ef 100) vs exact search over live topics. */
+  /** Recall@10 of the live-only filtered search (default efSearch) vs exact search over live topics. */
   filtered?: { queries: number; recallAt10: number; liveShare: number };
   bruteForce: { buildMs: number; msPerQuery: number; jsCheck: { queries: number; agreement: number } };
 }
@@ -140,6 +140,11 @@ export interface IndexResult {
   scenarios: ScenarioResult[];
   recall: RecallResult;
   catalog?: CatalogResult;
+  /**
+   * The character n-gram ranker's postings budget (CharNgramIndex maxPostings) against exact
+   * n-gram BM25 on the same queries: overlap of the top 10 / top 100, and both latencies.
+   */
+  charBudget?: { maxPostings: number; queries: number; overlapAt10: number; overlapAt100: number; budgetP50Ms: number; budgetP99Ms: number; exactP50Ms: number; exactP99Ms: number };
   /** Query texts: mean analysed terms per query. */
   queryTerms: number;
   wallMs: number;

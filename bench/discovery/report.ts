@@ -120,6 +120,7 @@ export function buildTable(report: DiscoveryReport): string {
 
 export function recallTable(report: DiscoveryReport): string {
   const efs = [...new Set(report.index.flatMap((r) => r.recall.sweep.map((p) => p.ef)))].sort((a, b) => a - b);
+  const def = report.index[0]?.recall.defaultEfSearch ?? 300;
   const rows = report.index.map((r) => {
     const at = (ef: number) => r.recall.sweep.find((p) => p.ef === ef);
     const d = at(r.recall.defaultEfSearch);
@@ -140,7 +141,18 @@ export function recallTable(report: DiscoveryReport): string {
     ];
   });
   return table(
-    ['vectors', 'topics', ...efs.map((ef) => `ef ${ef}${ef === 100 ? ' (default)' : ''}: recall@10 (p50)`), 'recall@100 at ef 100', 'held-out docs as queries: recall@10', 'live-filtered recall@10', 'min ef ≥ 0.95', 'exact cos @1 / @10 / @100', 'HNSW cos @10 (ef 100)', 'queries'],
+    [
+      'vectors',
+      'topics',
+      ...efs.map((ef) => `ef ${ef}${ef === def ? ' (default)' : ''}: recall@10 (p50)`),
+      `recall@100 at ef ${def}`,
+      'held-out docs as queries: recall@10',
+      'live-filtered recall@10',
+      'min ef ≥ 0.95',
+      'exact cos @1 / @10 / @100',
+      `HNSW cos @10 (ef ${def})`,
+      'queries',
+    ],
     rows,
   );
 }
@@ -236,7 +248,7 @@ export function markdown(report: DiscoveryReport): string {
     '',
     '#### HNSW recall@10 against brute force',
     '',
-    `Exact top-10 by cosine from hnswlib's \`BruteforceSearch\` over the same vectors (checked against a plain JavaScript scan); HNSW = the \`VectorIndex\` HybridSearch built (M ${report.index[0]?.recall.m ?? 16}, efConstruction ${report.index[0]?.recall.efConstruction ?? 200}); efSearch above 100 by asking \`VectorIndex.search\` for that many hits (it sets hnswlib's ef to max(100, k)); latency p50 per VectorIndex.search call. "live-filtered": the live-only filter inside the graph walk vs exact search over live topics.`,
+    `Exact top-10 by cosine from hnswlib's \`BruteforceSearch\` over the same vectors (checked against a plain JavaScript scan); HNSW = the \`VectorIndex\` HybridSearch built (M ${report.index[0]?.recall.m ?? 16}, efConstruction ${report.index[0]?.recall.efConstruction ?? 200}); each efSearch passed to \`VectorIndex.search\` (\`{ efSearch }\`; the default is ${report.index[0]?.recall.defaultEfSearch ?? 300}, and HybridSearch's 100 candidates make 100 the floor); latency p50 per VectorIndex.search call. "live-filtered": the live-only filter inside the graph walk vs exact search over live topics.`,
     '',
     recallTable(report),
   );
@@ -248,6 +260,22 @@ export function markdown(report: DiscoveryReport): string {
       `\`VectorIndex\` built with each M / efConstruction over the first ${sizeLabel(report.study.spec.size)} bow ${report.study.spec.dims}d vectors (efSearch floor 10, so \`search(q, ef)\` runs hnswlib at exactly that ef); cells: recall@10 against brute force over ${report.study.spec.queries} queries (p50 ms of the call). HybridSearch always asks for 100 candidates, so its effective ef is max(efSearch, 100).`,
       '',
       studyTable(report),
+    );
+  }
+  const budgets = report.index.filter((r) => r.charBudget);
+  if (budgets.length > 0) {
+    parts.push(
+      '',
+      '#### Character n-gram postings budget',
+      '',
+      'The n-gram ranker scores its rarest query n-grams first and stops at a budget of postings (`CharNgramIndex` `maxPostings`); compared with exact n-gram BM25 on the same queries (top-100 lists).',
+      '',
+      '| vectors | topics | budget | top-10 overlap | top-100 overlap | p50 / p99 ms with budget | p50 / p99 ms exact |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...budgets.map((r) => {
+        const c = r.charBudget!;
+        return `| ${r.spec.vectors} | ${sizeLabel(r.spec.size)} | ${c.maxPostings.toLocaleString('en-US')} | ${c.overlapAt10} | ${c.overlapAt100} | ${c.budgetP50Ms} / ${c.budgetP99Ms} | ${c.exactP50Ms} / ${c.exactP99Ms} |`;
+      }),
     );
   }
   parts.push('', '#### Embedding throughput', '', embedTable(report));

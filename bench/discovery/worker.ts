@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { LexicalEmbedder, TransformersEmbedder } from '../../nameserver/semantic/embedder.js';
 import { HybridSearch, embedderFamily } from '../../nameserver/semantic/hybrid-search.js';
 import type { SearchFilters } from '../../nameserver/semantic/hybrid-search.js';
+import type { CharNgramIndex } from '../../nameserver/semantic/char-ngram-index.js';
 import { LexicalIndex } from '../../nameserver/semantic/lexical-index.js';
 import { TopicCatalog } from '../../nameserver/semantic/topic-catalog.js';
 import { embeddingText, lexicalSections, validateTopicDocument } from '../../nameserver/semantic/topic-document.js';
@@ -303,11 +304,49 @@ async function runFull(spec: IndexSpec, su: Setup): Promise<IndexBody> {
   }
   scenarios.push(...(await hnswScenarios(runner, hybrid.vectors, qvec, liveAccept)));
   if (embedder.pending !== 0) throw new Error(`embedder queue out of step after the searches (${embedder.pending} left)`);
+  const charBudget = charNgrams ? measureCharBudget(charNgrams, queries, Math.min(spec.recallQueries, 300)) : undefined;
 
   const recall = await measureRecall(spec, hybrid.vectors, su);
   let catalog: CatalogResult | undefined;
   if (spec.catalog) catalog = await measureCatalog(spec, su);
-  return { build, memory: mem, scenarios, recall, ...(catalog ? { catalog } : {}) };
+  return { build, memory: mem, scenarios, recall, ...(catalog ? { catalog } : {}), ...(charBudget ? { charBudget } : {}) };
+}
+
+/** The n-gram ranker with its default postings budget vs exact n-gram BM25 (top-100 lists). */
+function measureCharBudget(index: CharNgramIndex, queries: SyntheticQuery[], n: number): NonNullable<IndexResult['charBudget']> {
+  let o10 = 0;
+  let o100 = 0;
+  const tb: number[] = [];
+  const te: number[] = [];
+  for (let q = 0; q < n; q++) {
+    let t = now();
+    const exact = index.searchWithCeiling(queries[q]!.text, 100, undefined, { maxPostings: Infinity }).hits.map((h) => h.key);
+    te.push(now() - t);
+    t = now();
+    const budget = index.searchWithCeiling(queries[q]!.text, 100).hits.map((h) => h.key);
+    tb.push(now() - t);
+    const e10 = new Set(exact.slice(0, 10));
+    const e100 = new Set(exact);
+    o10 += e10.size ? budget.slice(0, 10).filter((k) => e10.has(k)).length / e10.size : 1;
+    o100 += e100.size ? budget.filter((k) => e100.has(k)).length / e100.size : 1;
+  }
+  const b = summarize(tb, 0);
+  const e = summarize(te, 0);
+  const r = {
+    maxPostings: index.maxPostings,
+    queries: n,
+    overlapAt10: Math.round((o10 / n) * 1000) / 1000,
+    overlapAt100: Math.round((o100 / n) * 1000) / 1000,
+    budgetP50Ms: b.p50Ms,
+    budgetP99Ms: b.p99Ms,
+    exactP50Ms: e.p50Ms,
+    exactP99Ms: e.p99Ms,
+  };
+  progress(
+    `    char n-gram postings budget ${r.maxPostings.toLocaleString('en-US')}: top-10 overlap with exact ${r.overlapAt10}, top-100 ${r.overlapAt100}; ` +
+      `p50/p99 ${r.budgetP50Ms}/${r.budgetP99Ms} ms (exact ${r.exactP50Ms}/${r.exactP99Ms} ms)`,
+  );
+  return r;
 }
 
 function bm25Scenario(runner: ScenarioRunner, lexical: LexicalIndex, queries: SyntheticQuery[]): Promise<ScenarioResult> {
@@ -441,13 +480,14 @@ async function measureRecall(spec: IndexSpec, vectors: VectorIndex, su: Setup): 
     const t0 = now();
     for (let q = 0; q < nq; q++) {
       const s = now();
-      // VectorIndex sets hnswlib's ef to max(efSearch (100), k): asking for `ef` hits searches with that ef.
-      const hits = vectors.search(qvec[q]!, ef === DEFAULT_EF_SEARCH ? 10 : Math.max(ef, 10));
+      // hnswlib searches with ef = max(efSearch, k); the top 10 of a k = 100 search (what
+      // HybridSearch asks for) at the same ef are the same as those of a k = 10 search.
+      const hits = vectors.search(qvec[q]!, 10, undefined, { efSearch: ef });
       samples.push(now() - s);
       const truth10 = new Set(exact[q]!.slice(0, 10));
       r10 += hits.slice(0, 10).filter((h) => truth10.has(indexOfName(h.key))).length / Math.min(10, N);
       if (ef === DEFAULT_EF_SEARCH && N >= 100) {
-        const hits100 = vectors.search(qvec[q]!, 100);
+        const hits100 = vectors.search(qvec[q]!, 100, undefined, { efSearch: ef });
         const truth100 = new Set(exact[q]!.slice(0, 100));
         r100 += hits100.filter((h) => truth100.has(indexOfName(h.key))).length / 100;
       }
@@ -481,7 +521,7 @@ async function measureRecall(spec: IndexSpec, vectors: VectorIndex, su: Setup): 
       r += vectors.search(v, 10).filter((h) => truth.has(indexOfName(h.key))).length / truth.size;
     }
     result.documentQueries = { queries: su.docQvec.length, recallAt10: Math.round((r / su.docQvec.length) * 10000) / 10000 };
-    progress(`    held-out documents as queries (ef 100): recall@10 ${result.documentQueries.recallAt10}`);
+    progress(`    held-out documents as queries (ef ${DEFAULT_EF_SEARCH}): recall@10 ${result.documentQueries.recallAt10}`);
   }
 
   // Filtered (live-only) search: HNSW with the filter inside the graph walk vs exact over live topics.
@@ -496,7 +536,7 @@ async function measureRecall(spec: IndexSpec, vectors: VectorIndex, su: Setup): 
       r += hits.filter((h) => truth.has(indexOfName(h.key))).length / Math.max(1, truth.size);
     }
     result.filtered = { queries: fq, recallAt10: Math.round((r / fq) * 10000) / 10000, liveShare: spec.liveShare };
-    progress(`    live-only filtered search (ef 100): recall@10 ${result.filtered.recallAt10}`);
+    progress(`    live-only filtered search (ef ${DEFAULT_EF_SEARCH}): recall@10 ${result.filtered.recallAt10}`);
   }
   return result;
 }

@@ -10,7 +10,10 @@
  *
  * Query n-grams that occur in more than `maxDocumentShare` of the topics ("<th", "ion>") carry
  * little information and have the longest postings; they are skipped, which keeps a query cheap
- * on a large catalog.
+ * on a large catalog. The rest are scored rarest first, within a budget of postings per query
+ * (`maxPostings`, 1,000,000, about 8 ms of scanning): a guard for catalogs of a million topics.
+ * At 100k synthetic topics a query scans ~300k postings, so the ranking there is exact (a budget
+ * of 250,000 changed 5% of the n-gram top 10 for 5% less time; docs/discovery.md).
  */
 import { isStopWord, words } from './text-analysis.js';
 import { LexicalIndex } from './lexical-index.js';
@@ -26,11 +29,18 @@ export interface CharNgramOptions {
    * words). @default 0.2
    */
   maxDocumentShare?: number;
+  /**
+   * Postings one query may scan (rarest n-grams first; see `LexicalSearchOptions.maxPostings`).
+   * Bounds the cost of a query on a large catalog; a catalog of a few thousand topics never
+   * reaches it. @default DEFAULT_CHAR_NGRAM_MAX_POSTINGS
+   */
+  maxPostings?: number;
 }
 
 export const DEFAULT_CHAR_NGRAM_MIN = 4;
 export const DEFAULT_CHAR_NGRAM_MAX = 4;
 export const DEFAULT_CHAR_NGRAM_MAX_DOCUMENT_SHARE = 0.2;
+export const DEFAULT_CHAR_NGRAM_MAX_POSTINGS = 1_000_000;
 
 /**
  * Counts the character n-grams of the words of `text` (lowercased, accent-free, stop words,
@@ -57,18 +67,26 @@ export class CharNgramIndex {
   readonly #min: number;
   readonly #max: number;
   readonly #maxShare: number;
+  readonly #maxPostings: number;
   readonly #index = new LexicalIndex();
 
   constructor(options: CharNgramOptions = {}) {
     this.#min = options.min ?? DEFAULT_CHAR_NGRAM_MIN;
     this.#max = options.max ?? DEFAULT_CHAR_NGRAM_MAX;
     this.#maxShare = options.maxDocumentShare ?? DEFAULT_CHAR_NGRAM_MAX_DOCUMENT_SHARE;
+    this.#maxPostings = options.maxPostings ?? DEFAULT_CHAR_NGRAM_MAX_POSTINGS;
+    if (!(this.#maxPostings >= 1)) throw new RangeError(`maxPostings must be >= 1 (got ${String(this.#maxPostings)})`);
     if (!(this.#min >= 1 && this.#max >= this.#min)) throw new RangeError(`need 1 <= min <= max (got ${this.#min}, ${this.#max})`);
     if (!(this.#maxShare > 0 && this.#maxShare <= 1)) throw new RangeError(`maxDocumentShare must be in (0, 1] (got ${String(this.#maxShare)})`);
   }
 
   get size(): number {
     return this.#index.size;
+  }
+
+  /** The postings budget of one query (see `CharNgramOptions.maxPostings`). */
+  get maxPostings(): number {
+    return this.#maxPostings;
   }
 
   /** Adds or replaces `key` with the n-grams of `text`. */
@@ -91,7 +109,12 @@ export class CharNgramIndex {
    * it is its n-gram coverage, in [0, 1] roughly: the share of the query's n-gram information it
    * matches.
    */
-  searchWithCeiling(query: string, limit = 10, accept?: (key: DocKey) => boolean): { hits: LexicalHit[]; ceiling: number } {
+  searchWithCeiling(
+    query: string,
+    limit = 10,
+    accept?: (key: DocKey) => boolean,
+    options: { maxPostings?: number } = {},
+  ): { hits: LexicalHit[]; ceiling: number } {
     const n = this.#index.size;
     if (n === 0) return { hits: [], ceiling: 0 };
     const maxDf = Math.max(2, Math.floor(this.#maxShare * n));
@@ -104,6 +127,7 @@ export class CharNgramIndex {
       ceiling += weight * this.#index.idf(term);
       if (df > 0) terms.push({ term, weight });
     }
-    return { hits: terms.length === 0 ? [] : this.#index.search(terms, limit, accept), ceiling };
+    const maxPostings = options.maxPostings ?? this.#maxPostings;
+    return { hits: terms.length === 0 ? [] : this.#index.search(terms, limit, accept, { maxPostings }), ceiling };
   }
 }

@@ -309,6 +309,51 @@ export function crossValidateNoMatch(
   return { noMatchAccuracy: unanswerable ? trueNo / unanswerable : 0, falseNoMatchRate: answerable ? falseNo / answerable : 0, perFold };
 }
 
+/**
+ * Leave-one-domain-out folds for `crossValidateNoMatch`: a query belongs to the domain of its
+ * (first) relevant topic; unanswerable queries, which have none, are dealt round-robin over the
+ * domains. Fitting without a whole domain and testing on it is the closest the dev set gets to
+ * the hidden set's "other domains and topics". Returns the fold count and the grouping.
+ */
+export function domainFolds(dataset: Dataset): { folds: number; domains: string[]; groupOf: (row: EvaluationReport['rows'][number], index: number) => number } {
+  const domainOf = new Map(dataset.topics.map((t) => [t.name, t.domain ?? t.name.split('.')[0] ?? '']));
+  const domains = [...new Set(domainOf.values())].sort();
+  const slot = new Map(domains.map((d, i) => [d, i]));
+  let u = 0;
+  const unanswerable = new Map<string, number>();
+  return {
+    folds: domains.length,
+    domains,
+    groupOf: (row) => {
+      const first = row.query.relevant[0];
+      if (first !== undefined) return slot.get(domainOf.get(first)!)!;
+      let g = unanswerable.get(row.query.id);
+      if (g === undefined) unanswerable.set(row.query.id, (g = u++ % domains.length));
+      return g;
+    },
+  };
+}
+
+/** Ranking metrics of the answerable queries per domain of their (first) relevant topic. */
+export function perDomain(dataset: Dataset, rows: EvaluationReport['rows']): Array<{ domain: string; queries: number; top1: number; recall5: number; mrr10: number }> {
+  const domainOf = new Map(dataset.topics.map((t) => [t.name, t.domain ?? t.name.split('.')[0] ?? '']));
+  const by = new Map<string, EvaluationReport['rows']>();
+  for (const r of rows) {
+    const first = r.query.relevant[0];
+    if (first === undefined) continue;
+    const d = domainOf.get(first)!;
+    let list = by.get(d);
+    if (!list) by.set(d, (list = []));
+    list.push(r);
+  }
+  return [...by.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([domain, rs]) => {
+      const m = scoreRows(rs);
+      return { domain, queries: rs.length, top1: m.top1, recall5: m.recall5, mrr10: m.mrr10 };
+    });
+}
+
 /** The report as Markdown tables (what docs/discovery.md shows). */
 export function formatReport(title: string, report: EvaluationReport): string {
   const f = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));

@@ -18,6 +18,11 @@
  * probability that the result serves the query. Scores are made non-increasing down the ranked
  * list, so the list reads in order; the raw signals are returned alongside. A query whose best
  * score is below `minScore` is declared "no match".
+ *
+ * Cost at 100k+ topics (docs/discovery.md, "Search at scale"): with a zero vector weight (the
+ * lexical family) the HNSW graph is not walked; the cosines of the other rankers' candidates are
+ * computed exactly. A tag filter that leaves few topics is answered exactly over those topics
+ * from a tag index (`prefilterMax`); other filters run inside each ranker.
  */
 import { CharNgramIndex } from './char-ngram-index.js';
 import type { Embedder } from './embedder.js';
@@ -139,7 +144,17 @@ export interface HybridSearchOptions {
   initialCapacity?: number;
   /** Default "no match" threshold of searches. @default DEFAULT_MIN_SCORES of the embedder's family */
   minScore?: number;
+  /**
+   * Tag filters that leave at most this many topics are searched exactly over those topics
+   * (their vectors scored one by one) instead of through a filtered HNSW walk, which has to visit
+   * about efSearch / (share of topics passing) nodes. @default DEFAULT_PREFILTER_WORK / dimensions
+   * (5,208 topics at 384 dimensions, 1,953 at 1,024: about 4 ms of scoring at most)
+   */
+  prefilterMax?: number;
 }
+
+/** Multiply-adds an exact search over a tag filter's candidates may cost (see `prefilterMax`). */
+export const DEFAULT_PREFILTER_WORK = 2_000_000;
 
 export interface SearchOptions {
   /** Results wanted. @default 10 */
@@ -192,15 +207,21 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
+/** The topic's tags and its skills' tags, lowercased. */
+function tagSet(doc: TopicDocument): Set<string> {
+  const have = new Set<string>();
+  for (const t of doc.tags) have.add(t.toLowerCase());
+  for (const s of doc.skills) for (const t of s.tags) have.add(t.toLowerCase());
+  return have;
+}
+
 /** True when `doc` satisfies every condition of `filters`. */
-export function matchesFilters(doc: TopicDocument, filters: SearchFilters | undefined): boolean {
+export function matchesFilters(doc: TopicDocument, filters: SearchFilters | undefined, tags?: ReadonlySet<string>): boolean {
   if (!filters) return true;
   const needTags = filters.tags ?? [];
   const anyTags = filters.anyTags ?? [];
   if (needTags.length > 0 || anyTags.length > 0) {
-    const have = new Set<string>();
-    for (const t of doc.tags) have.add(t.toLowerCase());
-    for (const s of doc.skills) for (const t of s.tags) have.add(t.toLowerCase());
+    const have = tags ?? tagSet(doc);
     if (!needTags.every((t) => have.has(t.toLowerCase()))) return false;
     if (anyTags.length > 0 && !anyTags.some((t) => have.has(t.toLowerCase()))) return false;
   }
@@ -223,6 +244,10 @@ export class HybridSearch {
   /** Character n-gram BM25 (built only when its fusion weight is positive). */
   readonly charNgrams: CharNgramIndex | undefined;
   readonly #docs = new Map<TopicName, TopicDocument>();
+  /** Each topic's lowercased tags (topic and skill tags), and the reverse: tag -> topics. */
+  readonly #tagsOf = new Map<TopicName, Set<string>>();
+  readonly #byTag = new Map<string, Set<TopicName>>();
+  readonly #prefilterMax: number;
   readonly #weights: Required<RankerWeights>;
   readonly #rrfK: number;
   readonly #candidates: number;
@@ -250,6 +275,7 @@ export class HybridSearch {
     this.#minScore = options.minScore ?? DEFAULT_MIN_SCORES[family];
     if (!(this.#minScore >= 0 && this.#minScore <= 1)) throw new RangeError(`minScore must be between 0 and 1 (got ${String(this.#minScore)})`);
     this.#fieldWeights = options.fieldWeights;
+    this.#prefilterMax = options.prefilterMax ?? Math.floor(DEFAULT_PREFILTER_WORK / embedder.dimensions);
     this.lexical = new LexicalIndex();
     this.charNgrams = this.#weights.charNgram > 0 ? new CharNgramIndex() : undefined;
     this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity });
@@ -274,6 +300,14 @@ export class HybridSearch {
     const texts = docs.map(embeddingText);
     const vectors = await this.embedder.embed(texts);
     docs.forEach((doc, i) => {
+      this.#untag(doc.name);
+      const tags = tagSet(doc);
+      this.#tagsOf.set(doc.name, tags);
+      for (const t of tags) {
+        let names = this.#byTag.get(t);
+        if (!names) this.#byTag.set(t, (names = new Set()));
+        names.add(doc.name);
+      }
       this.#docs.set(doc.name, doc);
       this.lexical.upsert(doc.name, lexicalSections(doc, this.#fieldWeights));
       this.charNgrams?.upsert(doc.name, texts[i]!);
@@ -285,7 +319,42 @@ export class HybridSearch {
     return this.upsertMany([doc]);
   }
 
+  #untag(name: TopicName): void {
+    for (const t of this.#tagsOf.get(name) ?? []) {
+      const names = this.#byTag.get(t)!;
+      names.delete(name);
+      if (names.size === 0) this.#byTag.delete(t);
+    }
+    this.#tagsOf.delete(name);
+  }
+
+  /**
+   * The topics a tag filter leaves (before attribute filters and `accept`), from the tag index;
+   * undefined when the filters name no tags.
+   */
+  #tagCandidates(filters: SearchFilters | undefined): TopicName[] | undefined {
+    const need = (filters?.tags ?? []).map((t) => t.toLowerCase());
+    const any = (filters?.anyTags ?? []).map((t) => t.toLowerCase());
+    if (need.length === 0 && any.length === 0) return undefined;
+    const empty = new Set<TopicName>();
+    const sets: Array<ReadonlySet<TopicName>> = need.map((t) => this.#byTag.get(t) ?? empty);
+    let base: Iterable<TopicName>;
+    if (sets.length > 0) base = sets.reduce((a, b) => (b.size < a.size ? b : a));
+    else {
+      const union = new Set<TopicName>();
+      for (const t of any) for (const n of this.#byTag.get(t) ?? []) union.add(n);
+      base = union;
+    }
+    const out: TopicName[] = [];
+    for (const name of base) {
+      const tags = this.#tagsOf.get(name)!;
+      if (need.every((t) => tags.has(t)) && (any.length === 0 || any.some((t) => tags.has(t)))) out.push(name);
+    }
+    return out;
+  }
+
   remove(name: TopicName): boolean {
+    this.#untag(name);
     const had = this.#docs.delete(name);
     this.lexical.remove(name);
     this.charNgrams?.remove(name);
@@ -302,25 +371,45 @@ export class HybridSearch {
     const topK = options.topK ?? 10;
     const minScore = options.minScore ?? this.#minScore;
     const { filters, accept } = options;
-    const allow =
-      filters || accept
-        ? (name: TopicName) => {
-            if (accept && !accept(name)) return false;
-            const doc = this.#docs.get(name);
-            return doc !== undefined && matchesFilters(doc, filters);
-          }
+    // The filter, compiled once per search: tags through the tag index, attributes against the
+    // document, then `accept`. The rankers ask it only about topics that would enter their lists.
+    const attributes = Object.entries(filters?.attributes ?? {}).map(([key, want]) => ({ key, want: Array.isArray(want) ? want : [want] }));
+    const attributesHold = (name: TopicName): boolean => {
+      const doc = this.#docs.get(name);
+      if (doc === undefined) return false;
+      for (const { key, want } of attributes) {
+        const value = key === 'owner' ? doc.owner : key === 'version' ? doc.version : doc.attributes[key];
+        if (value === undefined || !want.includes(value)) return false;
+      }
+      return true;
+    };
+    const tagged = this.#tagCandidates(filters);
+    const taggedSet = tagged ? new Set(tagged) : undefined;
+    let allow: ((name: TopicName) => boolean) | undefined =
+      taggedSet || attributes.length > 0 || accept
+        ? (name) => (!taggedSet || taggedSet.has(name)) && (attributes.length === 0 || attributesHold(name)) && (!accept || accept(name))
         : undefined;
+    // A selective tag filter: the few topics it leaves are searched exactly (see prefilterMax).
+    let among: TopicName[] | undefined;
+    if (tagged && tagged.length <= this.#prefilterMax) {
+      among = tagged.filter((name) => allow!(name));
+      const allowed = new Set(among);
+      allow = (name) => allowed.has(name);
+    }
     const k = Math.max(topK, this.#candidates);
 
     // Lexical ranking, with coverage = score / the score of a document holding every term.
     const terms: WeightedTerm[] = analyze(query).map((term) => ({ term, weight: 1 }));
     const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, allow) : [];
     const ceiling = this.#coverageCeiling(terms);
-    // Vector ranking.
+    // Vector ranking. With a zero fusion weight (the lexical family) the vectors only feed the
+    // score and fill the list when the other rankers find fewer than topK topics: the candidates
+    // get an exact cosine below, and the HNSW graph is walked only when the list needs filling.
     let vecHits: Array<{ key: TopicName; similarity: number }> = [];
-    if (this.#weights.vector > 0 || this.#calibration.vector !== 0) {
-      const [qv] = await this.embedder.embed([query]);
-      vecHits = this.vectors.search(qv!, k, allow);
+    let qv: Float32Array | undefined;
+    if (this.#weights.vector > 0 || this.#calibration.vector !== 0) [qv] = await this.embedder.embed([query]);
+    if (this.#weights.vector > 0) {
+      vecHits = among ? this.vectors.searchAmong(qv!, among, k) : this.vectors.search(qv!, k, allow);
     }
 
     // Character n-gram ranking.
@@ -353,6 +442,19 @@ export class HybridSearch {
       r.charCoverage = charSearch.ceiling > 0 ? Math.min(1, h.score / charSearch.ceiling) : 0;
       r.fused += this.#weights.charNgram / (this.#rrfK + i + 1);
     });
+    if (this.#weights.vector === 0 && qv !== undefined) {
+      if (rows.size < topK) {
+        // Too few word or n-gram matches: the nearest vectors fill the list (fused 0, so after them).
+        const fill = among ? this.vectors.searchAmong(qv, among, k) : this.vectors.search(qv, k, allow);
+        fill.forEach((h, i) => {
+          const r = row(h.key);
+          r.vectorRank = i + 1;
+          r.cosine = h.similarity;
+        });
+      }
+      const missing = [...rows.entries()].filter(([, r]) => r.cosine === undefined).map(([name]) => name);
+      for (const h of this.vectors.searchAmong(qv, missing, missing.length)) rows.get(h.key)!.cosine = h.similarity;
+    }
     const maxFused = (this.#weights.lexical + this.#weights.vector + this.#weights.charNgram) / (this.#rrfK + 1);
     const c = this.#calibration;
     const ranked = [...rows.entries()]

@@ -7,6 +7,13 @@
  * Documents are keyed by a string (the topic name). Terms come from `analyze()` in
  * text-analysis.ts unless the caller passes already analysed terms. The index is soft state:
  * the catalog rebuilds it from topic documents after a restart.
+ *
+ * Layout, for search at 100k+ documents: every document gets a small integer id (reused after
+ * removal); a posting list is a pair of typed arrays (document ids, weighted term frequencies as 32-bit floats);
+ * a query accumulates scores term-at-a-time into a preallocated score array and keeps the best
+ * `limit` documents in a binary heap. The `accept` filter is asked only about documents that
+ * would enter that heap, not about every posting. Nothing is allocated per posting, and nothing
+ * is sorted beyond the `limit` results.
  */
 import { analyze } from './text-analysis.js';
 
@@ -40,23 +47,67 @@ export interface Bm25Options {
   b?: number;
 }
 
+export interface LexicalSearchOptions {
+  /**
+   * Budget of postings one query may scan. Terms are scored rarest first; once the postings
+   * scanned reach the budget, the remaining (more common, lower-idf) terms are left out of the
+   * ranking (the classic "quit" strategy of term-at-a-time evaluation, Moffat & Zobel 1996). The
+   * rarest term is always scored. @default Infinity (exact BM25)
+   */
+  maxPostings?: number;
+}
+
 export const DEFAULT_BM25_K1 = 1.2;
 export const DEFAULT_BM25_B = 0.75;
 
-interface DocEntry {
-  /** Weighted term frequencies. */
-  tf: Map<Term, number>;
-  /** Weighted length (sum of tf). */
-  length: number;
+/** A posting list: parallel arrays of document ids and weighted term frequencies. */
+interface Posting {
+  ids: Int32Array;
+  tfs: Float32Array;
+  size: number;
 }
+
+function growInt(a: Int32Array, min: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(Math.max(min, a.length * 2, 4));
+  b.set(a);
+  return b;
+}
+
+function growFloat(a: Float64Array, min: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(Math.max(min, a.length * 2, 4));
+  b.set(a);
+  return b;
+}
+
+function growFloat32(a: Float32Array, min: number): Float32Array<ArrayBuffer> {
+  const b = new Float32Array(Math.max(min, a.length * 2, 4));
+  b.set(a);
+  return b;
+}
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class LexicalIndex {
   readonly #k1: number;
   readonly #b: number;
-  readonly #docs = new Map<DocKey, DocEntry>();
-  /** term -> keys of the documents containing it (the postings). */
-  readonly #postings = new Map<Term, Set<DocKey>>();
+  /** key -> document id. */
+  readonly #ids = new Map<DocKey, number>();
+  /** id -> key (undefined for a free id). */
+  readonly #keys: Array<DocKey | undefined> = [];
+  /** id -> the ids of the document's terms (for `remove`). */
+  readonly #terms: Array<Int32Array | undefined> = [];
+  /** id -> weighted length (sum of tf). */
+  #lengths = new Float64Array(64);
+  readonly #free: number[] = [];
+  /** term -> term id; term id -> posting list (ids of emptied lists are reused). */
+  readonly #termIds = new Map<Term, number>();
+  readonly #postings: Array<Posting | undefined> = [];
+  readonly #termOf: Array<Term | undefined> = [];
+  readonly #freeTerms: number[] = [];
   #totalLength = 0;
+  /** Per-query scratch: score per id (0 = not touched) and the ids touched. */
+  #acc = new Float64Array(64);
+  #touched = new Int32Array(64);
 
   constructor(options: Bm25Options = {}) {
     this.#k1 = options.k1 ?? DEFAULT_BM25_K1;
@@ -64,11 +115,11 @@ export class LexicalIndex {
   }
 
   get size(): number {
-    return this.#docs.size;
+    return this.#ids.size;
   }
 
   has(key: DocKey): boolean {
-    return this.#docs.has(key);
+    return this.#ids.has(key);
   }
 
   /** Adds or replaces the document `key`, made of weighted sections of text. */
@@ -84,37 +135,77 @@ export class LexicalIndex {
   /** Adds or replaces the document `key` from already weighted term frequencies. */
   upsertTerms(key: DocKey, tf: ReadonlyMap<Term, number>): void {
     this.remove(key);
+    const id = this.#free.pop() ?? this.#keys.length;
+    if (id === this.#keys.length) {
+      this.#keys.push(undefined);
+      this.#terms.push(undefined);
+    }
+    if (id >= this.#lengths.length) {
+      this.#lengths = growFloat(this.#lengths, id + 1);
+      this.#acc = new Float64Array(this.#lengths.length);
+      this.#touched = new Int32Array(this.#lengths.length);
+    }
     let length = 0;
-    const own = new Map<Term, number>();
+    const own: number[] = [];
     for (const [term, f] of tf) {
       if (!(f > 0)) continue;
-      own.set(term, f);
       length += f;
-      let posting = this.#postings.get(term);
-      if (!posting) this.#postings.set(term, (posting = new Set()));
-      posting.add(key);
+      let termId = this.#termIds.get(term);
+      if (termId === undefined) {
+        termId = this.#freeTerms.pop() ?? this.#postings.length;
+        this.#termIds.set(term, termId);
+        this.#postings[termId] = { ids: new Int32Array(2), tfs: new Float32Array(2), size: 0 };
+        this.#termOf[termId] = term;
+      }
+      own.push(termId);
+      const posting = this.#postings[termId]!;
+      if (posting.size === posting.ids.length) {
+        posting.ids = growInt(posting.ids, posting.size + 1);
+        posting.tfs = growFloat32(posting.tfs, posting.size + 1);
+      }
+      posting.ids[posting.size] = id;
+      posting.tfs[posting.size] = f;
+      posting.size++;
     }
-    this.#docs.set(key, { tf: own, length });
+    this.#ids.set(key, id);
+    this.#keys[id] = key;
+    this.#terms[id] = Int32Array.from(own);
+    this.#lengths[id] = length;
     this.#totalLength += length;
   }
 
   /** Removes `key`; returns whether it was present. */
   remove(key: DocKey): boolean {
-    const doc = this.#docs.get(key);
-    if (!doc) return false;
-    for (const term of doc.tf.keys()) {
-      const posting = this.#postings.get(term);
-      posting?.delete(key);
-      if (posting && posting.size === 0) this.#postings.delete(term);
+    const id = this.#ids.get(key);
+    if (id === undefined) return false;
+    for (const termId of this.#terms[id]!) {
+      const posting = this.#postings[termId]!;
+      const at = posting.ids.subarray(0, posting.size).indexOf(id);
+      const last = posting.size - 1;
+      posting.ids[at] = posting.ids[last]!;
+      posting.tfs[at] = posting.tfs[last]!;
+      posting.size = last;
+      if (last === 0) {
+        this.#termIds.delete(this.#termOf[termId]!);
+        this.#postings[termId] = undefined;
+        this.#termOf[termId] = undefined;
+        this.#freeTerms.push(termId);
+      }
     }
-    this.#docs.delete(key);
-    this.#totalLength -= doc.length;
+    this.#totalLength -= this.#lengths[id]!;
+    this.#lengths[id] = 0;
+    this.#ids.delete(key);
+    this.#keys[id] = undefined;
+    this.#terms[id] = undefined;
+    this.#free.push(id);
+    if (this.#ids.size === 0) this.#totalLength = 0;
     return true;
   }
 
   /** Number of documents containing `term`. */
   documentFrequency(term: Term): number {
-    return this.#postings.get(term)?.size ?? 0;
+    const termId = this.#termIds.get(term);
+    return termId === undefined ? 0 : this.#postings[termId]!.size;
   }
 
   /**
@@ -122,7 +213,7 @@ export class LexicalIndex {
    * ln(1 + (N - df + 0.5) / (df + 0.5)).
    */
   idf(term: Term): number {
-    const n = this.#docs.size;
+    const n = this.#ids.size;
     const df = this.documentFrequency(term);
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   }
@@ -136,37 +227,105 @@ export class LexicalIndex {
    * Scores every document sharing a term with the query and returns the best `limit`, highest
    * first; ties go to the smaller key so results are deterministic.
    */
-  search(query: string | readonly WeightedTerm[], limit = 10, accept?: (key: DocKey) => boolean): LexicalHit[] {
-    const scores = this.scoreAll(query, accept);
-    return [...scores.entries()]
-      .map(([key, score]) => ({ key, score }))
-      .sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, limit);
+  search(
+    query: string | readonly WeightedTerm[],
+    limit = 10,
+    accept?: (key: DocKey) => boolean,
+    options: LexicalSearchOptions = {},
+  ): LexicalHit[] {
+    if (limit <= 0) return [];
+    const touched = this.#accumulate(query, options.maxPostings ?? Infinity);
+    const acc = this.#acc;
+    const ids = this.#touched;
+    const keys = this.#keys;
+    // Min-heap of the best `limit` (worst at the root): lower score, then larger key, is worse.
+    const heap: number[] = [];
+    const worse = (a: number, b: number): boolean => acc[a]! < acc[b]! || (acc[a] === acc[b] && keys[a]! > keys[b]!);
+    for (let i = 0; i < touched; i++) {
+      const id = ids[i]!;
+      if (heap.length === limit && !worse(heap[0]!, id)) continue;
+      if (accept && !accept(keys[id]!)) continue;
+      if (heap.length < limit) {
+        heap.push(id);
+        for (let c = heap.length - 1; c > 0; ) {
+          const p = (c - 1) >> 1;
+          if (!worse(heap[c]!, heap[p]!)) break;
+          [heap[c], heap[p]] = [heap[p]!, heap[c]!];
+          c = p;
+        }
+      } else {
+        heap[0] = id;
+        for (let p = 0; ; ) {
+          const l = 2 * p + 1;
+          const r = l + 1;
+          let m = p;
+          if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
+          if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
+          if (m === p) break;
+          [heap[m], heap[p]] = [heap[p]!, heap[m]!];
+          p = m;
+        }
+      }
+    }
+    const hits = heap.map((id) => ({ key: keys[id]!, score: acc[id]! }));
+    for (let i = 0; i < touched; i++) acc[ids[i]!] = 0;
+    return hits.sort((a, b) => b.score - a.score || compareKeys(a.key, b.key));
   }
 
   /** BM25 score of every document that shares at least one query term. */
   scoreAll(query: string | readonly WeightedTerm[], accept?: (key: DocKey) => boolean): Map<DocKey, number> {
-    const terms = typeof query === 'string' ? LexicalIndex.queryTerms(query) : query;
-    // Merge repeated terms: a word said twice weighs twice.
-    const merged = new Map<Term, number>();
-    for (const { term, weight } of terms) merged.set(term, (merged.get(term) ?? 0) + weight);
+    const touched = this.#accumulate(query, Infinity);
     const scores = new Map<DocKey, number>();
-    const n = this.#docs.size;
-    if (n === 0) return scores;
-    const avgLength = this.#totalLength / n || 1;
-    for (const [term, qWeight] of merged) {
-      const posting = this.#postings.get(term);
-      if (!posting) continue;
-      const idf = this.idf(term);
-      for (const key of posting) {
-        if (accept && !accept(key)) continue;
-        const doc = this.#docs.get(key)!;
-        const f = doc.tf.get(term)!;
-        const norm = this.#k1 * (1 - this.#b + (this.#b * doc.length) / avgLength);
-        const s = qWeight * idf * ((f * (this.#k1 + 1)) / (f + norm));
-        scores.set(key, (scores.get(key) ?? 0) + s);
-      }
+    for (let i = 0; i < touched; i++) {
+      const id = this.#touched[i]!;
+      const key = this.#keys[id]!;
+      if (!accept || accept(key)) scores.set(key, this.#acc[id]!);
+      this.#acc[id] = 0;
     }
     return scores;
+  }
+
+  /**
+   * Adds every matching document's BM25 score into the scratch array; returns how many ids were
+   * touched (listed in the scratch id array). The caller resets the scores it read to 0.
+   */
+  #accumulate(query: string | readonly WeightedTerm[], maxPostings: number): number {
+    const terms = typeof query === 'string' ? LexicalIndex.queryTerms(query) : query;
+    const n = this.#ids.size;
+    if (n === 0) return 0;
+    // Merge repeated terms: a word said twice weighs twice.
+    const merged = new Map<Term, number>();
+    for (const { term, weight } of terms) if (weight > 0) merged.set(term, (merged.get(term) ?? 0) + weight);
+    const lists: Array<{ posting: Posting; weight: number; idf: number }> = [];
+    for (const [term, weight] of merged) {
+      const termId = this.#termIds.get(term);
+      const posting = termId === undefined ? undefined : this.#postings[termId];
+      if (posting) lists.push({ posting, weight, idf: this.idf(term) });
+    }
+    if (maxPostings < Infinity) lists.sort((a, b) => a.posting.size - b.posting.size);
+    const avgLength = this.#totalLength / n || 1;
+    const k1 = this.#k1;
+    const c0 = k1 * (1 - this.#b);
+    const c1 = (k1 * this.#b) / avgLength;
+    const acc = this.#acc;
+    const lengths = this.#lengths;
+    const touchedIds = this.#touched;
+    let touched = 0;
+    let scanned = 0;
+    for (const { posting, weight, idf } of lists) {
+      if (scanned > 0 && scanned + posting.size > maxPostings) break;
+      scanned += posting.size;
+      const w = weight * idf * (k1 + 1);
+      const { ids, tfs, size } = posting;
+      for (let i = 0; i < size; i++) {
+        const id = ids[i]!;
+        const f = tfs[i]!;
+        const s = (w * f) / (f + c0 + c1 * lengths[id]!);
+        const before = acc[id]!;
+        if (before === 0) touchedIds[touched++] = id;
+        acc[id] = before + s;
+      }
+    }
+    return touched;
   }
 }

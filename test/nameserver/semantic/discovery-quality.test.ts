@@ -5,11 +5,21 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { catalogDiscoverFn, evaluate, loadDataset, registeredTopicName } from '../../../nameserver/semantic/discovery-eval.js';
+import {
+  catalogDiscoverFn,
+  crossValidateNoMatch,
+  domainFolds,
+  evaluate,
+  loadDataset,
+  perDomain,
+  registeredTopicName,
+} from '../../../nameserver/semantic/discovery-eval.js';
 import { LexicalEmbedder } from '../../../nameserver/semantic/embedder.js';
 import { TopicCatalog } from '../../../nameserver/semantic/topic-catalog.js';
 
 const devSet = fileURLToPath(new URL('../../fixtures/discovery-dev', import.meta.url));
+/** The second set (other domains, written separately; docs/discovery.md, "Round 2"). */
+const synthSet = fileURLToPath(new URL('../fixtures/discovery-synth', import.meta.url));
 
 describe('discovery quality (dev set, offline embedder)', () => {
   it('discovery quality - ranking and no-match stay above their floors', async () => {
@@ -35,5 +45,41 @@ describe('discovery quality (dev set, offline embedder)', () => {
     expect(registeredTopicName('finance.invoice-extraction')).toBe('finance_invoice-extraction');
     const dataset = loadDataset(devSet);
     for (const t of dataset.topics) expect(dataset.datasetNameOf.get(dataset.topicNameOf.get(t.name)!)).toBe(t.name);
+  });
+});
+
+describe('discovery quality (second data set, other domains)', () => {
+  it('discovery quality - the ranker holds its level on domains it was not developed on', async () => {
+    const dataset = loadDataset(synthSet);
+    expect(dataset.documents).toHaveLength(36);
+    const catalog = new TopicCatalog({ embedder: new LexicalEmbedder() });
+    for (const doc of dataset.documents) await catalog.upsert(doc, { broker: 'eval' });
+    const report = await evaluate(dataset, catalogDiscoverFn(catalog));
+    const kind = (k: string) => report.perKind.find((p) => p.kind === k)!;
+    // Measured: top-1 0.585, recall@5 0.715, MRR@10 0.666, keyword 1.000, multilingual recall@5 0.700.
+    expect(report.top1).toBeGreaterThanOrEqual(0.55);
+    expect(report.recall5).toBeGreaterThanOrEqual(0.68);
+    expect(report.mrr10).toBeGreaterThanOrEqual(0.62);
+    expect(kind('keyword').top1).toBeGreaterThanOrEqual(0.95);
+    expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.6);
+    expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.15);
+
+    // Leave-one-domain-out folds: a query's fold is its relevant topic's domain; unanswerable
+    // queries are dealt round-robin over the domains.
+    const folds = domainFolds(dataset);
+    expect(folds.domains).toEqual(['edu', 'hr', 'mkt', 'ops', 'shop', 'travel']);
+    const groups = report.rows.map((r, i) => folds.groupOf(r, i));
+    report.rows.forEach((r, i) => {
+      const first = r.query.relevant[0];
+      if (first) expect(folds.domains[groups[i]!]).toBe(first.split('.')[0]);
+    });
+    const unanswerable = groups.filter((_, i) => report.rows[i]!.query.relevant.length === 0);
+    expect(new Set(unanswerable).size).toBe(6); // 12 queries over 6 domains
+    const cv = crossValidateNoMatch(report.rows, folds.folds, folds.groupOf);
+    expect(cv.perFold).toHaveLength(6);
+    expect(cv.falseNoMatchRate).toBeLessThanOrEqual(0.15);
+    const domains = perDomain(dataset, report.rows);
+    expect(domains.map((d) => d.domain)).toEqual(folds.domains);
+    expect(domains.reduce((s, d) => s + d.queries, 0)).toBe(report.rows.filter((r) => r.query.relevant.length > 0).length);
   });
 });

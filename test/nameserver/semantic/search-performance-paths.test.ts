@@ -1,0 +1,201 @@
+/**
+ * The fast paths of discovery search (issue 5, benchmarks): BM25 over typed-array postings with
+ * a top-k heap must score exactly like textbook BM25; the postings budget of the n-gram ranker
+ * drops only the most common terms; selective tag filters search exactly over the tagged topics
+ * and must rank like the filtered walk they replace.
+ */
+import { describe, expect, it } from 'vitest';
+import { CharNgramIndex } from '../../../nameserver/semantic/char-ngram-index.js';
+import { LexicalEmbedder } from '../../../nameserver/semantic/embedder.js';
+import { HybridSearch } from '../../../nameserver/semantic/hybrid-search.js';
+import { LexicalIndex } from '../../../nameserver/semantic/lexical-index.js';
+import { embeddingText, validateTopicDocument } from '../../../nameserver/semantic/topic-document.js';
+import { VectorIndex } from '../../../nameserver/semantic/vector-index.js';
+
+/** mulberry32 */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Textbook BM25 over term-frequency maps (the reference the index must match). */
+function referenceBm25(docs: Map<string, Map<string, number>>, query: string[], k1 = 1.2, b = 0.75): Array<{ key: string; score: number }> {
+  const n = docs.size;
+  const avg = [...docs.values()].reduce((s, d) => s + [...d.values()].reduce((a, x) => a + x, 0), 0) / n;
+  const q = new Map<string, number>();
+  for (const t of query) q.set(t, (q.get(t) ?? 0) + 1);
+  const out: Array<{ key: string; score: number }> = [];
+  for (const [key, tf] of docs) {
+    const len = [...tf.values()].reduce((a, x) => a + x, 0);
+    let s = 0;
+    for (const [t, w] of q) {
+      const f = tf.get(t) ?? 0;
+      if (f === 0) continue;
+      const df = [...docs.values()].filter((d) => d.has(t)).length;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      s += w * idf * ((f * (k1 + 1)) / (f + k1 * (1 - b + (b * len) / avg)));
+    }
+    if (s > 0) out.push({ key, score: s });
+  }
+  return out.sort((x, y) => y.score - x.score || (x.key < y.key ? -1 : 1));
+}
+
+describe('BM25 fast path', () => {
+  it('search performance - typed-array BM25 matches textbook BM25 through upserts, updates and removals', () => {
+    const rand = rng(7);
+    const vocab = Array.from({ length: 40 }, (_, i) => `term${i}`);
+    const pick = () => vocab[Math.floor(Math.pow(rand(), 2) * vocab.length)]!; // skewed: short and long postings
+    const idx = new LexicalIndex();
+    const ref = new Map<string, Map<string, number>>();
+    const put = (key: string) => {
+      const tf = new Map<string, number>();
+      for (let i = 0; i < 3 + Math.floor(rand() * 12); i++) {
+        const t = pick();
+        tf.set(t, (tf.get(t) ?? 0) + (rand() < 0.3 ? 2 : 1));
+      }
+      idx.upsertTerms(key, tf);
+      ref.set(key, tf);
+    };
+    for (let i = 0; i < 150; i++) put(`doc${i}`);
+    for (let i = 0; i < 60; i++) {
+      const key = `doc${Math.floor(rand() * 150)}`;
+      if (rand() < 0.5) {
+        expect(idx.remove(key)).toBe(ref.delete(key));
+      } else put(key); // update, or re-add into a freed id
+    }
+    expect(idx.size).toBe(ref.size);
+    for (let q = 0; q < 40; q++) {
+      const query = Array.from({ length: 1 + Math.floor(rand() * 5) }, pick);
+      const want = referenceBm25(ref, query);
+      const got = idx.search(query.map((term) => ({ term, weight: 1 })), 15);
+      expect(got.map((h) => h.key)).toEqual(want.slice(0, 15).map((h) => h.key));
+      got.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!.score, 9));
+      const all = idx.scoreAll(query.map((term) => ({ term, weight: 1 })));
+      expect(all.size).toBe(want.length);
+      // Filtered: the best 5 accepted documents, as if only they existed in the ranking.
+      const even = (k: string) => Number(k.slice(3)) % 2 === 0;
+      expect(idx.search(query.map((term) => ({ term, weight: 1 })), 5, even).map((h) => h.key)).toEqual(
+        want.filter((h) => even(h.key)).slice(0, 5).map((h) => h.key),
+      );
+    }
+    for (const key of [...ref.keys()]) idx.remove(key);
+    expect(idx.size).toBe(0);
+    expect(idx.documentFrequency('term0')).toBe(0);
+    expect(idx.search('term0')).toEqual([]);
+  });
+
+  it('search performance - the postings budget scores the rarest terms first and drops the common ones', () => {
+    const idx = new LexicalIndex();
+    for (let i = 0; i < 50; i++) idx.upsertTerms(`common${i}`, new Map([['common', 1]]));
+    idx.upsertTerms('rare', new Map([['rare', 1], ['common', 1]]));
+    const q = [
+      { term: 'common', weight: 1 },
+      { term: 'rare', weight: 1 },
+    ];
+    expect(idx.search(q, 100)).toHaveLength(51);
+    // Budget 10: "rare" (1 posting) is scored, "common" (51 postings) would exceed it.
+    const budgeted = idx.search(q, 100, undefined, { maxPostings: 10 });
+    expect(budgeted.map((h) => h.key)).toEqual(['rare']);
+    // The rarest term is scored even when it alone exceeds the budget.
+    expect(idx.search([{ term: 'common', weight: 1 }], 100, undefined, { maxPostings: 1 })).toHaveLength(51);
+  });
+
+  it('search performance - the n-gram index applies its postings budget and validates it', () => {
+    const idx = new CharNgramIndex({ maxPostings: 1 });
+    idx.upsert('a', 'subtitles for videos');
+    idx.upsert('b', 'subtitles and captions');
+    expect(idx.maxPostings).toBe(1);
+    expect(idx.searchWithCeiling('subtitles', 10, undefined, { maxPostings: Infinity }).hits).toHaveLength(2);
+    // The rarest n-gram of "subtitles" is in both topics here, so both still come back.
+    expect(idx.search('subtitles').length).toBeGreaterThan(0);
+    expect(() => new CharNgramIndex({ maxPostings: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('exact search for selective filters', () => {
+  it('search performance - VectorIndex.searchAmong is exact cosine over the given keys', () => {
+    const rand = rng(3);
+    const idx = new VectorIndex({ dimensions: 8 });
+    const vecs = new Map<string, number[]>();
+    for (let i = 0; i < 60; i++) {
+      const v = Array.from({ length: 8 }, () => rand() - 0.5);
+      vecs.set(`v${i}`, v);
+      idx.upsert(`v${i}`, v);
+    }
+    const q = Array.from({ length: 8 }, () => rand() - 0.5);
+    const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / (norm(a) * norm(b));
+    const among = ['v1', 'v5', 'v9', 'v20', 'v33', 'nope'];
+    const want = among
+      .filter((k) => vecs.has(k))
+      .map((k) => ({ key: k, similarity: cos(vecs.get(k)!, q) }))
+      .sort((a, b) => b.similarity - a.similarity);
+    const got = idx.searchAmong(q, among, 3);
+    expect(got.map((h) => h.key)).toEqual(want.slice(0, 3).map((h) => h.key));
+    got.forEach((h, i) => expect(h.similarity).toBeCloseTo(want[i]!.similarity, 5));
+    // A per-search efSearch is accepted and still returns the exact neighbours on a small index.
+    expect(idx.search(q, 5, undefined, { efSearch: 10 }).map((h) => h.key)).toEqual(
+      [...vecs.entries()].map(([key, v]) => ({ key, s: cos(v, q) })).sort((a, b) => b.s - a.s).slice(0, 5).map((x) => x.key),
+    );
+  });
+
+  it('search performance - a tag filter ranks the same through the exact path and the filtered walk, and follows tag changes', async () => {
+    const topics = Array.from({ length: 40 }, (_, i) =>
+      validateTopicDocument({
+        name: `topic-${i}`,
+        description: `Handles ${['invoices', 'receipts', 'contracts', 'tickets'][i % 4]} for team ${i} with ${['ocr', 'summaries', 'alerts'][i % 3]}`,
+        tags: [`group-${i % 5}`, i % 2 ? 'odd' : 'even'],
+        skills: [{ id: 's', name: 'Skill', description: `Process ${['invoices', 'receipts'][i % 2]}`, tags: [i % 7 === 0 ? 'Special' : 'plain'] }],
+      }),
+    );
+    const exact = new HybridSearch(new LexicalEmbedder());
+    const walk = new HybridSearch(new LexicalEmbedder(), { prefilterMax: 0 });
+    await exact.upsertMany(topics);
+    await walk.upsertMany(topics);
+    for (const filters of [{ tags: ['group-2'] }, { tags: ['GROUP-1', 'odd'] }, { anyTags: ['special', 'group-3'] }, { tags: ['special'], attributes: { missing: 'x' } }]) {
+      for (const q of ['process invoices with ocr', 'contracts alerts', 'receipts']) {
+        const a = await exact.search(q, { filters, minScore: 0, topK: 10 });
+        const b = await walk.search(q, { filters, minScore: 0, topK: 10 });
+        expect(a.hits.map((h) => h.name)).toEqual(b.hits.map((h) => h.name));
+        // hnswlib computes the cosine in float32, the exact path in float64.
+        a.hits.forEach((h, i) => expect(h.score).toBeCloseTo(b.hits[i]!.score, 6));
+      }
+    }
+    expect((await exact.search('invoices', { filters: { tags: ['no-such-tag'] } })).hits).toEqual([]);
+    // Re-tagging moves the topic between tag sets; removing it takes it out.
+    await exact.upsert({ ...topics[0]!, tags: ['moved'] });
+    expect((await exact.search('invoices', { filters: { tags: ['moved'] }, minScore: 0 })).hits.map((h) => h.name)).toEqual(['topic-0']);
+    expect((await exact.search('invoices', { filters: { tags: ['group-0'] }, minScore: 0 })).hits.map((h) => h.name)).not.toContain('topic-0');
+    exact.remove('topic-0');
+    expect((await exact.search('invoices', { filters: { tags: ['moved'] }, minScore: 0 })).hits).toEqual([]);
+  });
+});
+
+describe('vectors that only feed the score (lexical family)', () => {
+  it('search performance - every hit gets its exact cosine, and nearest vectors fill a short list', async () => {
+    const embedder = new LexicalEmbedder();
+    const topics = ['invoice line items', 'receipt scanning', 'contract clauses', 'meeting notes', 'flight search', 'hotel booking'].map((d, i) =>
+      validateTopicDocument({ name: `t${i}`, description: `Handles ${d}` }),
+    );
+    const search = new HybridSearch(embedder); // lexical family: vector fusion weight 0
+    await search.upsertMany(topics);
+    const query = 'scan my receipts';
+    const r = await search.search(query, { topK: 5, minScore: 0 });
+    // One topic matches the words; the other four places come from the vectors.
+    expect(r.hits).toHaveLength(5);
+    expect(r.hits[0]!.name).toBe('t1');
+    expect(r.hits[0]!.signals.lexicalRank).toBe(1);
+    const [q] = await embedder.embed([query]);
+    const docVectors = await embedder.embed(topics.map(embeddingText));
+    for (const h of r.hits) {
+      const v = docVectors[Number(h.name.slice(1))]!;
+      const cos = v.reduce((s, x, i) => s + x * q![i]!, 0);
+      expect(h.signals.cosine).toBeCloseTo(cos, 5);
+    }
+  });
+});

@@ -63,4 +63,9 @@ describe('architecture', () => {
     }
     expect(violations).toEqual([]);
   });
+
+  it('architecture - tests read only files of this repository (CI has no ../shared)', () => {
+    const violations = sources('test').filter((f) => /['"`](?:\.\.\/)+shared\//.test(readFileSync(f, 'utf8'))).map((f) => relative(root, f));
+    expect(violations).toEqual([]);
+  });
 });

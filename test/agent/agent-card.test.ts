@@ -23,7 +23,7 @@ import {
 } from '../../client/agent/agent-card.js';
 
 const sampleCard = JSON.parse(
-  readFileSync(new URL('../../../shared/reference/a2a/agent-card-sample-v1.0.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/a2a-agent-card-geo.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 delete sampleCard.$comment;
 

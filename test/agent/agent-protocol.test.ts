@@ -88,7 +88,7 @@ describe('agent protocol', () => {
     expect(plain.document.attributes).toEqual({ 'agentmq.agent.name': 'Invoice Reconciler', 'agentmq.agent.protocol': 'a2a/1.0' });
     expect(resolveAgentOptions(options({ name: 'already_legal-Name', description: 'd' })).topic).toBe('already_legal-Name');
 
-    const card = JSON.parse(readFileSync(new URL('../../../shared/reference/a2a/agent-card-sample-v1.0.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const card = JSON.parse(readFileSync(new URL('../fixtures/a2a-agent-card-geo.json', import.meta.url), 'utf8')) as Record<string, unknown>;
     const fromCard = resolveAgentOptions(options({ card, inputSchema: { type: 'object', properties: { from: { type: 'string' } } }, tags: ['maps'] }));
     expect(fromCard.topic).toBe('geospatial-route-planner-agent');
     expect(fromCard.document).toMatchObject({ owner: 'Example Geo Services Inc.', version: '1.2.0', inputSchema: { properties: { from: { type: 'string' } } } });

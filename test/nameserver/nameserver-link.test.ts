@@ -88,7 +88,7 @@ describe('nameserver link', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1); // later failures: debug only
     const late = await nameServer(downPort);
-    await waitFor(async () => (await brokersOn(late.address)).length === 1, 700, 20);
+    await waitFor(async () => (await brokersOn(late.address)).length === 1, 3_000, 20);
     expect(await routeCode(late.address, 'orders')).toBe('OK');
     expect(logger.lines.some((l) => l.msg === 'registered with nameserver' && l.fields?.nameserver === downAddress)).toBe(true);
   });
@@ -114,7 +114,7 @@ describe('nameserver link', () => {
     link.notifyChanged();
     link.notifyChanged();
     link.notifyChanged();
-    await waitFor(async () => (await routeCode(ns.address, 'invoices')) === 'OK', 1_000, 10);
+    await waitFor(async () => (await routeCode(ns.address, 'invoices')) === 'OK', 3_000, 10);
     expect(rounds).toBe(2);
   });
 

@@ -486,7 +486,10 @@ export class LiteService {
   /** After an ack, nack or dead-lettering on a lite topic: the next batch may be ready. */
   afterSettle(internal: string, group: string): void {
     const lt = this.lookup(internal);
-    if (lt) this.dispatch(lt, group);
+    if (!lt) return;
+    this.dispatch(lt, group);
+    // Fully consumed: keep the group's position only (a reply channel per task adds up).
+    if (!this.deliverable(lt, group)) this.d.pop.compactIdle(internal, group);
   }
 
   stats(): LiteStats {

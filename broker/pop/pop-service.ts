@@ -128,6 +128,12 @@ export class PopService {
   private readonly globalDue = new DeadlineHeap<GlobalDue>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /**
+   * Lite topics: the position of a group whose queue consumer was compacted away once it had
+   * consumed everything (topic \0 group -> cursor). A million used reply channels keep a number
+   * each instead of a consumer with its maps (compactIdle).
+   */
+  private readonly idleCursors = new Map<string, Offset>();
   /** Round-robin start queue per topic\0group, so one busy queue does not starve the others. */
   private readonly rr = new Map<string, number>();
   private closed = false;
@@ -218,7 +224,7 @@ export class PopService {
         topic,
         group,
         queueId: q,
-        cursor: this.store.offsets(topic, q).min,
+        cursor: lite && q === 0 ? this.takeIdleCursor(key, this.store.offsets(topic, q).min) : this.store.offsets(topic, q).min,
         inflight: new Map(),
         due: new DeadlineHeap(),
         blocked: lite ? NO_GROUPS_BLOCKED : new Map(),
@@ -617,6 +623,28 @@ export class PopService {
     await this.store.writes.write(ops);
   }
 
+  private takeIdleCursor(key: string, min: Offset): Offset {
+    const c = this.idleCursors.get(key);
+    if (c === undefined) return min;
+    this.idleCursors.delete(key);
+    return Math.max(c, min);
+  }
+
+  /**
+   * Lite topics: once a group has nothing in hand on a one-queue topic, its consumer is replaced
+   * by its cursor alone (the cursor is persisted already; a later receive recreates the consumer
+   * from it).
+   */
+  compactIdle(topic: string, group: string): void {
+    const key = `${topic}\0${group}`;
+    const list = this.consumers.get(key);
+    if (!list || list.length !== 1) return;
+    const qc = list[0]!;
+    if (qc.inflight.size > 0 || qc.waitingCount > 0) return;
+    this.consumers.delete(key);
+    this.idleCursors.set(key, qc.cursor);
+  }
+
   /** Some message of the queue is in a consumer's hands (invisible) at `now`. */
   private inHand(qc: QueueConsumer, now: number): boolean {
     for (const rec of qc.inflight.values()) if (rec.visibleAt > now) return true;
@@ -628,6 +656,7 @@ export class PopService {
     for (const g of groups) {
       this.consumers.delete(`${topic}\0${g}`);
       this.rr.delete(`${topic}\0${g}`);
+      this.idleCursors.delete(`${topic}\0${g}`);
     }
   }
 

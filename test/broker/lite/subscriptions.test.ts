@@ -140,6 +140,20 @@ describe('lite topics - subscriptions and delivery', () => {
     expect(await d.ack(m!)).toBe('INVALID_RECEIPT_HANDLE');
   });
 
+  it('a fully consumed lite topic keeps only its position (memory); later messages continue from it', async () => {
+    const c = client('g-compact');
+    await c.sync('PARTIAL_ADD', ['cmp-1']);
+    await sendLite('cmp-1', 'one');
+    await sendLite('cmp-1', 'two');
+    expect((await receiveUntil(c, 2, 2000)).map(bodyOf)).toEqual(['one', 'two']);
+    const consumers = (fb.b.broker.context.pop as unknown as { consumers: Map<string, unknown>; idleCursors: Map<string, number> });
+    expect(consumers.consumers.has('replies$cmp-1\0g-compact')).toBe(false);
+    expect(consumers.idleCursors.get('replies$cmp-1\0g-compact')).toBe(2);
+    await sendLite('cmp-1', 'three');
+    expect((await receiveUntil(c, 1, 2000)).map(bodyOf)).toEqual(['three']);
+    expect((await c.receive(200)).messages).toEqual([]);
+  });
+
   it('nack redelivers; suspend redelivers without counting an attempt', async () => {
     const c = client('g-nack');
     await c.sync('PARTIAL_ADD', ['n-1']);

@@ -173,19 +173,26 @@ export class TaskRun {
     if (!this.controller.signal.aborted) this.controller.abort(new ClientError('CLOSED', `task finished (${state})`));
     let ok = true;
     try {
-      await Promise.allSettled([...this.pending]);
+      // Queued at once, behind any interim update still in flight: the producer keeps a lite
+      // topic's messages in send order (one ordered lane), so the result artifact and the
+      // terminal status travel together in the next batch instead of one round trip each.
+      const finals: Promise<void>[] = [];
       if (state === 'TASK_STATE_COMPLETED' && value !== undefined) {
-        await this.send({
-          artifactUpdate: {
-            taskId: this.taskId,
-            contextId: this.env.contextId,
-            artifact: { artifactId: RESULT_ARTIFACT_ID, name: RESULT_ARTIFACT_ID, parts: resultParts(value), metadata: { [RESULT_ARTIFACT_METADATA]: true } },
-            append: false,
-            lastChunk: true,
-          },
-        });
+        finals.push(
+          this.send({
+            artifactUpdate: {
+              taskId: this.taskId,
+              contextId: this.env.contextId,
+              artifact: { artifactId: RESULT_ARTIFACT_ID, name: RESULT_ARTIFACT_ID, parts: resultParts(value), metadata: { [RESULT_ARTIFACT_METADATA]: true } },
+              append: false,
+              lastChunk: true,
+            },
+          }),
+        );
       }
-      await this.send({ statusUpdate: this.statusEvent(state, text) });
+      finals.push(this.send({ statusUpdate: this.statusEvent(state, text) }));
+      await Promise.allSettled([...this.pending]);
+      await Promise.all(finals);
     } catch (err) {
       ok = false;
       this.deps.logger.warn('sending the final task update failed; the task is given back for another attempt', { taskId: this.taskId, state, err });

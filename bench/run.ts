@@ -19,7 +19,7 @@ import { formatProfile, summarizeProfile } from './profile.js';
 import type { CpuWindow, OrchestratorMessage, WorkerMessage, WorkerResult, WorkerSpec, WorkloadId } from './protocol.js';
 import { checkTargets, derive, describeMachine, machineLines, markdown, probeLines, setBodySize, table, targetRows, threadLines, w1Rows, w2Rows } from './report.js';
 import type { MachineCpu, Report, RunRecord, ServerProbe } from './report.js';
-import { cleanupAll, cleanupAllSync, makeTempDir, processCpu, removeTempDir, systemCpu, terminate, threadCpu, track, waitForQuiet } from './servers.js';
+import { makeTempDir, processCpu, removeTempDir, runMain, wasInterrupted, systemCpu, terminate, threadCpu, track, waitForQuiet } from './servers.js';
 import type { SystemCpu } from './servers.js';
 import { binaryVersion, locate, SYSTEMS } from './systems.js';
 import type { RunningSystem, StartContext, SystemDef } from './systems.js';
@@ -352,7 +352,7 @@ async function main(argv: string[]): Promise<number> {
         log(`  ${workload} ${def.label}: not run`);
         continue;
       }
-      if (interrupted) break;
+      if (wasInterrupted()) break;
       runs.push(await runOne(workload, def, available.get(id), opts, ctx));
     }
   }
@@ -413,26 +413,4 @@ async function main(argv: string[]): Promise<number> {
   return runs.some((r) => r.status === 'failed') ? 1 : 0;
 }
 
-let interrupted = false;
-
-function onSignal(sig: NodeJS.Signals): void {
-  if (interrupted) return;
-  interrupted = true;
-  log(`\n${sig}: stopping servers and workers, removing temp dirs...`);
-  void cleanupAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-}
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.on('exit', cleanupAllSync);
-
-main(process.argv.slice(2)).then(
-  async (code) => {
-    await cleanupAll();
-    process.exitCode = code;
-  },
-  async (err: unknown) => {
-    log(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanupAll();
-    process.exitCode = 1;
-  },
-);
+runMain(main, log, 'stopping servers and workers, removing temp dirs...');

@@ -102,6 +102,40 @@ export function cleanupAllSync(): void {
   }
 }
 
+let interrupted = false;
+
+/** True once SIGINT/SIGTERM arrived in a process started with runMain: loops stop starting work. */
+export function wasInterrupted(): boolean {
+  return interrupted;
+}
+
+/**
+ * Runs a benchmark's `main` as the process entry point: exit code from `main` (1 if it throws),
+ * children and temp dirs cleaned up on the way out, on SIGINT/SIGTERM and on 'exit'.
+ */
+export function runMain(main: (argv: string[]) => Promise<number>, log: (line: string) => void, stopping = 'stopping servers, removing temp dirs...'): void {
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`\n${sig}: ${stopping}`);
+    void cleanupAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', cleanupAllSync);
+  main(process.argv.slice(2)).then(
+    async (code) => {
+      await cleanupAll();
+      process.exitCode = code;
+    },
+    async (err: unknown) => {
+      log(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      await cleanupAll();
+      process.exitCode = 1;
+    },
+  );
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, machineLines, table } from '../report.js';
-import { cleanupAll, cleanupAllSync, waitForQuiet } from '../servers.js';
+import { runMain, wasInterrupted, waitForQuiet } from '../servers.js';
 import { agentmqSystem } from './agentmq.js';
 import { runSystem } from './harness.js';
 import type { HarnessOptions, SystemRun } from './harness.js';
@@ -159,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
 
   const runs: SystemRun[] = [];
   for (const id of opts.systems) {
-    if (interrupted) break;
+    if (wasInterrupted()) break;
     const sys = SYSTEMS[id];
     if (opts.quietWaitS > 0) {
       await waitForQuiet(opts.quietWaitS * 1000, 15, (pct) =>
@@ -213,26 +213,4 @@ async function main(argv: string[]): Promise<number> {
   return runs.some((r) => r.status === 'failed') ? 1 : 0;
 }
 
-let interrupted = false;
-
-function onSignal(sig: NodeJS.Signals): void {
-  if (interrupted) return;
-  interrupted = true;
-  log(`\n${sig}: stopping servers, removing temp dirs...`);
-  void cleanupAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-}
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.on('exit', cleanupAllSync);
-
-main(process.argv.slice(2)).then(
-  async (code) => {
-    await cleanupAll();
-    process.exitCode = code;
-  },
-  async (err: unknown) => {
-    log(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanupAll();
-    process.exitCode = 1;
-  },
-);
+runMain(main, log);

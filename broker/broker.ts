@@ -21,6 +21,8 @@ import { DeadLetterService, REDRIVE_GROUP } from './pop/dead-letter.js';
 import { DEFAULT_MAX_DELIVERY_ATTEMPTS } from './consumer/group-manager.js';
 import { acceptedTypes } from './topic/lanes.js';
 import { NameServerLink } from './cluster/nameserver-link.js';
+import { PeerDirectory } from './cluster/peer-directory.js';
+import { LiteForwarder } from './cluster/lite-forwarder.js';
 import { LiteService } from './lite/lite-service.js';
 import { bind, createGrpcServer, shutdown } from './grpc/server.js';
 import type { BrokerContext } from './context.js';
@@ -93,7 +95,10 @@ class BrokerImpl implements Broker {
     const deadLetters = new DeadLetterService(topics, send, pop, o.clock);
     pop.setDeadLetterSink(deadLetters.sink, (g) => (g === REDRIVE_GROUP ? Number.MAX_SAFE_INTEGER : groups.get(g)?.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS));
     await pop.load();
-    lite = new LiteService({ store, topics, groups, pop, longPolling, clock: o.clock, logger: log.child('lite'), options: o.lite });
+    // Lite topic ownership: each lite topic has one owner among the parent topic's brokers.
+    const peers = new PeerDirectory({ nameservers: o.nameservers, self: o.brokerName, logger: log.child('peers') });
+    const forwarder = new LiteForwarder({ self: o.brokerName, logger: log.child('forward') });
+    lite = new LiteService({ store, topics, groups, pop, longPolling, clock: o.clock, logger: log.child('lite'), options: o.lite, ownership: peers });
     await lite.start();
     await delays.start();
     await expiry.start();
@@ -114,6 +119,8 @@ class BrokerImpl implements Broker {
       deadLetters,
       dedup,
       lite,
+      peers,
+      forwarder,
       port: () => this.boundPort,
       closing: () => closing,
     };
@@ -161,6 +168,8 @@ class BrokerImpl implements Broker {
       if (this.server) await shutdown(this.server, 2000);
       this.ctx?.pop.close();
       this.ctx?.lite.close();
+      this.ctx?.peers.close();
+      this.ctx?.forwarder.close();
       this.ctx?.clients.close();
       this.ctx?.delays.close();
       this.ctx?.expiry.close();

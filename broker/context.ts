@@ -12,6 +12,8 @@ import type { ExpiryService } from './schedule/expiry-service.js';
 import type { DeadLetterService } from './pop/dead-letter.js';
 import type { Dedup } from './send/dedup.js';
 import type { LiteService } from './lite/lite-service.js';
+import type { PeerDirectory } from './cluster/peer-directory.js';
+import type { LiteForwarder } from './cluster/lite-forwarder.js';
 
 export interface BrokerContext {
   options: ResolvedBrokerOptions;
@@ -27,6 +29,10 @@ export interface BrokerContext {
   deadLetters: DeadLetterService;
   dedup: Dedup;
   lite: LiteService;
+  /** The other brokers of a parent topic (lite topic ownership). */
+  peers: PeerDirectory;
+  /** Sends lite messages on to their owner broker. */
+  forwarder: LiteForwarder;
   /** Port actually bound (differs from options.port when that is 0). */
   port(): number;
   /** True once close() began: receives stop parking. */

@@ -12,6 +12,7 @@ Servers:
   dev                      NameServer + broker in one process (the embedded default)
   nameserver               a NameServer
   broker                   a broker
+  cluster up|down|status   a local cluster: N NameServers + M brokers as processes on loopback
 
 Client commands (take --nameserver HOST:PORT, default 127.0.0.1:9876):
   topic create|update|list|delete   manage topics (--type lite: a LITE parent of lite topics)
@@ -40,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./servers.js')).nameserver(rest);
       case 'broker':
         return await (await import('./servers.js')).broker(rest);
+      case 'cluster':
+        return await (await import('./cluster.js')).cluster(rest);
       case 'topic':
       case 'group':
       case 'send':

@@ -8,6 +8,8 @@ import { DEFAULT_DATA_DIR, int, parse, UsageError } from './args.js';
 const SERVER_FLAGS = {
   'data-dir': { type: 'string' },
   host: { type: 'string' },
+  'advertise-host': { type: 'string' },
+  'register-interval-ms': { type: 'string' },
   'nameserver-port': { type: 'string' },
   'broker-port': { type: 'string' },
   'broker-name': { type: 'string' },
@@ -110,9 +112,15 @@ Runs a broker that registers with every --nameserver.
 Options:
   --data-dir DIR          data directory (default ${DEFAULT_DATA_DIR}/<broker-name>)
   --host H                interface to listen on (default 127.0.0.1)
+  --advertise-host H      host clients and peers dial, as registered with the NameServers
+                          (default --host; 127.0.0.1 when --host is 0.0.0.0)
   --port P                port (default 8081)
   --broker-name NAME      broker name, unique in the cluster (default broker-a)
-  --nameserver HOST:PORT  a NameServer to register with (repeatable; default 127.0.0.1:9876)
+  --nameserver HOST:PORT  a NameServer to register with (repeatable, or a ;/, list; every
+                          NameServer of the cluster; default 127.0.0.1:9876)
+  --register-interval-ms N
+                          re-register (heartbeat) with every NameServer this often; keep it
+                          well below their --broker-expiry-ms (default 10000)
   --flush sync|async      flush policy (default async)
   --no-auto-create-groups consumer groups must be created with 'agentmq group create'
 ${BROKER_TUNING_HELP}
@@ -201,8 +209,10 @@ export async function broker(argv: string[]): Promise<number> {
   const b = createBroker({
     brokerName,
     host: values.host ?? '127.0.0.1',
+    ...(values['advertise-host'] !== undefined ? { advertisedHost: values['advertise-host'] } : {}),
+    ...(values['register-interval-ms'] !== undefined ? { registerIntervalMs: int('register-interval-ms', values['register-interval-ms'], 10_000) } : {}),
     port: int('port', values.port, 8081),
-    nameservers: values.nameserver ?? ['127.0.0.1:9876'],
+    nameservers: (values.nameserver ?? ['127.0.0.1:9876']).flatMap((n) => n.split(/[;,]/)).map((n) => n.trim()).filter((n) => n !== ''),
     store: { dataDir: values['data-dir'] ?? join(DEFAULT_DATA_DIR, brokerName), flush: flushOf(values.flush) },
     autoCreateGroups: !values['no-auto-create-groups'],
     ...brokerTuning(values),

@@ -23,6 +23,7 @@ import { liteInternalName } from '../lite/lite-names.js';
 import { notImplemented, unary } from './handler.js';
 import { createTelemetryHandler } from './telemetry.js';
 import * as v from './validate.js';
+import { FORWARDED_HEADER, PeerUnavailable } from '../cluster/lite-forwarder.js';
 import { acceptedTypes } from '../topic/lanes.js';
 import type { MessageTypeName, TopicConfig } from '../topic/topic-manager.js';
 import { DEDUP_KEY_PROPERTY } from '../send/dedup.js';
@@ -43,6 +44,45 @@ const READABLE = new Set(['READ', 'READ_WRITE']);
 
 export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): MessagingServiceHandlers {
   const opts = ctx.options;
+
+  type LiteSend = { i: number; msg: IncomingMessage; parent: TopicConfig; name: string };
+
+  /**
+   * Sends the lite messages another (reachable) broker owns on to it, filling their `entries`
+   * from its answer; returns the ones to store here. A peer that does not answer gets its
+   * messages stored here instead (see cluster/lite-forwarder.ts).
+   */
+  async function forwardRemote(lites: LiteSend[], wire: Message__Output[], entries: SendResultEntry[], clientId: string): Promise<LiteSend[]> {
+    for (const parent of new Set(lites.map((l) => l.parent.name))) await ctx.peers.load(parent);
+    const local: LiteSend[] = [];
+    const remote = new Map<string, LiteSend[]>();
+    for (const l of lites) {
+      const o = ctx.peers.owner(l.parent.name, l.name);
+      if (o.local || !ctx.forwarder.reachable(o.endpoint)) local.push(l);
+      else {
+        const list = remote.get(o.endpoint);
+        if (list) list.push(l);
+        else remote.set(o.endpoint, [l]);
+      }
+    }
+    await Promise.all(
+      [...remote].map(async ([endpoint, list]) => {
+        try {
+          const res = await ctx.forwarder.send(endpoint, list.map((l) => wire[l.i]!), clientId);
+          list.forEach((l, j) => {
+            const e = res.entries?.[j];
+            entries[l.i] = e
+              ? { status: e.status ?? okStatus(), messageId: e.messageId, transactionId: '', offset: Number(e.offset ?? 0), ...(e.recallHandle ? { recallHandle: e.recallHandle } : {}) }
+              : { status: toStatus(new MqError(Code.INTERNAL_SERVER_ERROR, `owner broker ${endpoint} answered without an entry for this message`), logger), messageId: l.msg.header.id, transactionId: '', offset: 0 };
+          });
+        } catch (err) {
+          if (!(err instanceof PeerUnavailable)) throw err;
+          local.push(...list);
+        }
+      }),
+    );
+    return local.sort((a, b) => a.i - b.i);
+  }
 
   /** Validates one message of a SendMessage request into what the send service takes. */
   function incoming(m: Message__Output, now: number): { msg: IncomingMessage; lite?: { parent: TopicConfig; name: string } } {
@@ -275,7 +315,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const failed = (i: number, err: unknown) => {
         entries[i] = { status: toStatus(err, logger), messageId: messages[i]!.systemProperties?.messageId ?? '', transactionId: '', offset: 0 };
       };
-      const lites: { i: number; msg: IncomingMessage; parent: TopicConfig; name: string }[] = [];
+      const lites: LiteSend[] = [];
       messages.forEach((m, i) => {
         try {
           const { msg, lite } = incoming(m, now);
@@ -288,8 +328,12 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
           failed(i, err);
         }
       });
+      // Lite messages whose lite topic another broker owns go on to it (unless this is already a
+      // forwarded send, or the owner is unreachable: then they stay here).
+      const forwarded = call.metadata.get(FORWARDED_HEADER).length > 0;
+      const local = forwarded || lites.length === 0 ? lites : await forwardRemote(lites, messages, entries, v.requireClientId(call.metadata));
       // Lite topics are created on first send (or refused past the broker's quota).
-      for (const l of lites) {
+      for (const l of local) {
         try {
           await ctx.lite.ensure(l.parent, l.name);
           valid.push(l.msg);

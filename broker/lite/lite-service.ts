@@ -63,6 +63,19 @@ export interface LiteServiceDeps {
   clock: Clock;
   logger: Logger;
   options: Required<LiteOptions>;
+  /**
+   * Which lite topics this broker owns in a cluster (broker/cluster/peer-directory.ts). A broker
+   * keeps subscriptions only to lite topics it owns or already holds; the others' owners keep
+   * theirs (clients sync every broker of the parent). Absent = owns everything.
+   */
+  ownership?: LiteOwnership;
+}
+
+export interface LiteOwnership {
+  /** True when this broker owns `lite` of `parent` (or cannot tell). */
+  owns(parent: string, lite: string): boolean;
+  /** Makes sure `parent`'s broker set is known (first sync of a parent). */
+  load(parent: string): Promise<unknown>;
 }
 
 const ACCEPT_ALL = (): boolean => true;
@@ -289,7 +302,8 @@ export class LiteService {
     return Number.isInteger(v) && v > 0 ? v : this.d.options.maxSubscriptionsPerClient;
   }
 
-  private async add(ci: ClientInterest, parent: TopicConfig, names: string[], offset: OffsetSpec | undefined, explicit: boolean): Promise<void> {
+  private async add(ci: ClientInterest, parent: TopicConfig, requested: string[], offset: OffsetSpec | undefined, explicit: boolean): Promise<void> {
+    const names = await this.owned(parent.name, requested);
     const fresh = names.filter((n) => {
       const lt = this.table.get(parent.name, n);
       return !lt || !ci.topics.has(lt);
@@ -328,6 +342,18 @@ export class LiteService {
         this.dispatch(lt, ci.group);
       }
     }
+  }
+
+  /**
+   * The lite topics of `names` this broker serves: those it owns, plus those it already holds
+   * (messages stored here before an ownership change, or while the owner was unreachable, are
+   * still delivered from here until their lite topic expires).
+   */
+  private async owned(parent: string, names: string[]): Promise<string[]> {
+    const o = this.d.ownership;
+    if (!o) return names;
+    await o.load(parent);
+    return names.filter((n) => this.table.get(parent, n) !== undefined || o.owns(parent, n));
   }
 
   /** Remembers a partial add/remove for RECENT_MS, so a full sync issued before it cannot undo it. */

@@ -24,7 +24,8 @@ import type { BatchLane } from '../batching/call-batcher.js';
 import { ClientError, isRetryableError } from '../errors.js';
 import type { ServerSettings } from '../rpc/convert.js';
 import type { SendOutcome } from '../rpc/broker-rpc.js';
-import { writableEndpoints } from '../route/route-cache.js';
+import { writableBrokerNames, writableEndpoints } from '../route/route-cache.js';
+import { liteOwnerIndex } from '../../proto/common/lite-owner.js';
 import type { TopicRoute } from '../route/route-cache.js';
 import type { Endpoint } from '../types.js';
 import { sleep } from '../util/abort.js';
@@ -44,6 +45,8 @@ interface PendingSend {
 interface TopicLanes {
   route: TopicRoute;
   writable: Endpoint[];
+  /** Broker names of `writable`, index for index. */
+  writableNames: string[];
   /** Round-robin cursor; starts at a random broker. */
   cursor: number | undefined;
   lanes: Map<Endpoint, BatchLane>;
@@ -323,12 +326,13 @@ export class Producer {
   private laneFor(route: TopicRoute, m: PreparedMessage): BatchLane {
     let lanes = this.topicLanes.get(m.topic);
     if (!lanes) {
-      lanes = { route, writable: writableEndpoints(route), cursor: undefined, lanes: new Map() };
+      lanes = { route, writable: writableEndpoints(route), writableNames: writableBrokerNames(route), cursor: undefined, lanes: new Map() };
       this.topicLanes.set(m.topic, lanes);
     } else if (lanes.route !== route) {
       // A refreshed route: recompute its brokers (the round-robin cursor carries on).
       lanes.route = route;
       lanes.writable = writableEndpoints(route);
+      lanes.writableNames = writableBrokerNames(route);
       lanes.lanes.clear();
     }
     const all = lanes.writable;
@@ -339,12 +343,12 @@ export class Producer {
       return { key: `${endpoint}\n${m.topic}\n${m.messageGroup}`, target: endpoint, maxInFlight: 1 };
     }
     if (m.liteTopic !== undefined) {
-      // A lite topic sticks to its broker too (it lives where it was first sent). Lite topics are
-      // many and short: they share `maxInFlightBatches` ordered lanes per broker (a lite topic
-      // always in the same one), so their messages still travel in batches.
-      const h = fnv1a(m.liteTopic);
-      const endpoint = all[h % all.length]!;
-      const lane = Math.floor(h / all.length) % this.options.maxInFlightBatches;
+      // A lite topic goes straight to its owner broker (rendezvous hashing over the parent's
+      // brokers, the brokers' own rule: proto/common/lite-owner.ts), saving the forwarding hop.
+      // Lite topics are many and short: they share `maxInFlightBatches` ordered lanes per broker
+      // (a lite topic always in the same one), so their messages still travel in batches.
+      const endpoint = all[liteOwnerIndex(lanes.writableNames, m.topic, m.liteTopic)]!;
+      const lane = fnv1a(m.liteTopic) % this.options.maxInFlightBatches;
       return { key: `${endpoint}\n${m.topic}\n\u0001${lane}`, target: endpoint, maxInFlight: 1 };
     }
     const endpoints = this.core.isolation.filterEndpoints(all);
@@ -372,7 +376,9 @@ export class Producer {
     const first = entries[0];
     if (!first) return;
     const topic = first.message.topic;
-    const fifo = first.message.messageGroup !== undefined || first.message.liteTopic !== undefined;
+    // A message group stays on its broker (moving it would break its order); a lite message may
+    // go to any broker of the parent: one that does not own its lite topic forwards it.
+    const sticky = first.message.messageGroup !== undefined;
     const messages = entries.map((e) => e.message);
     const tried = new Set<Endpoint>();
     let endpoint: Endpoint = lane.target;
@@ -399,7 +405,7 @@ export class Producer {
           for (const e of entries) e.reject(failure);
           return;
         }
-        const next = fifo ? endpoint : this.alternate(topic, tried, endpoint);
+        const next = sticky ? endpoint : this.alternate(topic, tried, endpoint);
         this.core.logger.debug('send failed; retrying', { topic, endpoint, next, attempt, err: failure });
         if (next === endpoint) await sleep(retryDelayMs(attempt));
         endpoint = next;

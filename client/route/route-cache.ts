@@ -47,6 +47,11 @@ export function writableEndpoints(route: TopicRoute): Endpoint[] {
   return distinctBrokers(route.queues.filter((q) => isWritable(q.permission))).map((q) => q.endpoint);
 }
 
+/** Names of the brokers of `writableEndpoints(route)`, index for index (lite topic owners are chosen by name). */
+export function writableBrokerNames(route: TopicRoute): string[] {
+  return distinctBrokers(route.queues.filter((q) => isWritable(q.permission))).map((q) => q.brokerName);
+}
+
 /** One readable queue per broker (queue 0 when there is one), ordered by broker name. */
 export function readableQueues(route: TopicRoute): RouteQueue[] {
   return distinctBrokers(route.queues.filter((q) => isReadable(q.permission)));

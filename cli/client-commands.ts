@@ -1,6 +1,8 @@
 /**
  * Client-side CLI commands: topic, group, send, consume, clients, brokers. They use the SDK in
- * client/ against the NameServer given by --nameserver (default: the embedded default's).
+ * client/ against the NameServer(s) given by --nameserver (default: the embedded default's):
+ * several, as a `;`/`,` list in one value or the flag repeated, are replicas the SDK fails over
+ * between.
  */
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
@@ -22,7 +24,17 @@ import {
 } from '../client/index.js';
 import { DEFAULT_NAMESERVER, int, parse, UsageError } from './args.js';
 
-const NS_FLAG = { nameserver: { type: 'string' } } as const;
+/** --nameserver, repeatable; each value may itself be a `;`/`,` list (the SDK splits them). */
+const NS_FLAG = { nameserver: { type: 'string', multiple: true } } as const;
+const NS_HELP = `--nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}; several NameServers to fail over
+                between: HOST:PORT;HOST:PORT (or ,), or the flag repeated)`;
+const NS_OPTION = `  --nameserver HOST:PORT  NameServer (default ${DEFAULT_NAMESERVER}); several to fail over
+                          between: HOST:PORT;HOST:PORT (or ,), or repeat the flag`;
+
+/** The --nameserver values (each may be a list), or the default. */
+function nameservers(values: string[] | undefined): string[] {
+  return values && values.length > 0 ? values : [DEFAULT_NAMESERVER];
+}
 
 const TOPIC_USAGE = `Usage:
   agentmq topic create NAME [--queues N] [--type NORMAL|FIFO|DELAY|PRIORITY|LITE] [--permission READ|WRITE|READ_WRITE]
@@ -39,7 +51,7 @@ Attributes: dedup.window.ms=N sets the topic's deduplication window (default 600
 Lite topics: --type lite makes a LITE parent topic (one queue); its lite topics are created on
 first send or subscribe (send --lite-topic, consume --lite-topic). --lite-ttl-ms N deletes a lite
 topic after N ms without writes (never: kept; broker default 86400000), attribute lite.ttl.ms.
-Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+Common options: ${NS_HELP}, -h/--help`;
 
 const GROUP_USAGE = `Usage:
   agentmq group create NAME [--max-attempts N] [--lite-mode shared|exclusive] [--lite-client-quota N|unlimited]
@@ -52,7 +64,7 @@ Lite consumption:
   --lite-mode exclusive   the newest subscriber takes a lite topic over; the others are told and drop it
   --lite-client-quota N   lite subscriptions one client of the group may hold (or unlimited)
 
-Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+Common options: ${NS_HELP}, -h/--help`;
 
 const SEND_USAGE = `Usage: agentmq send TOPIC [BODY] [options]
 
@@ -69,7 +81,7 @@ Options:
   --ttl-ms N              expire N ms after it becomes deliverable
   --dedup-key K           store at most once per topic within its dedup window
   --lite-topic L          send to lite topic L of TOPIC (a LITE parent topic); created on first send
-  --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
+${NS_OPTION}
   -h, --help`;
 
 const CONSUME_USAGE = `Usage: agentmq consume TOPIC --group G [options]
@@ -90,7 +102,7 @@ Options:
   --invisible-ms N        invisible duration per receive (default 30000)
   --no-ack                do not ack (messages come back after their invisibility)
   --json                  print each message as JSON
-  --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
+${NS_OPTION}
   -h, --help`;
 
 const DISCOVER_USAGE = `Usage: agentmq discover "QUERY" [options]
@@ -104,23 +116,25 @@ Options:
   --min-score X           drop results below X (0..1; default: the NameServer's threshold)
   --all                   include topics no online consumer serves
   --json                  print the raw result as JSON
-  --nameserver HOST:PORT  (default ${DEFAULT_NAMESERVER})
+${NS_OPTION}
   -h, --help`;
 
 const MESSAGE_USAGE = `Usage:
   agentmq message get MESSAGE_ID [--body] [--json]   where a message is and where each group stands
   agentmq message find TOPIC KEY [--limit N] [--body] [--json]   messages with a business key
 
-Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+Common options: ${NS_HELP}, -h/--help`;
 
 const DLQ_USAGE = `Usage:
   agentmq dlq redrive GROUP [--max N]   move dead letters of GROUP (topic %DLQ%GROUP) back to their topics
 
 Read dead letters with: agentmq consume %DLQ%GROUP --group SOME-GROUP
-Common options: --nameserver HOST:PORT (default ${DEFAULT_NAMESERVER}), -h/--help`;
+Common options: ${NS_HELP}, -h/--help`;
 
 const CLIENTS_USAGE = `Usage: agentmq clients [--group G] [--json] [--nameserver HOST:PORT]
-       agentmq brokers [--json] [--nameserver HOST:PORT]`;
+       agentmq brokers [--json] [--nameserver HOST:PORT]
+
+${NS_OPTION}`;
 
 function keyValues(flag: string, items: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -169,8 +183,8 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-async function withAdmin<T>(nameserver: string | undefined, fn: (a: AdminClient) => Promise<T>): Promise<T> {
-  const admin = new AdminClient({ nameserver: nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
+async function withAdmin<T>(nameserver: string[] | undefined, fn: (a: AdminClient) => Promise<T>): Promise<T> {
+  const admin = new AdminClient({ nameserver: nameservers(nameserver), logger: silentLogger });
   try {
     return await fn(admin);
   } finally {
@@ -373,7 +387,7 @@ async function send(argv: string[]): Promise<number> {
     ...(values['dedup-key'] !== undefined ? { dedupKey: values['dedup-key'] } : {}),
     ...(values['lite-topic'] !== undefined ? { liteTopic: values['lite-topic'] } : {}),
   });
-  const producer = new Producer({ nameserver: values.nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
+  const producer = new Producer({ nameserver: nameservers(values.nameserver), logger: silentLogger });
   let failed = 0;
   try {
     await producer.start();
@@ -425,7 +439,7 @@ async function consume(argv: string[]): Promise<number> {
   const count = int('count', values.count, 0) || Infinity;
   const waitMs = int('wait-ms', values['wait-ms'], 0);
   const common = {
-    nameserver: values.nameserver ?? DEFAULT_NAMESERVER,
+    nameserver: nameservers(values.nameserver),
     group: values.group,
     invisibleDurationMs: int('invisible-ms', values['invisible-ms'], 30_000),
     ...(waitMs > 0 ? { awaitDurationMs: Math.min(waitMs, 20_000) } : {}),
@@ -553,7 +567,7 @@ async function discover(argv: string[]): Promise<number> {
   if (!query) throw new UsageError(`discover needs a QUERY\n\n${DISCOVER_USAGE}`);
   const minScore = values['min-score'] !== undefined ? Number(values['min-score']) : undefined;
   if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new UsageError(`--min-score must be between 0 and 1 (got ${values['min-score']})`);
-  const client = new DiscoveryClient({ nameserver: values.nameserver ?? DEFAULT_NAMESERVER, logger: silentLogger });
+  const client = new DiscoveryClient({ nameserver: nameservers(values.nameserver), logger: silentLogger });
   try {
     const res = await client.discover(query, {
       ...(values['top-k'] ? { topK: int('top-k', values['top-k'], 5) } : {}),

@@ -19,7 +19,8 @@ timed-out task is a tool error (isError) with the reason. A canceled request can
 stdout carries MCP only; logs go to stderr (AGENTMQ_LOG_LEVEL=debug|info|warn|error).
 
 Options:
-  --nameserver HOST:PORT  the NameServer (default ${DEFAULT_NAMESERVER})
+  --nameserver HOST:PORT  the NameServer (default ${DEFAULT_NAMESERVER}); several to fail over
+                          between: HOST:PORT;HOST:PORT (or ,), or repeat the flag
   --query TEXT            only capabilities matching TEXT (semantic discovery, best first)
   --top-k N               with --query: at most N capabilities (default 10)
   --tag T                 only capabilities with tag T (repeatable: every tag is required)
@@ -39,7 +40,7 @@ export async function mcp(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
     {
-      nameserver: { type: 'string' },
+      nameserver: { type: 'string', multiple: true },
       query: { type: 'string' },
       'top-k': { type: 'string' },
       tag: { type: 'string', multiple: true },
@@ -56,9 +57,11 @@ export async function mcp(argv: string[]): Promise<number> {
   const topK = values['top-k'] !== undefined ? int('top-k', values['top-k'], 0) : undefined;
   if (topK === 0) throw new UsageError('--top-k must be at least 1');
 
+  // Each value may itself be a `;`/`,` list; the SDK splits, checks and deduplicates them.
+  const nameserver = values.nameserver && values.nameserver.length > 0 ? values.nameserver : [DEFAULT_NAMESERVER];
   const logger = consoleLogger('agentmq.mcp');
   const server = new AgentMqMcpServer({
-    nameserver: values.nameserver ?? DEFAULT_NAMESERVER,
+    nameserver,
     logger,
     ...(values.query !== undefined ? { query: values.query } : {}),
     ...(topK !== undefined ? { topK } : {}),
@@ -84,7 +87,7 @@ export async function mcp(argv: string[]): Promise<number> {
   process.stdout.on('error', onStdoutError);
   try {
     await server.start(new StdioServerTransport(process.stdin, process.stdout));
-    logger.info('serving MCP on stdio', { nameserver: values.nameserver ?? DEFAULT_NAMESERVER, ...(values.query ? { query: values.query } : {}), ...(values.tag ? { tags: values.tag.join(',') } : {}) });
+    logger.info('serving MCP on stdio', { nameserver: nameserver.join(';'), ...(values.query ? { query: values.query } : {}), ...(values.tag ? { tags: values.tag.join(',') } : {}) });
     await server.closed;
     logger.info('MCP server closed', { reason: reason ?? 'the transport closed' });
   } finally {

@@ -59,7 +59,7 @@ export class ClientCore {
       logger: this.logger,
       isolation: this.isolation,
     };
-    this.nameserver = new NameServerRpc(this.rpc, core.options.nameserver);
+    this.nameserver = new NameServerRpc(this.rpc, core.options.nameservers);
     this.brokers = new BrokerRpc(this.rpc);
     this.routes = new RouteCache(this.nameserver, {
       refreshIntervalMs: core.options.routeRefreshIntervalMs,

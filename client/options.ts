@@ -22,11 +22,19 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 
 export interface ClientOptions {
   /**
-   * The NameServer access point, `HOST:PORT` (port defaults to 9876). Routes are queried here;
-   * data calls go to the broker endpoints the routes name.
+   * The NameServer access point(s), `HOST:PORT` each (port defaults to 9876). Routes and the
+   * discovery catalog are queried here; data calls go to the broker endpoints the routes name.
+   *
+   * Several NameServers (stateless replicas every broker registers with) are given as one string
+   * separated by `;` or `,` (RocketMQ's namesrvAddr style: `'10.0.0.1:9876;10.0.0.2:9876'`) or
+   * as an array; duplicates are dropped, order is kept. Calls go to the first one; when it fails
+   * at the transport level (unreachable, connection refused, deadline exceeded) the call is retried
+   * on the next one (once per NameServer, each attempt with its own deadline), and the client then
+   * sticks to the one that answered. A status a NameServer answered with (TOPIC_NOT_FOUND, ...) is
+   * never retried elsewhere.
    * @default '127.0.0.1:9876'
    */
-  nameserver?: string;
+  nameserver?: string | readonly string[];
   /**
    * Identity sent as `x-mq-client-id` on every call. Brokers key sessions on it: two live
    * clients must never share one.
@@ -57,8 +65,10 @@ export interface ClientOptions {
 }
 
 export interface ResolvedClientOptions {
-  /** Normalised `host:port`. */
+  /** The first of `nameservers` (the one logs name and telemetry reports as the access point). */
   nameserver: string;
+  /** Normalised `host:port` each, deduplicated, in the order given; never empty. */
+  nameservers: readonly string[];
   clientId: string;
   requestTimeoutMs: number;
   logger: Logger;
@@ -74,25 +84,59 @@ export function checkPositiveMs(field: string, value: number): number {
   return value;
 }
 
-export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
-  let nameserver: string;
-  try {
-    const hp = parseHostPort(options.nameserver ?? DEFAULT_NAMESERVER, DEFAULT_NAMESERVER_PORT);
-    // parseHostPort reads 'host:junk' as a host named 'host:junk'; only IPs and DNS names pass.
-    if (isIP(hp.host) === 0 && !HOSTNAME.test(hp.host)) throw new Error('bad host');
-    nameserver = formatHostPort(hp);
-  } catch {
-    throw InvalidArgumentError.format(
-      'nameserver',
-      `must be HOST:PORT (got ${JSON.stringify(options.nameserver)})`,
-      Code.ILLEGAL_ACCESS_POINT,
-    );
+/** One `host:port`, normalised; throws (any Error) when `entry` is not one. */
+function normalizeNameServer(entry: string): string {
+  const hp = parseHostPort(entry, DEFAULT_NAMESERVER_PORT);
+  // parseHostPort reads 'host:junk' as a host named 'host:junk'; only IPs and DNS names pass.
+  if (isIP(hp.host) === 0 && !HOSTNAME.test(hp.host)) throw new Error('bad host');
+  return formatHostPort(hp);
+}
+
+/**
+ * The NameServer list of `nameserver` (one address, a `;`/`,`-separated list, or an array of
+ * either): normalised, deduplicated, order kept, at least one. InvalidArgumentError
+ * (ILLEGAL_ACCESS_POINT) naming the first bad entry.
+ */
+export function resolveNameServers(nameserver: string | readonly string[] | undefined): string[] {
+  const given = nameserver ?? DEFAULT_NAMESERVER;
+  const items = typeof given === 'string' ? [given] : Array.isArray(given) ? (given as readonly unknown[]) : [given];
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') {
+      throw InvalidArgumentError.format('nameserver', `must be HOST:PORT (got ${JSON.stringify(item)})`, Code.ILLEGAL_ACCESS_POINT);
+    }
+    for (const raw of item.split(/[;,]/)) {
+      const entry = raw.trim();
+      if (entry === '') continue;
+      let hostPort: string;
+      try {
+        hostPort = normalizeNameServer(entry);
+      } catch {
+        throw InvalidArgumentError.format('nameserver', `must be HOST:PORT (got ${JSON.stringify(entry)})`, Code.ILLEGAL_ACCESS_POINT);
+      }
+      if (!out.includes(hostPort)) out.push(hostPort);
+    }
   }
+  if (out.length === 0) {
+    throw InvalidArgumentError.format('nameserver', `must name at least one HOST:PORT (got ${JSON.stringify(given)})`, Code.ILLEGAL_ACCESS_POINT);
+  }
+  return out;
+}
+
+export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  // Resolved options are often spread back in (`{ ...resolved, clientId: '...' }`: agents,
+  // supervisors, the MCP server derive their clients' options so). Their `nameserver` is only the
+  // first of `nameservers`: keep the whole list unless `nameserver` was overridden.
+  const again = (options as { nameservers?: unknown }).nameservers;
+  const reused =
+    Array.isArray(again) && again.length > 0 && (options.nameserver === undefined || options.nameserver === again[0]) ? (again as string[]) : undefined;
+  const nameservers = resolveNameServers(reused ?? options.nameserver);
   if (options.clientId !== undefined && options.clientId.trim() === '') {
     throw InvalidArgumentError.format('clientId', 'must not be blank', Code.CLIENT_ID_REQUIRED);
   }
   return {
-    nameserver,
+    nameserver: nameservers[0]!,
+    nameservers,
     clientId: options.clientId ?? createClientId(),
     requestTimeoutMs: checkPositiveMs('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
     logger: options.logger ?? consoleLogger('agentmq.client'),

@@ -11,6 +11,7 @@
  * not kept during that window). One channel per peer, closed with the broker.
  */
 import * as grpc from '@grpc/grpc-js';
+import { PEER_CHANNEL_OPTIONS } from '../../proto/common/channel-options.js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { Message__Output } from '../../proto/gen/apache/rocketmq/v2/Message.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
@@ -83,7 +84,7 @@ export class LiteForwarder {
     let c = this.clients.get(endpoint);
     if (!c) {
       const Ctor = messagingService();
-      c = new Ctor(endpoint, grpc.credentials.createInsecure()) as unknown as MessagingServiceClient;
+      c = new Ctor(endpoint, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS) as unknown as MessagingServiceClient;
       this.clients.set(endpoint, c);
     }
     return c;

@@ -14,10 +14,12 @@
  *   cache: topic -> { brokers: sorted names, endpoints: name -> host:port, fetchedAtMs }
  */
 import * as grpc from '@grpc/grpc-js';
+import { PEER_CHANNEL_OPTIONS } from '../../proto/common/channel-options.js';
 import { Code } from '../../proto/common/codes.js';
 import { formatHostPort, fromWireEndpoints } from '../../proto/common/endpoints.js';
 import { liteOwner } from '../../proto/common/lite-owner.js';
 import type { Logger } from '../../proto/common/logger.js';
+import type { QueryAssignmentResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryAssignmentResponse.js';
 import type { QueryRouteResponse__Output } from '../../proto/gen/apache/rocketmq/v2/QueryRouteResponse.js';
 import { messagingService, type MessagingServiceClient } from '../../proto/index.js';
 
@@ -63,7 +65,7 @@ export class PeerDirectory {
     const Ctor = messagingService();
     this.clients = [...new Set(o.nameservers)].map((address) => ({
       address,
-      client: new Ctor(address, grpc.credentials.createInsecure()) as unknown as MessagingServiceClient,
+      client: new Ctor(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS) as unknown as MessagingServiceClient,
     }));
     this.refreshMs = o.refreshMs ?? DEFAULT_PEER_REFRESH_MS;
     this.now = o.now ?? Date.now;
@@ -125,6 +127,34 @@ export class PeerDirectory {
       .finally(() => this.inflight.delete(topic));
     this.inflight.set(topic, p);
     return p;
+  }
+
+  /**
+   * QueryAssignment of `topic` for `group` as the NameServers answer it (every broker's readable
+   * queues), or undefined when none answers (standalone, or all down). The official push
+   * consumers ask the first broker of the route, not a NameServer: without this they would only
+   * consume that broker's queues.
+   */
+  async clusterAssignments(topic: string, group: string): Promise<QueryAssignmentResponse__Output | undefined> {
+    for (const { client } of this.clients) {
+      if (this.closed) return undefined;
+      try {
+        const res = await new Promise<QueryAssignmentResponse__Output>((resolve, reject) => {
+          const md = new grpc.Metadata();
+          md.set('x-mq-client-id', `broker:${this.o.self}`);
+          client.QueryAssignment(
+            { topic: { name: topic, resourceNamespace: '' }, group: { name: group, resourceNamespace: '' }, endpoints: { scheme: 'IPv4', addresses: [] } },
+            md,
+            { deadline: Date.now() + PEER_QUERY_DEADLINE_MS },
+            (err, r) => (err || !r ? reject(err ?? new Error('empty QueryAssignment answer')) : resolve(r)),
+          );
+        });
+        if (res.status?.code === Code.OK) return res;
+      } catch {
+        // next NameServer
+      }
+    }
+    return undefined;
   }
 
   close(): void {

@@ -280,8 +280,12 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     QueryAssignment: unary(logger, async (call) => {
       v.requireClientId(call.metadata);
       const name = v.requireTopicName(call.request.topic?.name);
-      v.requireGroupName(call.request.group?.name);
+      const group = v.requireGroupName(call.request.group?.name);
       const topic = ctx.topics.require(name);
+      // In a cluster the answer covers every broker of the topic (as a RocketMQ proxy's does):
+      // the official push consumers ask the first broker of their route.
+      const cluster = ctx.peers.clustered ? await ctx.peers.clusterAssignments(name, group) : undefined;
+      if (cluster && (cluster.assignments ?? []).length > 0) return { status: okStatus(), assignments: cluster.assignments };
       const queues = topicQueues(topic, opts.brokerName, opts.advertisedHost, ctx.port()).filter((q) => READABLE.has(q.permission as string));
       return { status: okStatus(), assignments: queues.map((messageQueue) => ({ messageQueue })) };
     }),

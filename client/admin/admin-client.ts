@@ -71,7 +71,7 @@ export class AdminClient {
       requestTimeoutMs: this.options.requestTimeoutMs,
       logger: this.options.logger,
     };
-    this.nameserver = new NameServerRpc(ctx, this.options.nameserver);
+    this.nameserver = new NameServerRpc(ctx, this.options.nameservers);
     this.rpc = new AdminRpc(ctx);
   }
 
@@ -281,10 +281,10 @@ export class AdminClient {
     const all = await this.listBrokers();
     if (broker !== undefined) {
       const one = all.find((b) => b.name === broker);
-      if (!one) throw new ClientError('NO_ROUTE', `broker ${broker} is not live (NameServer ${this.options.nameserver})`);
+      if (!one) throw new ClientError('NO_ROUTE', `broker ${broker} is not live (NameServer ${this.options.nameservers.join(';')})`);
       return [one];
     }
-    if (all.length === 0) throw new ClientError('NO_ROUTE', `no live broker (NameServer ${this.options.nameserver})`);
+    if (all.length === 0) throw new ClientError('NO_ROUTE', `no live broker (NameServer ${this.options.nameservers.join(';')})`);
     return all;
   }
 

@@ -24,6 +24,10 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 4 * 1024 * 1024,
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
+  // A restarted broker is dialled again within a second or two: grpc-js' default backoff grows
+  // to 120 s, and calls made meanwhile fail fast with UNAVAILABLE ("No connection established").
+  'grpc.initial_reconnect_backoff_ms': 500,
+  'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
 interface ChannelEntry {

@@ -5,6 +5,7 @@
  * broker serving the parent topic. One channel per broker endpoint, closed with the NameServer.
  */
 import * as grpc from '@grpc/grpc-js';
+import { PEER_CHANNEL_OPTIONS } from '../../proto/common/channel-options.js';
 import { Code } from '../../proto/common/codes.js';
 import { formatHostPort, type HostPort } from '../../proto/common/endpoints.js';
 import { messagingService, type MessagingServiceClient } from '../../proto/index.js';
@@ -23,7 +24,7 @@ export class BrokerForwarder {
     let c = this.clients.get(key);
     if (!c) {
       const Ctor = messagingService();
-      c = new Ctor(key, grpc.credentials.createInsecure()) as unknown as MessagingServiceClient;
+      c = new Ctor(key, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS) as unknown as MessagingServiceClient;
       this.clients.set(key, c);
     }
     return c;

@@ -12,8 +12,9 @@
  *   (SyncLiteSubscription COMPLETE_ADD) to every broker of the route.
  * - `subscribe(lite, { offset })` / `unsubscribe(lite)`: PARTIAL_ADD / PARTIAL_REMOVE to every
  *   broker of the route; subscription changes go out one at a time, in call order.
- * - Every `syncIntervalMs` (and when a broker joins the route or its telemetry stream reopens)
- *   the full set goes out again (COMPLETE_ADD): it reconciles the broker and renews the lease.
+ * - Every `syncIntervalMs` (and when a broker joins the route or its telemetry stream reopens,
+ *   and to every broker when one leaves the route: lite topic owners changed) the full set goes
+ *   out again (COMPLETE_ADD): it reconciles the broker and renews the lease.
  * - Exclusive groups: when another client of the group subscribes to a lite topic this client
  *   holds, the broker takes it away (NotifyUnsubscribeLiteCommand): it leaves `subscriptions()`
  *   and the consumer emits `'unsubscribed'`.
@@ -222,8 +223,17 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
       },
       onRouteChange: (t) => {
         if (t !== this.options.topic || this.state !== 'started') return;
-        const fresh = this.brokerEndpoints().filter((e) => !this.synced.has(e));
-        if (fresh.length > 0) this.scheduleFullSync(fresh);
+        const now = this.brokerEndpoints();
+        const gone = [...this.synced].filter((e) => !now.includes(e));
+        if (gone.length > 0) {
+          // A broker left the parent's route: its lite topics now belong to the others (they
+          // keep subscriptions only for lite topics they own), so every broker gets the full set.
+          for (const e of gone) this.synced.delete(e);
+          this.scheduleFullSync(undefined);
+        } else {
+          const fresh = now.filter((e) => !this.synced.has(e));
+          if (fresh.length > 0) this.scheduleFullSync(fresh);
+        }
         for (const l of this.routeListeners) l();
       },
       onNotifyUnsubscribeLite: (endpoint, lite) => this.onTakenOver(endpoint, lite),

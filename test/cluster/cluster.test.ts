@@ -110,7 +110,7 @@ describe('cluster - 2 NameServers + 3 brokers as processes (agentmq cluster up)'
   const LITES = Array.from({ length: 30 }, (_, i) => `task-${i}`);
 
   it('cluster - lite topics: each stored on its owner broker whatever broker the official producer reached, delivered in order', async () => {
-    lite = new LiteConsumer({ nameserver: ns.join(';'), logger: silentLogger, group: 'supervisors', topic: 'replies', awaitDurationMs: 1000 });
+    lite = new LiteConsumer({ nameserver: ns.join(';'), logger: silentLogger, group: 'supervisors', topic: 'replies', awaitDurationMs: 1000, routeRefreshIntervalMs: 1000 });
     closers.push(() => lite.close());
     await lite.start();
     for (const l of LITES) await lite.subscribe(l);
@@ -219,6 +219,14 @@ describe('cluster - 2 NameServers + 3 brokers as processes (agentmq cluster up)'
     await until(async () => !(await admin.listBrokers()).some((b) => b.name === 'broker-1'), EXPIRY_MS + 4000, 'broker-1 dropped from the NameServer');
     console.log(`[cluster] broker-1 dropped ${Date.now() - killedAt} ms after kill -9; ${acked.length} acked, ${failed} failed of ${TOTAL}`);
 
+    // While it is down, a lite topic it owned is served by the others: the sends land on a
+    // survivor (now the owner), and the LiteConsumer re-syncs every broker when one leaves the route.
+    const owned = LITES.find((l) => liteOwner(BROKERS, 'replies', l) === 'broker-1')!;
+    const during = liteGot.get(owned)!.length;
+    for (let i = 0; i < 3; i++) await producer.send({ topic: 'replies', liteTopic: owned, body: `${owned}#down-${i}` });
+    await until(() => (liteGot.get(owned)?.length ?? 0) >= during + 3, 15_000, `${owned} served while its owner is down`);
+    expect(liteGot.get(owned)!.slice(during)).toEqual([0, 1, 2].map((i) => `${owned}#down-${i}`));
+
     // Bring it back: `cluster up` restarts only what is not running.
     const r = await agentmq(['cluster', 'up', '--data-dir', dir.path]);
     expect(r.code, r.stderr).toBe(0);
@@ -246,7 +254,6 @@ describe('cluster - 2 NameServers + 3 brokers as processes (agentmq cluster up)'
 
     // The restarted broker has no lite subscriptions in memory: the LiteConsumer's full sync
     // (on its telemetry stream reopening) puts them back; a lite topic it owns delivers again.
-    const owned = LITES.find((l) => liteOwner(BROKERS, 'replies', l) === 'broker-1')!;
     const p2 = new Producer({ nameserver: ns.join(';'), logger: silentLogger });
     closers.push(() => p2.close());
     await p2.start();

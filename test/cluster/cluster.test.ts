@@ -8,6 +8,7 @@
  * - kill -9 of a broker under load: routes drop it within the NameServer expiry, the producer
  *   fails over, and after `cluster up` brings it back no acknowledged message is missing; its
  *   lite subscriptions come back from the clients' full syncs;
+ * - a network pause (SIGSTOP/SIGCONT of a broker): nothing lost, no duplicate beyond at-least-once;
  * - kill -9 of a NameServer: routing and semantic discovery continue on the other one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -266,6 +267,68 @@ describe('cluster - 2 NameServers + 3 brokers as processes (agentmq cluster up)'
     }, 45_000, `a message of ${owned} (owned by the restarted broker) delivered`);
     expect(liteGot.get(owned)!.slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((i) => `${owned}#${i}`));
   }, 180_000);
+
+  it('cluster - a network pause (SIGSTOP of a broker for 2.5 s): nothing lost, a message comes twice only when its send was retried or its ack did not get through', async () => {
+    const producer = new Producer({ nameserver: ns.join(';'), logger: silentLogger, requestTimeoutMs: 1000 });
+    closers.push(() => producer.close());
+    await producer.start();
+    const consumer = new SimpleConsumer({ nameserver: ns.join(';'), logger: silentLogger, group: 'pause-workers', subscriptions: { orders: '*' }, awaitDurationMs: 300, invisibleDurationMs: 3000, requestTimeoutMs: 1000 });
+    closers.push(() => consumer.close());
+    await consumer.start();
+    // Drain what earlier tests left in 'orders' for this new group first (it starts at the beginning).
+    const prefix = `pause-${Date.now()}-`;
+    const acked: string[] = [];
+    const seen = new Map<string, number>();
+    const copies = new Map<string, string[]>();
+    let ackFailures = 0;
+    const paused = processNamed(dir.path, 'broker-2');
+    let stop = false;
+    const receiving = (async () => {
+      while (!stop) {
+        const batch = await consumer.receive({ maxMessages: 16 }).catch(() => []);
+        for (const m of batch) {
+          const body = m.body.toString();
+          if (!body.startsWith(prefix)) {
+            await m.ack().catch(() => undefined);
+            continue;
+          }
+          seen.set(body, (seen.get(body) ?? 0) + 1);
+          copies.set(body, [...(copies.get(body) ?? []), `${m.queueId}:${m.offset}:${m.storeTimestampMs}`]);
+          await m.ack().catch(() => ackFailures++);
+        }
+      }
+    })();
+    for (let i = 0; i < 300; i++) {
+      if (i === 100) process.kill(paused.pid!, 'SIGSTOP');
+      if (i === 200) process.kill(paused.pid!, 'SIGCONT');
+      const body = `${prefix}${i}`;
+      try {
+        await producer.send({ topic: 'orders', body });
+        acked.push(body);
+      } catch {
+        // a send that timed out against the paused broker may still have been stored: not counted
+      }
+      if (i >= 100 && i < 200) await new Promise((r) => setTimeout(r, 25));
+    }
+    process.kill(paused.pid!, 'SIGCONT');
+    await until(() => acked.every((b) => seen.has(b)), 30_000, 'every acknowledged message received');
+    await new Promise((r) => setTimeout(r, 3500)); // an unacked message would come back by now
+    stop = true;
+    await receiving;
+    // Two kinds of duplicate are at-least-once: a send that timed out against the paused broker
+    // and was retried on another one is stored twice (two copies); a stored copy delivered again
+    // because its ack did not get through. Anything else would be a bug.
+    let storedTwice = 0;
+    let redelivered = 0;
+    for (const list of copies.values()) {
+      if (list.length < 2) continue;
+      if (new Set(list).size > 1) storedTwice++;
+      if (new Set(list).size < list.length) redelivered++;
+    }
+    console.log(`[cluster] pause: ${acked.length} acked sends, ${seen.size} received, ${storedTwice} stored twice (send retried after a timeout), ${redelivered} redelivered, ${ackFailures} failed acks`);
+    expect(acked.length).toBeGreaterThan(250);
+    expect(redelivered).toBeLessThanOrEqual(ackFailures);
+  }, 90_000);
 
   it('cluster - kill -9 of a NameServer: new clients route and discover through the other one', async () => {
     let on: unknown[] = [];

@@ -31,6 +31,7 @@ import { Code } from '../../proto/common/codes.js';
 import { InvalidArgumentError } from '../../proto/common/errors.js';
 import { nameProblem } from '../../proto/common/names.js';
 import { capabilityFromTopic, type DiscoveredCapability } from './capability.js';
+import { tools as renderTools, type CapabilityLike, type ProviderTools, type ToolProvider, type ToolSet, type ToolsOptions } from './tools.js';
 import {
   cancelLiteTopicOf,
   cancelProperties,
@@ -163,6 +164,21 @@ export class Supervisor {
     const res = await this.discoveryClient().discover(query, rest);
     if (res.noMatch && !includeNearMisses) return [];
     return res.hits.map((h) => capabilityFromTopic(h.topic, h.score));
+  }
+
+  /**
+   * The capabilities that fit `query` (discovered as `discover` does), or the ones given, rendered
+   * as the tools of `options.provider` ('openai-chat', 'openai-responses', 'anthropic', 'mcp'):
+   * hand `.tools` to the LLM, then `call(set.parseCall(name, args), args)` runs the one it picks.
+   * An empty set when nothing fits (the LLM can only pick real, live agents).
+   */
+  async tools<P extends ToolProvider>(
+    queryOrCapabilities: string | Iterable<CapabilityLike>,
+    options: ToolsOptions<P> & SupervisorDiscoverOptions,
+  ): Promise<ToolSet<ProviderTools[P]>> {
+    const { provider, strict, maxDescriptionChars, ...discover } = options;
+    const caps = typeof queryOrCapabilities === 'string' ? await this.discover(queryOrCapabilities, discover) : queryOrCapabilities;
+    return renderTools(caps, { provider, ...(strict !== undefined ? { strict } : {}), ...(maxDescriptionChars !== undefined ? { maxDescriptionChars } : {}) });
   }
 
   /** One capability by topic name from the NameServer's catalog; undefined if not registered. */

@@ -169,6 +169,10 @@ describe(`${label} - the agent loop on ${what} (child processes)`, () => {
       expect(call.topic).toBe(TOPIC);
       expect(call.args).toMatchObject({ mode: 'stream', numbers: [1, 2] });
     }
+    // Discover and render in one step: Supervisor.tools(query, { provider, ...discover options }).
+    const direct = await sup.tools('audit these ledger entries and report the total', { provider: 'openai-responses', topK: 1 });
+    expect(direct.tools.map((t) => t.name)).toEqual([TOPIC]);
+    expect(direct.names.topicOf(TOPIC)).toBe(TOPIC);
     // One of them through the broker: the fx agent answers.
     const set = tools(caps, { provider: 'openai-chat' });
     const fxCall = set.parseCall(set.names.toolName('ledger%fx'), '{}');

@@ -248,10 +248,18 @@ class AgentImpl extends EventEmitter<AgentEvents> implements Agent {
       invisibleDurationMs: this.o.invisibleDurationMs,
     });
     this.runs.set(taskId, run);
-    // A task answered at once (input rejected, deadline passed) has nothing to cancel.
+    // A task answered at once (input rejected, deadline passed) has nothing to cancel. The cancel
+    // channel is subscribed one macrotask after the handler started: a handler that answers at
+    // once costs no subscribe/unsubscribe round trips, and a cancel sent earlier is still seen
+    // (the subscription starts at the channel's first message).
     const cancelLite = run.running ? this.cancelChannel(env) : undefined;
+    let cancelSubscribed = false;
     if (cancelLite !== undefined) {
-      this.control.subscribe(cancelLite, { offset: 'MIN' }).catch((err: unknown) => logger.warn('subscribing the cancel channel failed; the task cannot be canceled', { taskId, err }));
+      setImmediate(() => {
+        if (!run.running || this.state !== 'started') return;
+        cancelSubscribed = true;
+        this.control.subscribe(cancelLite, { offset: 'MIN' }).catch((err: unknown) => logger.warn('subscribing the cancel channel failed; the task cannot be canceled', { taskId, err }));
+      });
     }
     if (run.running) this.emit('taskStarted', taskId, m.deliveryAttempt);
     void run.settled.then(() => {
@@ -260,7 +268,7 @@ class AgentImpl extends EventEmitter<AgentEvents> implements Agent {
         this.finished.set(taskId, true);
         if (this.finished.size > REMEMBERED_FINISHED_TASKS) this.finished.delete(this.finished.keys().next().value!);
       }
-      if (cancelLite !== undefined && this.state === 'started') {
+      if (cancelLite !== undefined && cancelSubscribed && this.state === 'started') {
         this.control.unsubscribe(cancelLite).catch((err: unknown) => logger.debug('unsubscribing a cancel channel failed', { taskId, err }));
       }
       this.emit('taskSettled', taskId, run.outcome ?? 'TASK_STATE_FAILED');

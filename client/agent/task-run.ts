@@ -6,6 +6,10 @@
  *     canceled or deadline meanwhile ─► CANCELED     │ released by close() ─► message given back
  *   ─► the terminal update is stored ─► the task message is acked (or nacked if the update failed)
  *
+ * WORKING is sent just after the handler starts (next macrotask), or before the handler's first
+ * update, whichever comes first: a handler that answers at once has WORKING, the result artifact
+ * and COMPLETED travel in one batch (one round trip, one wake-up of the requester).
+ *
  * While the handler runs, the task message's invisibility is renewed every third of
  * `invisibleDurationMs`, so only a crashed instance's tasks come back to the group. A copy of the
  * same task delivered meanwhile (same task id) joins this run instead of running again: its message
@@ -63,6 +67,8 @@ export class TaskRun {
   /** How the run ends: the terminal state it sends, or 'released'. Set once decided. */
   outcome: TaskState | 'released' | undefined;
   private state: RunState = 'running';
+  /** WORKING: not due yet, due (to go before anything else is sent), or sent. */
+  private working: 'none' | 'due' | 'sent' = 'none';
   private readonly controller = new AbortController();
   private cause: TaskAbortCause | undefined;
   /** The task message and any copies of it delivered while this run holds it. */
@@ -142,7 +148,8 @@ export class TaskRun {
       return this.finish('TASK_STATE_REJECTED', `input rejected by ${this.deps.topic}: ${problem}`);
     }
     this.startTimers();
-    void this.track(this.send({ statusUpdate: this.statusEvent('TASK_STATE_WORKING') }));
+    this.working = 'due';
+    setImmediate(() => this.flushWorking());
 
     let value: unknown;
     let error: unknown;
@@ -219,8 +226,21 @@ export class TaskRun {
     };
   }
 
-  /** Stores one reply on the task's lite topic (a no-op for a task without a reply channel). */
-  private async send(reply: StreamResponse): Promise<void> {
+  /** Queues WORKING if it is due (synchronously: it goes before whatever is sent next). */
+  private flushWorking(): void {
+    if (this.working !== 'due') return;
+    if (this.state === 'released' || this.state === 'done') return void (this.working = 'none');
+    this.working = 'sent';
+    void this.track(this.sendNow({ statusUpdate: this.statusEvent('TASK_STATE_WORKING') }));
+  }
+
+  /** Stores one reply on the task's lite topic, after WORKING if that is still due. */
+  private send(reply: StreamResponse): Promise<void> {
+    this.flushWorking();
+    return this.sendNow(reply);
+  }
+
+  private async sendNow(reply: StreamResponse): Promise<void> {
     const channels = this.env.channels;
     if (!channels) return;
     await this.deps.producer.send({

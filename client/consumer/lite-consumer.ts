@@ -789,9 +789,21 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
 
     const work = async (lite: string): Promise<void> => {
       const queue = inHand.get(lite)!;
+      // Acks are not awaited between messages (the next message of the lite topic is handled
+      // once the previous handler returned; its ack travels meanwhile, batched): a batch of N
+      // replies costs one ack round trip, not N. The worker ends only once they are all settled.
+      const acks: Promise<unknown>[] = [];
       try {
-        while (queue.length > 0) {
-          if (stopped() || !this.wants(lite)) return await this.giveBack(queue.splice(0), 0);
+        for (;;) {
+          if (queue.length === 0) {
+            if (acks.length === 0) break;
+            await Promise.all(acks.splice(0));
+            continue; // messages of this lite topic that arrived meanwhile
+          }
+          if (stopped() || !this.wants(lite)) {
+            await Promise.all(acks.splice(0));
+            return await this.giveBack(queue.splice(0), 0);
+          }
           const m = queue.shift()!;
           let failed = false;
           let error: unknown;
@@ -803,8 +815,10 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
           }
           if (m.disposition === undefined) {
             if (!failed) {
-              await m.ack().catch((err: unknown) =>
-                this.core.logger.warn('ack after the handler failed; the message will be redelivered', { liteTopic: lite, messageId: m.messageId, err }),
+              acks.push(
+                m.ack().catch((err: unknown) =>
+                  this.core.logger.warn('ack after the handler failed; the message will be redelivered', { liteTopic: lite, messageId: m.messageId, err }),
+                ),
               );
               continue;
             }

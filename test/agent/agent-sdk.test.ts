@@ -359,6 +359,9 @@ describe('agents - sub-agents and supervisors', () => {
     const started = new Promise<string>((resolve) => a.once('taskStarted', (id) => resolve(id)));
     const h = await sup.call<string>('crashing-worker', {}, { timeoutMs: 20_000 });
     expect(await started).toBe(h.taskId);
+    // a reported WORKING (sent right after its handler started); then it "crashes".
+    for (const deadline = Date.now() + 5000; h.status() !== 'TASK_STATE_WORKING' && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    expect(h.status()).toBe('TASK_STATE_WORKING');
     // The crash: a's clients stop talking to the broker (no lease renewal, no nack, no replies).
     const inner = a as unknown as { tasks: { close(): Promise<void> }; producer: { close(): Promise<void> } };
     await Promise.all([inner.tasks.close(), inner.producer.close()]);

@@ -44,6 +44,9 @@ export interface BrokerTarget {
 
 type BrokerName = string;
 
+/** Longest createTopic/registerTopic wait for the NameServer to route a new topic. */
+const ROUTE_WAIT_MS = 5_000;
+
 function checkName(field: string, name: string, code: Code): void {
   const problem = nameProblem(name);
   if (problem) throw InvalidArgumentError.format(field, problem, code);
@@ -81,14 +84,20 @@ export class AdminClient {
     return this.nameserver.listBrokers();
   }
 
-  /** Creates the topic on every live broker (or `broker`); one result per broker. */
+  /**
+   * Creates the topic on every live broker (or `broker`); one result per broker. Resolves once
+   * the NameServer routes the topic to those brokers (brokers report a new topic at once; this
+   * waits up to 5 s for it), so a producer or consumer started next finds it.
+   */
   async createTopic(spec: TopicSpec, options: BrokerTarget & { ifNotExists?: boolean } = {}): Promise<TopicOnBroker[]> {
     checkName('name', spec.name, Code.ILLEGAL_TOPIC);
     const brokers = await this.targets(options.broker);
-    return this.fanOut(brokers, async (b) => ({
+    const out = await this.fanOut(brokers, async (b) => ({
       ...(await this.rpc.createTopic(b.endpoint, spec, options.ifNotExists ?? false)),
       broker: b.name,
     }));
+    await this.awaitRoutable(spec.name, brokers);
+    return out;
   }
 
   /** Updates the topic on the brokers holding it (or `broker`). */
@@ -260,7 +269,30 @@ export class AdminClient {
             };
             return { name, metadata, ...(queueCount ? { queueCount } : {}) };
           })();
-    return this.fanOut(brokers, async (b) => ({ ...(await this.rpc.registerTopic(b.endpoint, req)), broker: b.name }));
+    const out = await this.fanOut(brokers, async (b) => ({ ...(await this.rpc.registerTopic(b.endpoint, req)), broker: b.name }));
+    const name = out[0]?.name;
+    if (name !== undefined) await this.awaitRoutable(name, brokers);
+    return out;
+  }
+
+  /**
+   * Waits (up to ROUTE_WAIT_MS) until the NameServer's route of `topic` names every one of
+   * `brokers`: the brokers report topic changes at once, but asynchronously. Gives up quietly (the
+   * topic exists; a client that asks too early gets TOPIC_NOT_FOUND and may retry).
+   */
+  private async awaitRoutable(topic: string, brokers: BrokerDescriptor[]): Promise<void> {
+    const want = new Set(brokers.map((b) => b.name));
+    const deadline = Date.now() + ROUTE_WAIT_MS;
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      const queues = await this.nameserver.queryRoute(topic).catch(() => []);
+      const have = new Set(queues.map((q) => q.brokerName));
+      if ([...want].every((b) => have.has(b))) return;
+      if (Date.now() + delay > deadline) {
+        this.options.logger.warn('topic created but not routed by the NameServer yet', { topic, brokers: [...want], routed: [...have] });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   /** Closes the channels. Idempotent. */

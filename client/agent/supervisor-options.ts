@@ -17,6 +17,8 @@ export const DEFAULT_CALL_TIMEOUT_MS = 300_000;
 export const DEFAULT_CANCEL_GRACE_MS = 5_000;
 /** Finished tasks whose state `status(taskId)` still answers. */
 export const DEFAULT_MAX_FINISHED_TASKS = 1_000;
+/** Reply channels subscribed ahead of use, so a call does not wait for its subscribe. */
+export const DEFAULT_SPARE_REPLY_CHANNELS = 4;
 /** Reply lite topics processed at the same time. */
 export const DEFAULT_SUPERVISOR_CONCURRENCY = 64;
 
@@ -41,6 +43,13 @@ export interface SupervisorOptions extends ClientOptions {
   concurrency?: number;
   /** Long-poll time of the reply receives (0 .. 60000). @default 20000 */
   awaitDurationMs?: number;
+  /**
+   * Reply channels (fresh task ids with their reply lite topics) subscribed ahead of use: a call
+   * takes one and its subscribe is already done, so only the task's send is on its path. 0 = a
+   * call subscribes its own channel (in parallel with the send). Unused ones expire with the
+   * reply parent's lite TTL. @default 4
+   */
+  spareReplyChannels?: number;
 }
 
 /** Per-call options of `call()`, `callMany()` and `resume()`. */
@@ -67,6 +76,7 @@ export interface ResolvedSupervisorOptions {
   maxFinishedTasks: number;
   concurrency: number;
   awaitDurationMs: number;
+  spareReplyChannels: number;
 }
 
 export function checkTimeoutMs(field: string, ms: number): number {
@@ -86,6 +96,10 @@ export function resolveSupervisorOptions(options: SupervisorOptions = {}): Resol
   if (!Number.isSafeInteger(maxFinishedTasks) || maxFinishedTasks < 0) throw InvalidArgumentError.format('maxFinishedTasks', `must be a non-negative integer (got ${String(maxFinishedTasks)})`);
   const concurrency = options.concurrency ?? DEFAULT_SUPERVISOR_CONCURRENCY;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) throw InvalidArgumentError.format('concurrency', `must be an integer between 1 and 1024 (got ${String(concurrency)})`);
+  const spareReplyChannels = options.spareReplyChannels ?? DEFAULT_SPARE_REPLY_CHANNELS;
+  if (!Number.isSafeInteger(spareReplyChannels) || spareReplyChannels < 0 || spareReplyChannels > 1024) {
+    throw InvalidArgumentError.format('spareReplyChannels', `must be an integer between 0 and 1024 (got ${String(spareReplyChannels)})`);
+  }
   const replyTtlMs = options.replyTtlMs;
   if (replyTtlMs !== undefined && replyTtlMs !== -1) checkPositiveMs('replyTtlMs', replyTtlMs);
   return {
@@ -100,5 +114,6 @@ export function resolveSupervisorOptions(options: SupervisorOptions = {}): Resol
     maxFinishedTasks,
     concurrency,
     awaitDurationMs: checkAwaitDuration('awaitDurationMs', options.awaitDurationMs ?? 20_000),
+    spareReplyChannels,
   };
 }

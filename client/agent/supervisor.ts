@@ -53,6 +53,13 @@ import { TaskHandleImpl, type TaskHandle } from './task-handle.js';
 /** Longest per-message TTL the broker accepts by default (30 days); longer timeouts send no TTL. */
 const MAX_TASK_TTL_MS = 30 * 24 * 3600_000;
 
+/** A fresh task id with its reply lite topic, and its subscription. */
+interface ReplyChannel {
+  taskId: string;
+  replyLite: string;
+  subscribed: Promise<void>;
+}
+
 export interface SupervisorDiscoverOptions extends DiscoverOptions {
   /**
    * Also return the hits when the NameServer judged that nothing fits the query well enough
@@ -124,6 +131,8 @@ export class Supervisor {
   private consuming: Promise<void> | undefined;
   /** Calls not ended, by task id and by reply lite topic. */
   private readonly active = new Map<string, TaskHandleImpl>();
+  /** Reply channels subscribed ahead of use (see `spareReplyChannels`). */
+  private readonly spareChannels: ReplyChannel[] = [];
   private readonly byLite = new Map<string, TaskHandleImpl>();
   /** Ended calls, oldest first (Map insertion order), at most `maxFinishedTasks`. */
   private readonly finished = new Map<string, TaskHandleImpl>();
@@ -202,14 +211,14 @@ export class Supervisor {
     await this.start();
     this.checkOpen();
     const startedAt = Date.now();
-    const taskId = newId();
+    const channel = this.takeChannel();
+    const { taskId, replyLite } = channel;
     const contextId = options.contextId ?? newId();
-    const replyLite = replyLiteTopicOf(taskId);
     const handle = this.track(new TaskHandleImpl({ taskId, contextId, topic, replyLiteTopic: replyLite }, this.hooks()));
     const deadlineMs = timeoutMs > 0 ? startedAt + timeoutMs : undefined;
     try {
       await Promise.all([
-        this.replies.subscribe(replyLite),
+        channel.subscribed,
         this.producer.send({
           topic,
           body: JSON.stringify(taskMessage(taskId, contextId, args, options.metadata)),
@@ -232,6 +241,27 @@ export class Supervisor {
     }
     handle.arm(timeoutMs, options.signal, deadlineMs === undefined ? 0 : deadlineMs - Date.now());
     return handle as unknown as TaskHandle<R>;
+  }
+
+  /** A reply channel for a new task: a spare one already subscribed, else a fresh one (subscribing). */
+  private takeChannel(): ReplyChannel {
+    return this.spareChannels.shift() ?? this.newChannel();
+  }
+
+  private newChannel(): ReplyChannel {
+    const taskId = newId();
+    const replyLite = replyLiteTopicOf(taskId);
+    const subscribed = this.replies.subscribe(replyLite);
+    subscribed.catch(() => undefined); // observed by the call that takes it
+    return { taskId, replyLite, subscribed };
+  }
+
+  /**
+   * Tops the spare reply channels up to `spareReplyChannels`: at start, and as calls end (with
+   * their reply channel's unsubscribe, one coalesced sync), off every call's path.
+   */
+  private refillChannels(): void {
+    while (this.state === 'started' && this.spareChannels.length < this.o.spareReplyChannels) this.spareChannels.push(this.newChannel());
   }
 
   /** Fan-out: several calls at once (see `CallManyOptions.mode`). */
@@ -363,6 +393,7 @@ export class Supervisor {
       for (const h of [...this.active.values()]) h.abandon(error);
     });
     this.state = 'started';
+    this.refillChannels();
   }
 
   private async doClose(): Promise<void> {
@@ -370,6 +401,7 @@ export class Supervisor {
     this.state = 'closing';
     if (this.startPromise) await this.startPromise.catch(() => undefined);
     for (const h of [...this.active.values()]) h.detach();
+    this.spareChannels.length = 0; // their subscriptions go with the reply consumer
     await Promise.all([this.replies.close(), wasStarted ? this.producer.close() : Promise.resolve(), this.admin.close(), this.discovery?.close()]);
     await this.consuming;
     this.state = 'closed';
@@ -423,6 +455,7 @@ export class Supervisor {
     while (this.finished.size > this.o.maxFinishedTasks) this.finished.delete(this.finished.keys().next().value!);
     if (this.state === 'started') {
       this.replies.unsubscribe(h.replyLiteTopic).catch((err: unknown) => this.o.client.logger.debug('unsubscribing a reply lite topic failed', { liteTopic: h.replyLiteTopic, err }));
+      this.refillChannels();
     }
   }
 

@@ -12,13 +12,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { PEER_CHANNEL_OPTIONS } from '../../proto/common/channel-options.js';
+import { FORWARDED_HEADER } from '../../proto/common/lite-owner.js';
+import type { SyncLiteSubscriptionRequest__Output } from '../../proto/gen/apache/rocketmq/v2/SyncLiteSubscriptionRequest.js';
+import type { WireStatus } from '../../proto/common/status.js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { Message__Output } from '../../proto/gen/apache/rocketmq/v2/Message.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
 import { messagingService, type MessagingServiceClient } from '../../proto/index.js';
 
-/** Header that marks a broker-to-broker send (value: the forwarding broker's name). */
-export const FORWARDED_HEADER = 'x-agentmq-forwarded';
+export { FORWARDED_HEADER };
 /** Deadline of a forwarded SendMessage. */
 export const FORWARD_DEADLINE_MS = 3_000;
 /** How long an unreachable peer is skipped. @default 5000 */
@@ -69,6 +71,27 @@ export class LiteForwarder {
           this.o.logger.warn('lite owner unreachable; storing its lite messages here meanwhile', { endpoint, err: err?.message ?? 'empty answer' });
           reject(new PeerUnavailable(`broker ${endpoint} did not answer SendMessage: ${err?.message ?? 'empty answer'}`));
         } else resolve(res);
+      });
+    });
+  }
+
+  /**
+   * SyncLiteSubscription (a partial add) of `request` to the owner at `endpoint`, on behalf of
+   * `clientId`; resolves with its status. Rejects with PeerUnavailable (and isolates the peer)
+   * on a transport failure.
+   */
+  syncLite(endpoint: string, request: SyncLiteSubscriptionRequest__Output, clientId: string): Promise<WireStatus> {
+    if (this.closed) return Promise.reject(new PeerUnavailable('broker is shutting down'));
+    return new Promise((resolve, reject) => {
+      const md = new grpc.Metadata();
+      md.set('x-mq-client-id', clientId);
+      md.set(FORWARDED_HEADER, this.o.self);
+      this.client(endpoint).SyncLiteSubscription(request, md, { deadline: Date.now() + FORWARD_DEADLINE_MS }, (err, res) => {
+        if (err || !res) {
+          this.isolatedUntil.set(endpoint, (this.o.now ?? Date.now)() + (this.o.isolateMs ?? DEFAULT_ISOLATE_MS));
+          this.o.logger.warn('lite owner unreachable; keeping the subscription here meanwhile', { endpoint, err: err?.message ?? 'empty answer' });
+          reject(new PeerUnavailable(`broker ${endpoint} did not answer SyncLiteSubscription: ${err?.message ?? 'empty answer'}`));
+        } else resolve({ code: (res.status?.code as WireStatus['code']) ?? 'OK', message: res.status?.message ?? '' } as WireStatus);
       });
     });
   }

@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { Code } from '../../proto/common/codes.js';
 import { InvalidArgumentError, MqError } from '../../proto/common/errors.js';
 import { okStatus, toStatus, type WireStatus } from '../../proto/common/status.js';
+import type { SyncLiteSubscriptionRequest__Output } from '../../proto/gen/apache/rocketmq/v2/SyncLiteSubscriptionRequest.js';
 import { durationToMs, timestampToMs } from '../../proto/common/time.js';
 import type { MessagingServiceHandlers } from '../../proto/index.js';
 import type { Message__Output } from '../../proto/gen/apache/rocketmq/v2/Message.js';
@@ -24,6 +25,7 @@ import { notImplemented, unary } from './handler.js';
 import { createTelemetryHandler } from './telemetry.js';
 import * as v from './validate.js';
 import { FORWARDED_HEADER, PeerUnavailable } from '../cluster/lite-forwarder.js';
+import { FORWARDED_BY_NAMESERVER } from '../../proto/common/lite-owner.js';
 import { acceptedTypes } from '../topic/lanes.js';
 import type { MessageTypeName, TopicConfig } from '../topic/topic-manager.js';
 import { DEDUP_KEY_PROPERTY } from '../send/dedup.js';
@@ -82,6 +84,38 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       }),
     );
     return local.sort((a, b) => a.i - b.i);
+  }
+
+  /**
+   * Passes a partial add's lite topics owned by another (reachable) broker on to their owner;
+   * returns the names to apply here and the first refusal an owner answered with.
+   */
+  async function forwardSubscription(parent: string, names: string[], req: SyncLiteSubscriptionRequest__Output, clientId: string): Promise<{ local: string[]; status: WireStatus }> {
+    await ctx.peers.load(parent);
+    const local: string[] = [];
+    const remote = new Map<string, string[]>();
+    for (const n of names) {
+      const o = ctx.peers.owner(parent, n);
+      if (o.local || ctx.lite.holds(parent, n) || !ctx.forwarder.reachable(o.endpoint)) local.push(n);
+      else {
+        const list = remote.get(o.endpoint);
+        if (list) list.push(n);
+        else remote.set(o.endpoint, [n]);
+      }
+    }
+    let status: WireStatus = okStatus();
+    await Promise.all(
+      [...remote].map(async ([endpoint, list]) => {
+        try {
+          const s = await ctx.forwarder.syncLite(endpoint, { ...req, liteTopicSet: list }, clientId);
+          if (s.code !== Code.OK && status.code === Code.OK) status = s;
+        } catch (err) {
+          if (!(err instanceof PeerUnavailable)) throw err;
+          local.push(...list);
+        }
+      }),
+    );
+    return { local, status };
   }
 
   /** Validates one message of a SendMessage request into what the send service takes. */
@@ -266,8 +300,25 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const parent = v.requireTopicName(req.topic?.name);
       const group = v.requireGroupName(req.group?.name);
       await ctx.groups.resolve(group);
-      await ctx.lite.sync(clientId, { action: req.action, parent, group, liteTopics: req.liteTopicSet ?? [], ...(req.offsetOption ? { offset: v.offsetOption(req.offsetOption) } : {}) });
-      return { status: okStatus() };
+      const offset = req.offsetOption ? { offset: v.offsetOption(req.offsetOption) } : {};
+      let names = req.liteTopicSet ?? [];
+      let status = okStatus();
+      const forwardedBy = call.metadata.get(FORWARDED_HEADER)[0];
+      // Passed on by another broker: kept as it is (that broker's view made this one the owner).
+      let keepAll = forwardedBy !== undefined && forwardedBy !== FORWARDED_BY_NAMESERVER;
+      if (req.action === 'PARTIAL_ADD' && ctx.peers.clustered && forwardedBy === undefined) {
+        // Our SDK sends a partial add to the lite topic's owner only; one that reached another
+        // broker (a stale route, another client) is passed on to the owner. What stays here
+        // (owned, held, or its owner unreachable) is kept whatever the ownership filter says.
+        for (const n of names) ctx.lite.checkName(n);
+        const r = await forwardSubscription(parent, names, req, clientId);
+        names = r.local;
+        status = r.status;
+        keepAll = true;
+        if (names.length === 0) return { status };
+      }
+      await ctx.lite.sync(clientId, { action: req.action, parent, group, liteTopics: names, ...offset, ...(keepAll ? { keepAll } : {}) });
+      return { status };
     }),
 
     QueryRoute: unary(logger, async (call) => {

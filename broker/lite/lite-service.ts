@@ -38,6 +38,11 @@ export interface SyncRequest {
   group: string;
   liteTopics: string[];
   offset?: OffsetSpec;
+  /**
+   * Keep every named lite topic, owned here or not (a partial add another broker passed on, or
+   * one whose owner is unreachable). Default: only lite topics this broker owns or holds.
+   */
+  keepAll?: boolean;
 }
 
 export interface LiteDelivery {
@@ -245,7 +250,7 @@ export class LiteService {
         if (names.length === 0) throw InvalidArgumentError.format('lite_topic_set', 'must name at least one lite topic to add');
         const ci = this.interests.getOrCreate(clientId, r.group, parent.name);
         this.interests.renew(ci);
-        await this.add(ci, parent, names, r.offset, true);
+        await this.add(ci, parent, names, r.offset, true, r.keepAll ?? false);
         return;
       }
       case 'PARTIAL_REMOVE': {
@@ -302,8 +307,8 @@ export class LiteService {
     return Number.isInteger(v) && v > 0 ? v : this.d.options.maxSubscriptionsPerClient;
   }
 
-  private async add(ci: ClientInterest, parent: TopicConfig, requested: string[], offset: OffsetSpec | undefined, explicit: boolean): Promise<void> {
-    const names = await this.owned(parent.name, requested);
+  private async add(ci: ClientInterest, parent: TopicConfig, requested: string[], offset: OffsetSpec | undefined, explicit: boolean, keepAll = false): Promise<void> {
+    const names = keepAll ? requested : await this.owned(parent.name, requested);
     const fresh = names.filter((n) => {
       const lt = this.table.get(parent.name, n);
       return !lt || !ci.topics.has(lt);
@@ -342,6 +347,11 @@ export class LiteService {
         this.dispatch(lt, ci.group);
       }
     }
+  }
+
+  /** This broker holds lite topic `lite` of `parent` (it was sent or subscribed here). */
+  holds(parent: string, lite: string): boolean {
+    return this.table.get(parent, lite) !== undefined;
   }
 
   /**

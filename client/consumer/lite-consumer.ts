@@ -10,8 +10,10 @@
  * - `start()` resolves the parent's route, completes the telemetry handshake with its brokers
  *   (the reply carries this client's lite subscription quota) and sends the initial set
  *   (SyncLiteSubscription COMPLETE_ADD) to every broker of the route.
- * - `subscribe(lite, { offset })` / `unsubscribe(lite)`: PARTIAL_ADD / PARTIAL_REMOVE to every
- *   broker of the route; subscription changes go out one at a time, in call order.
+ * - `subscribe(lite, { offset })`: PARTIAL_ADD to the lite topic's owner broker (rendezvous
+ *   hashing over the parent's brokers, the brokers' own rule; a broker that disagrees passes it
+ *   on); `unsubscribe(lite)`: PARTIAL_REMOVE to every broker of the route (one may still hold a
+ *   lite topic it no longer owns). Subscription changes go out one at a time, in call order.
  * - Every `syncIntervalMs` (and when a broker joins the route or its telemetry stream reopens,
  *   and to every broker when one leaves the route: lite topic owners changed) the full set goes
  *   out again (COMPLETE_ADD): it reconciles the broker and renews the lease.
@@ -32,7 +34,8 @@ import { checkLiteTopicName, DEFAULT_MAX_LITE_TOPIC_LENGTH } from '../lite/lite-
 import type { ChangeInvisibleRequest, LiteOffsetOption, SyncLiteRequest } from '../rpc/broker-rpc.js';
 import { backoffDelayMs } from '../rpc/convert.js';
 import { isTransportFailure } from '../route/endpoint-isolation.js';
-import { readableQueues } from '../route/route-cache.js';
+import { readableQueues, writableBrokerNames, writableEndpoints } from '../route/route-cache.js';
+import { liteOwnerIndex } from '../../proto/common/lite-owner.js';
 import type { RouteQueue } from '../route/route-cache.js';
 import type { Endpoint } from '../types.js';
 import { linkSignals, sleep } from '../util/abort.js';
@@ -610,7 +613,12 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
       if (endpoints.length === 0) throw new ClientError('NO_ROUTE', `topic ${this.options.topic} has no readable queue`, { topic: this.options.topic });
     }
     const full: SyncLiteRequest = { ...req, topic: this.options.topic, group: this.options.group };
-    const results = await Promise.allSettled(endpoints.map((e) => this.core.brokers.syncLiteSubscription(e, full)));
+    // A partial add goes to each lite topic's owner only (the broker that keeps its messages and
+    // subscriptions; one that disagrees passes it on). Removes and full syncs go everywhere: a
+    // broker may still hold a lite topic it no longer owns.
+    const byOwner = req.action === 'PARTIAL_ADD' ? this.byOwner(req.liteTopics) : undefined;
+    if (byOwner) endpoints = [...byOwner.keys()];
+    const results = await Promise.allSettled(endpoints.map((e) => this.core.brokers.syncLiteSubscription(e, byOwner ? { ...full, liteTopics: byOwner.get(e)! } : full)));
     const ok: Endpoint[] = [];
     let refusal: MqError | undefined;
     let failure: unknown;
@@ -628,6 +636,23 @@ export class LiteConsumer extends EventEmitter<LiteConsumerEvents> {
     if (refusal) return { ok, refusal };
     if (ok.length === 0) throw failure;
     return { ok };
+  }
+
+  /** `lites` grouped by their owner broker's endpoint; undefined with one broker or no route yet. */
+  private byOwner(lites: readonly string[]): Map<Endpoint, string[]> | undefined {
+    const route = this.core.routes.peek(this.options.topic);
+    if (!route) return undefined;
+    const names = writableBrokerNames(route);
+    if (names.length <= 1) return undefined;
+    const endpoints = writableEndpoints(route);
+    const out = new Map<Endpoint, string[]>();
+    for (const l of lites) {
+      const e = endpoints[liteOwnerIndex(names, this.options.topic, l)]!;
+      const list = out.get(e);
+      if (list) list.push(l);
+      else out.set(e, [l]);
+    }
+    return out;
   }
 
   /** SyncLiteSubscription to `endpoints`; rejects with the first failure. */

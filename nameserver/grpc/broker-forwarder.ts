@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { PEER_CHANNEL_OPTIONS } from '../../proto/common/channel-options.js';
+import { FORWARDED_BY_NAMESERVER, FORWARDED_HEADER } from '../../proto/common/lite-owner.js';
 import { Code } from '../../proto/common/codes.js';
 import { formatHostPort, type HostPort } from '../../proto/common/endpoints.js';
 import { messagingService, type MessagingServiceClient } from '../../proto/index.js';
@@ -39,6 +40,7 @@ export class BrokerForwarder {
           new Promise<WireStatus>((resolve) => {
             const md = new grpc.Metadata();
             md.set('x-mq-client-id', clientId);
+            md.set(FORWARDED_HEADER, FORWARDED_BY_NAMESERVER); // every broker gets it: each keeps its own lite topics, none forwards
             this.client(ep).SyncLiteSubscription(request, md, { deadline: Date.now() + FORWARD_TIMEOUT_MS }, (err, res) => {
               if (err) resolve({ code: Code.INTERNAL_SERVER_ERROR, message: `broker ${formatHostPort(ep)} did not answer SyncLiteSubscription: ${err.message}` });
               else resolve({ code: (res?.status?.code as WireStatus['code']) ?? Code.OK, message: res?.status?.message ?? '' });

@@ -12,6 +12,15 @@
  */
 import { fnv1a } from './hash.js';
 
+/**
+ * Header of a call one server makes on a client's behalf (a broker forwarding a lite send or a
+ * subscription to the owner, a NameServer forwarding a SyncLiteSubscription to the brokers);
+ * value: who forwarded. The receiver acts on it as it is and never forwards it again.
+ */
+export const FORWARDED_HEADER = 'x-agentmq-forwarded';
+/** FORWARDED_HEADER value of a NameServer's forward (not a broker name: '@' is not allowed in one). */
+export const FORWARDED_BY_NAMESERVER = '@nameserver';
+
 /** murmur3's 32-bit finalizer: spreads the bits (fnv1a alone is weak in its high bits). */
 function mix32(h: number): number {
   h ^= h >>> 16;

@@ -179,7 +179,6 @@ async function up(values: Values): Promise<number> {
   const dir = resolve(requireDir(values));
   const timeoutMs = int('timeout-ms', values['timeout-ms'], DEFAULT_READY_TIMEOUT_MS);
   if (values.flush !== undefined && values.flush !== 'sync' && values.flush !== 'async') throw new UsageError(`--flush must be sync or async (got ${values.flush})`);
-  mkdirSync(join(dir, 'logs'), { recursive: true });
   let state = readState(dir);
   const nsCount = int('nameservers', values.nameservers, state ? state.processes.filter((p) => p.role === 'nameserver').length : 2);
   const brokerCount = int('brokers', values.brokers, state ? state.processes.filter((p) => p.role === 'broker').length : 3);
@@ -201,6 +200,7 @@ async function up(values: Values): Promise<number> {
     let next = Math.max(...state.processes.map((p) => p.port)) + 1;
     for (let j = brokers.length; j < brokerCount; j++) state.processes.push(brokerSpec(dir, `broker-${j}`, next++, ns.map(endpoint), values));
   }
+  mkdirSync(join(dir, 'logs'), { recursive: true });
   writeState(dir, state);
   // NameServers first (brokers register with them), each group in parallel.
   for (const role of ['nameserver', 'broker'] as const) {

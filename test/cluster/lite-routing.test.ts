@@ -102,3 +102,84 @@ describe('cluster - lite topic routing between brokers (in-process)', () => {
     expect(got.map((x) => [liteOf(x), bodyOf(x)])).toEqual([[onB1, 'kept on b0']]);
   });
 });
+
+describe('cluster - a broker joins: lite topics it now owns move to it, nothing is lost (in-process, SDK clients)', () => {
+  const dirs = [tmpDir(), tmpDir(), tmpDir()];
+  let ns: NameServer;
+  let nameserver: string;
+  const brokers: Broker[] = [];
+  const closers: (() => Promise<unknown>)[] = [];
+  const startBroker = async (i: number): Promise<void> => {
+    const b = createBroker({ brokerName: `g${i}`, port: 0, nameservers: [nameserver], logger: silentLogger, registerIntervalMs: 300, store: { dataDir: dirs[i]!.path } });
+    await b.start();
+    brokers.push(b);
+  };
+
+  beforeAll(async () => {
+    ns = createNameServer({ port: 0, logger: silentLogger });
+    await ns.start();
+    nameserver = `127.0.0.1:${ns.address.port}`;
+    await startBroker(0);
+    await startBroker(1);
+  });
+  afterAll(async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    for (const b of brokers) await b.close();
+    await ns?.close();
+    for (const d of dirs) d.cleanup();
+  });
+
+  it('cluster - after a third broker joins, lite topics it wins are served from it; the others do not move', async () => {
+    const { LiteConsumer, Producer } = await import('../../client/index.js');
+    const admin = new AdminClient({ nameserver, logger: silentLogger });
+    closers.push(() => admin.close());
+    for (const deadline = Date.now() + 10_000; (await admin.listBrokers()).length < 2; ) {
+      if (Date.now() > deadline) throw new Error('brokers did not register');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await admin.createTopic({ name: P, messageType: 'LITE' });
+    const lites = Array.from({ length: 30 }, (_, i) => `grow-${i}`);
+    const got = new Map<string, string[]>();
+    const consumer = new LiteConsumer({ nameserver, logger: silentLogger, group: 'growers', topic: P, awaitDurationMs: 500, routeRefreshIntervalMs: 300 });
+    closers.push(() => consumer.close());
+    await consumer.start();
+    for (const l of lites) await consumer.subscribe(l);
+    void consumer.consume((m) => void got.set(m.liteTopic, [...(got.get(m.liteTopic) ?? []), m.body.toString()]));
+    const producer = new Producer({ nameserver, logger: silentLogger, routeRefreshIntervalMs: 300 });
+    closers.push(() => producer.close());
+    await producer.start();
+    const until = async (cond: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 15_000; !cond(); ) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    for (const l of lites) await producer.send({ topic: P, liteTopic: l, body: `${l}#before` });
+    await until(() => lites.every((l) => got.get(l)?.length === 1), 'the messages sent before the join');
+
+    // A third broker joins and gets the parent topic.
+    await startBroker(2);
+    for (const deadline = Date.now() + 10_000; (await admin.listBrokers()).length < 3; ) {
+      if (Date.now() > deadline) throw new Error('g2 did not register');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await admin.createTopic({ name: P, messageType: 'LITE' }, { broker: 'g2' });
+    const three = ['g0', 'g1', 'g2'];
+    const moved = lites.filter((l) => liteOwner(three, P, l) === 'g2');
+    const stayed = lites.filter((l) => liteOwner(three, P, l) !== 'g2');
+    // Only the lite topics g2 wins move (about a third); the others keep their owner.
+    expect(moved.length).toBeGreaterThan(0);
+    for (const l of stayed) expect(liteOwner(three, P, l)).toBe(liteOwner(['g0', 'g1'], P, l));
+    // Clients see the new route within their refresh (the old brokers may still see two brokers for
+    // up to 5 s: our SDK sends to the owner directly); then every lite topic still delivers.
+    await new Promise((r) => setTimeout(r, 1_000)); // clients re-query routes every 300 ms here
+    const stored = new Map<string, string>();
+    for (const l of lites) stored.set(l, (await producer.send({ topic: P, liteTopic: l, body: `${l}#after` })).broker);
+    await until(() => lites.every((l) => got.get(l)?.length === 2), 'the messages sent after the join');
+    for (const l of lites) expect(got.get(l)).toEqual([`${l}#before`, `${l}#after`]);
+    // The moved ones went to g2 (the producer sends to the owner), the others where they were.
+    const g2 = `127.0.0.1:${brokers[2]!.address.port}`;
+    for (const l of moved) expect(stored.get(l), l).toBe(g2);
+    for (const l of stayed) expect(stored.get(l), l).not.toBe(g2);
+  }, 60_000);
+});

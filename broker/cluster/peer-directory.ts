@@ -84,10 +84,15 @@ export class PeerDirectory {
     return v;
   }
 
-  /** The view of `topic`, fetched first if there is none yet. */
-  async load(topic: string): Promise<PeerView | undefined> {
+  /**
+   * The view of `topic`, fetched first if there is none yet, or if it is older than `maxAgeMs`
+   * (a client's full sync after it saw the route change: this broker should see the same route).
+   */
+  async load(topic: string, maxAgeMs?: number): Promise<PeerView | undefined> {
     if (!this.clustered) return undefined;
-    return this.view(topic) ?? this.refresh(topic);
+    const v = this.view(topic);
+    if (v && (maxAgeMs === undefined || this.now() - v.fetchedAtMs <= maxAgeMs)) return v;
+    return this.refresh(topic);
   }
 
   /** Who owns lite topic `lite` of `parent` in the cached view (`local` when unknown). */

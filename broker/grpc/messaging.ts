@@ -80,6 +80,8 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
         } catch (err) {
           if (!(err instanceof PeerUnavailable)) throw err;
           local.push(...list);
+          // The owner may have left the cluster: look again (the NameServers drop it at expiry).
+          for (const parent of new Set(list.map((l) => l.parent.name))) void ctx.peers.refresh(parent);
         }
       }),
     );

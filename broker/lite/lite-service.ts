@@ -79,11 +79,13 @@ export interface LiteServiceDeps {
 export interface LiteOwnership {
   /** True when this broker owns `lite` of `parent` (or cannot tell). */
   owns(parent: string, lite: string): boolean;
-  /** Makes sure `parent`'s broker set is known (first sync of a parent). */
-  load(parent: string): Promise<unknown>;
+  /** Makes sure `parent`'s broker set is known (and no older than `maxAgeMs` when given). */
+  load(parent: string, maxAgeMs?: number): Promise<unknown>;
 }
 
 const ACCEPT_ALL = (): boolean => true;
+/** A full sync decides ownership on a broker view at most this old (one QueryRoute per second per parent at most). */
+const FRESH_VIEW_MS = 1_000;
 /** How long a partial add/remove outranks full syncs (longer than any request's flight). */
 const RECENT_MS = 5_000;
 /** A client whose last lite receive returned this recently still counts as receiving. */
@@ -308,7 +310,7 @@ export class LiteService {
   }
 
   private async add(ci: ClientInterest, parent: TopicConfig, requested: string[], offset: OffsetSpec | undefined, explicit: boolean, keepAll = false): Promise<void> {
-    const names = keepAll ? requested : await this.owned(parent.name, requested);
+    const names = keepAll ? requested : await this.owned(parent.name, requested, !explicit);
     const fresh = names.filter((n) => {
       const lt = this.table.get(parent.name, n);
       return !lt || !ci.topics.has(lt);
@@ -359,10 +361,11 @@ export class LiteService {
    * (messages stored here before an ownership change, or while the owner was unreachable, are
    * still delivered from here until their lite topic expires).
    */
-  private async owned(parent: string, names: string[]): Promise<string[]> {
+  private async owned(parent: string, names: string[], fresh = false): Promise<string[]> {
     const o = this.d.ownership;
     if (!o) return names;
-    await o.load(parent);
+    // A full sync often follows a route change the client just saw: decide on a fresh view.
+    await o.load(parent, fresh ? FRESH_VIEW_MS : undefined);
     return names.filter((n) => this.table.get(parent, n) !== undefined || o.owns(parent, n));
   }
 

@@ -157,9 +157,10 @@ describe('discovery - semantic topics over gRPC', () => {
     const port = first.ns.address.port;
     await first.ns.close();
     const restarted = await nameserver(port);
+    // (Both brokers re-register on their own schedule: wait for the one holding the summarizer.)
     const rebuilt = await eventually(async () => {
       const r = await call(restarted.disco, restarted.disco.Discover, { query: 'summarize documents into briefs', includeOffline: true });
-      return r.hits.length > 0 && r;
+      return r.hits.some((h) => h.topic?.name === 'summarizer') && r;
     });
     expect(rebuilt.hits[0]!.topic?.name).toBe('summarizer');
     const events2: TopicEvent__Output[] = [];

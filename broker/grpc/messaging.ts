@@ -282,6 +282,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const outcome = await ctx.longPolling.park(key, '', seq, until - Date.now(), aborted).finally(() => ctx.lite.parked(r.clientId, r.group, r.topic.name, -1));
       if (outcome !== 'signal') break;
     }
+    if (aborted.aborted && !ctx.closing()) ctx.lite.receiveCancelled(r.clientId, r.group, r.topic.name);
     if (!aborted.aborted) {
       call.write({ status: { code: Code.MESSAGE_NOT_FOUND, message: 'no new message' } });
       call.end();

@@ -91,7 +91,11 @@ export function createTelemetryHandler(ctx: BrokerContext, logger: Logger): Mess
       if (!open) return;
       open = false;
       mine.delete(call);
-      if (mine.size === 0 && streams.get(clientId) === mine) streams.delete(clientId);
+      if (mine.size === 0 && streams.get(clientId) === mine) {
+        streams.delete(clientId);
+        // No stream left: the client is gone or cut off; its lite events go to the others now.
+        if (!ctx.closing()) ctx.lite.clientDisconnected(clientId);
+      }
       ctx.clients.streamClosed(clientId);
     };
     call.on('data', (cmd) => {

@@ -231,6 +231,34 @@ export class LiteService {
     return ci.parked > 0 || this.d.clock.now() - ci.lastReceiveMs < ACTIVE_RECEIVER_MS;
   }
 
+  /**
+   * The client cancelled its parked receive (its connection went away, or it is closing): unless
+   * another receive of it is parked, it no longer counts as receiving, and the lite topics
+   * waiting in its ReadySet go to the group's receiving members at once (Shared groups; without
+   * this they would wait ACTIVE_RECEIVER_MS for a crashed member to look silent).
+   */
+  receiveCancelled(clientId: string, group: string, parent: string): void {
+    const ci = this.interests.get(clientId, group, parent);
+    if (ci) this.stopReceiving(ci);
+  }
+
+  /**
+   * The client's last Telemetry stream to this broker closed (a killed process, a lost
+   * connection): as `receiveCancelled` for each of its InterestSets. Its subscriptions stay until
+   * its lease runs out or it comes back.
+   */
+  clientDisconnected(clientId: string): void {
+    for (const ci of [...this.interests.ofClient(clientId)]) this.stopReceiving(ci);
+  }
+
+  private stopReceiving(ci: ClientInterest): void {
+    if (ci.parked > 0 || ci.removed) return;
+    ci.lastReceiveMs = 0;
+    const waiting = [...ci.ready.values()];
+    for (const lt of waiting) ci.ready.delete(lt);
+    for (const lt of waiting) if (this.deliverable(lt, ci.group)) this.dispatch(lt, ci.group);
+  }
+
   /** messaging.ts brackets a parked lite receive with these (see `receiving`). */
   parked(clientId: string, group: string, parent: string, delta: 1 | -1): void {
     const ci = this.interests.get(clientId, group, parent);

@@ -154,6 +154,53 @@ describe('lite topics - lifecycle', () => {
     expect((await receiveUntil(resumed, 2, 3000)).map(bodyOf)).toEqual(['m0', 'm1']);
   });
 
+  it('Shared group: a member whose parked receive is cancelled (its connection died) stops counting as receiving at once', async () => {
+    const b = await start();
+    const dead = new LiteWireClient(b.b.mq, 'p', 'shared', 'dead');
+    const live = new LiteWireClient(b.b.mq, 'p', 'shared', 'live');
+    await dead.sync('PARTIAL_ADD', ['t']);
+    await live.sync('PARTIAL_ADD', ['t']);
+    // `dead` parks a receive; then its connection goes away (the call is cancelled): no
+    // NotifyClientTermination, its lease still runs.
+    const parked = b.b.mq.ReceiveMessage(
+      { group: { name: 'shared' }, messageQueue: { topic: { name: 'p' }, id: 0 }, filterExpression: { type: 'TAG', expression: '*' }, batchSize: 32, invisibleDuration: { seconds: 30, nanos: 0 }, longPollingTimeout: { seconds: 20, nanos: 0 } },
+      dead.md(),
+    );
+    parked.on('data', () => undefined);
+    parked.on('error', () => undefined);
+    await sleep(150);
+    expect(b.b.broker.context.lite.interests.get(dead.clientId, 'shared', 'p')!.parked).toBe(1);
+    parked.cancel();
+    await sleep(150);
+    // Every message goes to `live` at once: none waits for `dead` to look silent (5 s).
+    const t0 = Date.now();
+    for (let i = 0; i < 6; i++) {
+      expect(await sendLite('t', `m${i}`)).toBe('OK');
+      const [m] = await receiveUntil(live, 1, 3000);
+      expect(m && bodyOf(m)).toBe(`m${i}`);
+    }
+    expect(Date.now() - t0).toBeLessThan(2500);
+  });
+
+  it('Shared group: a member whose Telemetry stream closed (a killed process between two receives) stops counting as receiving at once', async () => {
+    const b = await start();
+    const gone = new LiteWireClient(b.b.mq, 'p', 'shared', 'gone');
+    const live = new LiteWireClient(b.b.mq, 'p', 'shared', 'live');
+    await gone.openTelemetry();
+    await gone.sync('PARTIAL_ADD', ['u']);
+    await live.sync('PARTIAL_ADD', ['u']);
+    await gone.receive(0); // it received a moment ago: it counts as receiving for a few seconds
+    gone.close(); // ... until its last Telemetry stream goes
+    await sleep(150);
+    const t0 = Date.now();
+    for (let i = 0; i < 6; i++) {
+      expect(await sendLite('u', `n${i}`)).toBe('OK');
+      const [m] = await receiveUntil(live, 1, 3000);
+      expect(m && bodyOf(m)).toBe(`n${i}`);
+    }
+    expect(Date.now() - t0).toBeLessThan(2500);
+  });
+
   it('Exclusive group: a second subscriber takes the lite topic over; the first is told over Telemetry and really stops receiving', async () => {
     const b = await start();
     expect((await call(b.b.admin, b.b.admin.CreateGroup, { group: { name: 'excl', attributes: { 'lite.sub.model': 'Exclusive' } } })).status?.code).toBe('OK');

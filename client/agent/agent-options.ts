@@ -19,7 +19,7 @@ import {
 import { checkAwaitDuration, checkInvisibleDuration } from '../consumer/simple-consumer-options.js';
 import { checkPositiveMs, resolveClientOptions } from '../options.js';
 import type { ClientOptions, ResolvedClientOptions } from '../options.js';
-import { compileInputValidator, type InputValidator } from './input-validator.js';
+import { compileInputValidator, compileOutputValidator, type InputValidator } from './input-validator.js';
 import { DEFAULT_CONTROL_TOPIC } from './protocol.js';
 import type { TaskContext } from './task-context.js';
 
@@ -70,8 +70,14 @@ export interface RegisterAgentOptions<I = unknown, O = unknown> extends ClientOp
   tags?: string[];
   /** JSON Schema of the task input; inputs are checked against it (a mismatch is REJECTED). */
   inputSchema?: JsonSchemaObject;
-  /** JSON Schema of the result (registered for discovery and tools; not enforced). */
+  /**
+   * JSON Schema of the result (registered for discovery and tools). A handler's result that does
+   * not match it ends the task FAILED ("result rejected by <topic>: ...") instead of reaching the
+   * requester (turn off with `validateOutput: false`).
+   */
   outputSchema?: JsonSchemaObject;
+  /** Check handler results against `outputSchema`. @default true */
+  validateOutput?: boolean;
   owner?: string;
   version?: string;
   /** Free-form attributes discovery can filter on. */
@@ -133,6 +139,7 @@ export interface ResolvedAgentOptions {
   controlTopic: string;
   register: boolean;
   validator: InputValidator | undefined;
+  outputValidator: InputValidator | undefined;
 }
 
 /**
@@ -217,5 +224,6 @@ export function resolveAgentOptions(options: RegisterAgentOptions<never, unknown
     controlTopic,
     register: options.register ?? true,
     validator: document.inputSchema ? compileInputValidator(document.inputSchema) : undefined,
+    outputValidator: document.outputSchema && options.validateOutput !== false ? compileOutputValidator(document.outputSchema) : undefined,
   };
 }

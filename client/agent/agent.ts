@@ -245,6 +245,7 @@ class AgentImpl extends EventEmitter<AgentEvents> implements Agent {
       logger,
       handler: this.o.handler,
       validator: this.o.validator,
+      outputValidator: this.o.outputValidator,
       invisibleDurationMs: this.o.invisibleDurationMs,
     });
     this.runs.set(taskId, run);

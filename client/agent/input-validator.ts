@@ -1,5 +1,5 @@
 /**
- * Checks a task's input against the agent's input JSON Schema (ajv). The schema's `$schema`
+ * Checks a task's input (and its result) against the agent's input (output) JSON Schema (ajv). The schema's `$schema`
  * picks the dialect: 2020-12 and 2019-09 are honoured, anything else is validated as draft-07
  * (the dialect most tool schemas are written in). Unknown keywords are ignored (`strict: false`)
  * and `format` is not checked (no format plugin), so a schema written for an LLM provider never
@@ -19,8 +19,8 @@ export interface InputValidator {
   check(input: unknown): string | undefined;
 }
 
-function describe(e: ErrorObject): string {
-  const at = e.instancePath === '' ? 'input' : `input${e.instancePath}`;
+function describe(e: ErrorObject, subject: string): string {
+  const at = e.instancePath === '' ? subject : `${subject}${e.instancePath}`;
   if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string') {
     return `${at} must not have property ${JSON.stringify(e.params.additionalProperty)}`;
   }
@@ -32,6 +32,15 @@ function describe(e: ErrorObject): string {
 
 /** Compiles `schema`; throws InvalidArgumentError('inputSchema', ...) if it does not compile. */
 export function compileInputValidator(schema: JsonSchemaObject): InputValidator {
+  return compileSchemaValidator(schema, 'inputSchema', 'input');
+}
+
+/** The same for a result against the output schema (`field` names the option in errors). */
+export function compileOutputValidator(schema: JsonSchemaObject): InputValidator {
+  return compileSchemaValidator(schema, 'outputSchema', 'result');
+}
+
+function compileSchemaValidator(schema: JsonSchemaObject, field: string, subject: string): InputValidator {
   const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
   const options = { allErrors: true, strict: false, validateFormats: false } as const;
   let validate: ValidateFunction;
@@ -44,15 +53,15 @@ export function compileInputValidator(schema: JsonSchemaObject): InputValidator 
       validate = new Ajv(options).compile(dialect.includes('draft-07') ? schema : rest);
     }
   } catch (err) {
-    throw InvalidArgumentError.format('inputSchema', `does not compile as a JSON Schema: ${(err as Error).message}`);
+    throw InvalidArgumentError.format(field, `does not compile as a JSON Schema: ${(err as Error).message}`);
   }
   return {
     check(input: unknown): string | undefined {
       if (validate(input)) return undefined;
       const errors = validate.errors ?? [];
-      const listed = errors.slice(0, MAX_LISTED_ERRORS).map(describe);
+      const listed = errors.slice(0, MAX_LISTED_ERRORS).map((e) => describe(e, subject));
       if (errors.length > MAX_LISTED_ERRORS) listed.push(`and ${errors.length - MAX_LISTED_ERRORS} more`);
-      return listed.length > 0 ? listed.join('; ') : 'input does not match the input schema';
+      return listed.length > 0 ? listed.join('; ') : `${subject} does not match the ${field === 'inputSchema' ? 'input' : 'output'} schema`;
     },
   };
 }

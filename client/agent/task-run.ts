@@ -50,6 +50,8 @@ export interface TaskRunDeps {
   logger: Logger;
   handler: TaskHandler<unknown, unknown>;
   validator: InputValidator | undefined;
+  /** Checks the handler's result against the output schema (a mismatch ends the task FAILED). */
+  outputValidator?: InputValidator | undefined;
   invisibleDurationMs: number;
 }
 
@@ -165,7 +167,14 @@ export class TaskRun {
     if (this.state === 'released') return;
     if (this.cause === 'canceled') return this.finish('TASK_STATE_CANCELED', errorText(this.controller.signal.reason));
     if (this.cause === 'deadline') return this.finish('TASK_STATE_CANCELED', 'the requester stopped waiting (deadline passed)');
-    if (!failed) return this.finish('TASK_STATE_COMPLETED', undefined, value);
+    if (!failed) {
+      const wrong = value === undefined ? undefined : this.deps.outputValidator?.check(value);
+      if (wrong !== undefined) {
+        this.deps.logger.warn('task result does not match the output schema; the task fails', { taskId: this.taskId, topic: this.deps.topic, problem: wrong });
+        return this.finish('TASK_STATE_FAILED', `result rejected by ${this.deps.topic}: ${wrong}`);
+      }
+      return this.finish('TASK_STATE_COMPLETED', undefined, value);
+    }
     if (error instanceof TaskRejectedError) return this.finish('TASK_STATE_REJECTED', errorText(error));
     if (error instanceof TaskCanceledError) return this.finish('TASK_STATE_CANCELED', errorText(error));
     this.deps.logger.debug('task handler failed', { taskId: this.taskId, topic: this.deps.topic, err: error });

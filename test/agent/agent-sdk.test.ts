@@ -155,6 +155,23 @@ describe('agents - sub-agents and supervisors', () => {
     expect(sup.task(h.taskId)?.status.message?.parts).toEqual([{ text: 'the ledger is locked' }]);
   });
 
+  it('agents - a result that does not match the output schema ends the task FAILED with the reason (validateOutput: false lets it through)', async () => {
+    const outputSchema = { type: 'object', properties: { sum: { type: 'number' } }, required: ['sum'] } as const;
+    await agent<{ bad?: boolean }, unknown>({
+      name: 'summer',
+      description: 'Adds numbers.',
+      outputSchema,
+      handler: (t) => (t.input.bad ? { sum: 'seven' } : { sum: 7 }),
+    });
+    expect(await (await sup.call('summer', {})).result()).toEqual({ sum: 7 });
+    const h = await sup.call('summer', { bad: true });
+    await expect(h.result()).rejects.toSatisfy((e: unknown) => e instanceof TaskFailedError && e.message === 'result rejected by summer: result/sum must be number');
+    expect(h.status()).toBe('TASK_STATE_FAILED');
+    expect(h.task().artifacts).toEqual([]); // the wrong result never reached the requester
+    await agent<{ bad?: boolean }, unknown>({ name: 'loose-summer', description: 'Adds numbers, unchecked.', outputSchema, validateOutput: false, handler: () => ({ sum: 'seven' }) });
+    expect(await (await sup.call('loose-summer', {})).result()).toEqual({ sum: 'seven' });
+  });
+
   it('agents - a timeout rejects with TaskTimeoutError and aborts the handler', async () => {
     const aborted: TaskAbortCause[] = [];
     const slow = await agent({

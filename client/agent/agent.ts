@@ -32,7 +32,7 @@ import type { ClientOptions } from '../options.js';
 import { sleep } from '../util/abort.js';
 import { resolveAgentOptions } from './agent-options.js';
 import type { RegisterAgentOptions, ResolvedAgentOptions } from './agent-options.js';
-import { decodeCancel, decodeTask, DEFAULT_CONTROL_TTL_MS, type TaskEnvelope, type TaskState } from './protocol.js';
+import { AGENT_PROPERTIES, decodeCancel, decodeInput, decodeTask, DEFAULT_CONTROL_TTL_MS, type TaskEnvelope, type TaskState } from './protocol.js';
 import { TaskRun } from './task-run.js';
 
 /** Task ids finished here that a redelivery is recognised by (the oldest are forgotten first). */
@@ -291,8 +291,18 @@ class AgentImpl extends EventEmitter<AgentEvents> implements Agent {
     return env.channels.cancelLite;
   }
 
-  /** A message on a cancel channel: cancels the task if it runs here. */
+  /** A message on a task's control channel: a cancel request, or a follow-up (multi-turn). */
   private onControl(m: LiteMessage): void {
+    if (m.properties[AGENT_PROPERTIES.kind] === 'input') {
+      const f = decodeInput(m.text());
+      if ('problem' in f) {
+        this.o.client.logger.warn('dropping a malformed follow-up message', { liteTopic: m.liteTopic, problem: f.problem });
+        return;
+      }
+      const taskId = m.properties[AGENT_PROPERTIES.taskId] ?? f.message.taskId ?? '';
+      this.runs.get(taskId)?.followUp(f.message); // not running here: its next run asks again and replays it
+      return;
+    }
     const req = decodeCancel(m.text());
     if ('problem' in req) {
       this.o.client.logger.warn('dropping a malformed cancel request', { liteTopic: m.liteTopic, problem: req.problem });

@@ -166,7 +166,7 @@ export const DEFAULT_CONTROL_TTL_MS = 3_600_000;
 
 /** User properties of AgentMQ agent messages. */
 export const AGENT_PROPERTIES = {
-  /** What the message is: `task`, `status-update`, `artifact-update`, `cancel`. */
+  /** What the message is: `task`, `status-update`, `artifact-update`, `cancel`, `input` (a follow-up message). */
   kind: 'agentmq.kind',
   /** The task id (also the message key). */
   taskId: 'agentmq.task.id',
@@ -391,6 +391,33 @@ export function decodeStreamResponse(body: string): StreamResponse | { problem: 
 /** Properties of a cancel request. */
 export function cancelProperties(taskId: string): Record<string, string> {
   return { [AGENT_PROPERTIES.kind]: 'cancel', [AGENT_PROPERTIES.taskId]: taskId, [AGENT_PROPERTIES.a2aVersion]: A2A_VERSION };
+}
+
+/** Properties of a follow-up message to a task (the answer to INPUT_REQUIRED / AUTH_REQUIRED). */
+export function inputProperties(taskId: string): Record<string, string> {
+  return { [AGENT_PROPERTIES.kind]: 'input', [AGENT_PROPERTIES.taskId]: taskId, [AGENT_PROPERTIES.a2aVersion]: A2A_VERSION };
+}
+
+/**
+ * The requester's follow-up as an A2A Message of the task: a string as one text part, an array of
+ * A2A parts as they are, anything else as one `data` part.
+ */
+export function userMessage(taskId: string, contextId: string, content: unknown): A2AMessage {
+  const parts: Part[] = typeof content === 'string' ? [{ text: content }] : Array.isArray(content) && content.every((p) => partProblem(p) === undefined) && content.length > 0 ? (content as Part[]) : [{ data: content === undefined ? null : content }];
+  return { messageId: newId(), taskId, contextId, role: 'ROLE_USER', parts };
+}
+
+/** A follow-up message's body: `{"message": <A2A Message>}` (an A2A SendMessageRequest). */
+export function decodeInput(body: string): { message: A2AMessage } | { problem: string } {
+  try {
+    const v = JSON.parse(body) as unknown;
+    if (!isPlainObject(v) || !isPlainObject(v.message)) return { problem: 'follow-up has no message' };
+    const problem = messageProblem(v.message);
+    if (problem) return { problem: `follow-up message ${problem}` };
+    return { message: v.message as unknown as A2AMessage };
+  } catch (err) {
+    return { problem: `follow-up is not JSON (${(err as Error).message})` };
+  }
 }
 
 export function decodeCancel(body: string): CancelTaskRequest | { problem: string } {

@@ -35,6 +35,8 @@ import { tools as renderTools, type CapabilityLike, type ProviderTools, type Too
 import {
   cancelLiteTopicOf,
   cancelProperties,
+  inputProperties,
+  userMessage,
   decodeStreamResponse,
   DEFAULT_CONTROL_TTL_MS,
   newId,
@@ -426,8 +428,22 @@ export class Supervisor {
     return {
       cancelGraceMs: this.o.cancelGraceMs,
       sendCancel: (h: TaskHandleImpl, reason: string) => this.sendCancel(h, reason),
+      sendInput: (h: TaskHandleImpl, input: unknown) => this.sendInput(h, input),
       onEnd: (h: TaskHandleImpl) => this.onEnd(h),
     };
+  }
+
+  /** A follow-up on the task's control channel (the lite topic its agent watches while it runs). */
+  private async sendInput(h: TaskHandleImpl, input: unknown): Promise<void> {
+    this.checkOpen();
+    await this.producer.send({
+      topic: this.o.controlTopic,
+      liteTopic: cancelLiteTopicOf(h.taskId),
+      body: JSON.stringify({ message: userMessage(h.taskId, h.contextId, input) }),
+      tag: 'input',
+      keys: [h.taskId],
+      properties: inputProperties(h.taskId),
+    });
   }
 
   private async sendCancel(h: TaskHandleImpl, reason: string): Promise<void> {

@@ -63,4 +63,13 @@ export interface TaskContext<I = unknown> {
   status(state: InterimTaskState, message?: string | Part[] | A2AMessage): Promise<void>;
   /** Sends an artifact, or a chunk of one (`append`, `lastChunk`). Resolves once stored. */
   artifact(artifact: ArtifactChunk): Promise<void>;
+  /**
+   * Multi-turn: asks the requester for more (status INPUT_REQUIRED, or AUTH_REQUIRED with
+   * `{ state }`, carrying `prompt`) and waits for its follow-up (`TaskHandle.reply()`); then
+   * reports WORKING again and resolves with the follow-up: its `input` is the first `data` part
+   * (else its text), `message` the whole A2A Message. Follow-ups are taken in order; one sent
+   * before the question is kept for it. Rejects with the signal's reason when the task is
+   * canceled, times out or is released meanwhile.
+   */
+  ask<T = unknown>(prompt: string | Part[] | A2AMessage, options?: { state?: 'TASK_STATE_INPUT_REQUIRED' | 'TASK_STATE_AUTH_REQUIRED' }): Promise<{ input: T; message: A2AMessage }>;
 }

@@ -67,10 +67,18 @@ export interface TaskHandle<R = unknown> {
    * without an answer. A task that completes before the agent sees the cancel stays COMPLETED.
    */
   cancel(reason?: string): Promise<TaskState>;
+  /**
+   * Multi-turn: answers the agent's INPUT_REQUIRED / AUTH_REQUIRED (its `ask()`) with a follow-up
+   * message: a string as text, A2A parts as they are, anything else as one `data` part. Resolves
+   * once the message is stored; rejects with ClientError CLOSED after the call ended.
+   */
+  reply(input: unknown): Promise<void>;
 }
 
 /** What a handle needs from its supervisor. */
 export interface TaskHandleHooks {
+  /** Sends a follow-up message to the agent running the task. */
+  sendInput(handle: TaskHandleImpl, input: unknown): Promise<void>;
   /** Sends the cancel request (best effort; failures are logged by the supervisor). */
   sendCancel(handle: TaskHandleImpl, reason: string): Promise<void>;
   /** The call ended: stop routing replies to it and release its lite topic. */
@@ -149,6 +157,11 @@ export class TaskHandleImpl implements TaskHandle<unknown> {
 
   events(): AsyncIterable<TaskEvent> {
     return { [Symbol.asyncIterator]: () => this.iterate() };
+  }
+
+  reply(input: unknown): Promise<void> {
+    if (this.ending) return Promise.reject(new ClientError('CLOSED', `task ${this.taskId} has ended (${this.current.state}); it takes no more messages`));
+    return this.hooks.sendInput(this, input);
   }
 
   cancel(reason = 'canceled by the requester'): Promise<TaskState> {

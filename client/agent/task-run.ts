@@ -69,6 +69,9 @@ export class TaskRun {
   /** How the run ends: the terminal state it sends, or 'released'. Set once decided. */
   outcome: TaskState | 'released' | undefined;
   private state: RunState = 'running';
+  /** Follow-ups (answers to INPUT_REQUIRED) received and not yet asked for, oldest first. */
+  private readonly followUps: A2AMessage[] = [];
+  private followUpWaiter: ((m: A2AMessage) => void) | undefined;
   /** WORKING: not due yet, due (to go before anything else is sent), or sent. */
   private working: 'none' | 'due' | 'sent' = 'none';
   private readonly controller = new AbortController();
@@ -101,6 +104,15 @@ export class TaskRun {
     if (this.state === 'running' || this.state === 'finishing') this.messages.push(message);
     else if (this.state === 'done') void message.ack().catch(() => undefined); // answered already
     else void message.nack(0).catch(() => undefined); // released: another instance takes it
+  }
+
+  /** A follow-up message from the requester (multi-turn): to the waiting `ask()`, or kept for the next. */
+  followUp(message: A2AMessage): void {
+    const w = this.followUpWaiter;
+    if (w) {
+      this.followUpWaiter = undefined;
+      w(message);
+    } else this.followUps.push(message);
   }
 
   /** The requester asked to cancel: the handler's signal aborts. */
@@ -302,6 +314,29 @@ export class TaskRun {
           return Promise.reject(new TypeError(`status(${JSON.stringify(state)}): ${why}`));
         }
         return run.interim({ statusUpdate: run.statusEvent(state, msg) });
+      },
+      async ask<T>(prompt: string | Part[] | A2AMessage, options: { state?: 'TASK_STATE_INPUT_REQUIRED' | 'TASK_STATE_AUTH_REQUIRED' } = {}): Promise<{ input: T; message: A2AMessage }> {
+        const state = options.state ?? 'TASK_STATE_INPUT_REQUIRED';
+        if (state !== 'TASK_STATE_INPUT_REQUIRED' && state !== 'TASK_STATE_AUTH_REQUIRED') throw new TypeError(`ask(): state must be TASK_STATE_INPUT_REQUIRED or TASK_STATE_AUTH_REQUIRED (got ${JSON.stringify(state)})`);
+        const signal = run.controller.signal;
+        if (signal.aborted) throw signal.reason;
+        await run.interim({ statusUpdate: run.statusEvent(state, prompt) });
+        const message =
+          run.followUps.shift() ??
+          (await new Promise<A2AMessage>((resolve, reject) => {
+            const onAbort = () => {
+              run.followUpWaiter = undefined;
+              reject(signal.reason);
+            };
+            if (signal.aborted) return onAbort();
+            signal.addEventListener('abort', onAbort, { once: true });
+            run.followUpWaiter = (m) => {
+              signal.removeEventListener('abort', onAbort);
+              resolve(m);
+            };
+          }));
+        await run.interim({ statusUpdate: run.statusEvent('TASK_STATE_WORKING') });
+        return { input: taskInput(message) as T, message };
       },
       artifact(chunk: ArtifactChunk): Promise<void> {
         let parts: Part[];

@@ -172,6 +172,43 @@ describe('agents - sub-agents and supervisors', () => {
     expect(await (await sup.call('loose-summer', {})).result()).toEqual({ sum: 'seven' });
   });
 
+  it('agents - multi-turn: ask() reports INPUT_REQUIRED / AUTH_REQUIRED with a prompt, reply() answers, the task goes on with the answer', async () => {
+    await agent<{ amount: number }, string>({
+      name: 'payer',
+      description: 'Pays invoices after a confirmation.',
+      handler: async (t) => {
+        const { input } = await t.ask<{ confirm: boolean }>(`Pay ${t.input.amount} EUR?`);
+        if (!input.confirm) return 'not paid';
+        const account = await t.ask<string>('Sign in to the bank: which account?', { state: 'TASK_STATE_AUTH_REQUIRED' });
+        return `paid ${t.input.amount} from ${account.input}`;
+      },
+    });
+    const waitFor = async (h: { status(): string }, state: string) => {
+      for (const deadline = Date.now() + 5000; h.status() !== state; ) {
+        if (Date.now() > deadline) throw new Error(`no ${state} (status ${h.status()})`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const h = await sup.call<string>('payer', { amount: 40 });
+    await waitFor(h, 'TASK_STATE_INPUT_REQUIRED');
+    expect(h.task().status.message?.parts).toEqual([{ text: 'Pay 40 EUR?' }]);
+    await h.reply({ confirm: true });
+    await waitFor(h, 'TASK_STATE_AUTH_REQUIRED');
+    await h.reply('ops-account');
+    expect(await h.result()).toBe('paid 40 from ops-account');
+    const states = (await collect(h.events())).flatMap((e) => (e.type === 'status' ? [e.status.state] : []));
+    expect(states).toEqual(['TASK_STATE_WORKING', 'TASK_STATE_INPUT_REQUIRED', 'TASK_STATE_WORKING', 'TASK_STATE_AUTH_REQUIRED', 'TASK_STATE_WORKING', 'TASK_STATE_COMPLETED']);
+    await expect(h.reply('too late')).rejects.toSatisfy((e: unknown) => e instanceof ClientError && e.code === 'CLOSED');
+
+    // A follow-up sent before the question is kept for it; a cancel while waiting aborts ask().
+    const early = await sup.call<string>('payer', { amount: 5 });
+    await early.reply({ confirm: false });
+    expect(await early.result()).toBe('not paid');
+    const waiting = await sup.call<string>('payer', { amount: 7 });
+    await waitFor(waiting, 'TASK_STATE_INPUT_REQUIRED');
+    expect(await waiting.cancel('changed my mind')).toBe('TASK_STATE_CANCELED');
+  });
+
   it('agents - a timeout rejects with TaskTimeoutError and aborts the handler', async () => {
     const aborted: TaskAbortCause[] = [];
     const slow = await agent({

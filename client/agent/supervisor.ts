@@ -60,6 +60,8 @@ interface ReplyChannel {
   taskId: string;
   replyLite: string;
   subscribed: Promise<void>;
+  /** Its subscribe failed: never handed to a call. */
+  failed: boolean;
 }
 
 export interface SupervisorDiscoverOptions extends DiscoverOptions {
@@ -247,15 +249,18 @@ export class Supervisor {
 
   /** A reply channel for a new task: a spare one already subscribed, else a fresh one (subscribing). */
   private takeChannel(): ReplyChannel {
-    return this.spareChannels.shift() ?? this.newChannel();
+    let c: ReplyChannel | undefined;
+    // A spare whose subscribe failed (a broker was down meanwhile) is dropped, not handed out.
+    while ((c = this.spareChannels.shift()) && c.failed);
+    return c ?? this.newChannel();
   }
 
   private newChannel(): ReplyChannel {
     const taskId = newId();
     const replyLite = replyLiteTopicOf(taskId);
-    const subscribed = this.replies.subscribe(replyLite);
-    subscribed.catch(() => undefined); // observed by the call that takes it
-    return { taskId, replyLite, subscribed };
+    const channel: ReplyChannel = { taskId, replyLite, subscribed: this.replies.subscribe(replyLite), failed: false };
+    channel.subscribed.catch(() => (channel.failed = true)); // the call that takes it awaits it too
+    return channel;
   }
 
   /**

@@ -83,6 +83,21 @@ describe('cluster - lite topic routing between brokers (in-process)', () => {
     expect(got0.map((m) => [liteOf(m), bodyOf(m)])).toEqual([[onB0, 'for b0 via b1']]);
   });
 
+  it('cluster - a client that syncs every broker of the route (as the official Java client does) gets each message once, from its owner', async () => {
+    const lites = [ownedBy('b0', 'java'), ownedBy('b1', 'java')];
+    const [via0, via1] = pair('routing-java');
+    for (const c of [via0!, via1!]) {
+      expect(await c.sync('PARTIAL_ADD', lites)).toMatchObject({ code: 'OK' });
+      expect(await c.sync('COMPLETE_ADD', lites)).toMatchObject({ code: 'OK' });
+    }
+    for (const l of lites) for (const i of [0, 1]) await send(clients[i]!, [liteMessage(P, l, `${l} via b${i}`)]);
+    const got = [...(await receiveUntil(via0!, 2, 3_000)), ...(await receiveUntil(via1!, 2, 3_000))].map((m) => `${liteOf(m)}|${bodyOf(m)}`);
+    expect(got.sort()).toEqual(lites.flatMap((l) => [0, 1].map((i) => `${l}|${l} via b${i}`)).sort());
+    // Nothing more comes: each message was stored once, on its owner.
+    const more = [...(await via0!.receive(300)).messages, ...(await via1!.receive(300)).messages];
+    expect(more).toEqual([]);
+  });
+
   it('cluster - a bad lite topic name is refused before anything is forwarded', async () => {
     const [via0] = pair('routing-2');
     expect(await via0!.sync('PARTIAL_ADD', ['bad name!'])).toMatchObject({ code: 'ILLEGAL_LITE_TOPIC' });

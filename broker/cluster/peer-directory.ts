@@ -56,6 +56,8 @@ export class PeerDirectory {
   private readonly views = new Map<string, PeerView>();
   private readonly inflight = new Map<string, Promise<PeerView | undefined>>();
   private readonly failing = new Set<string>();
+  /** When each topic was last queried (successfully or not). */
+  private readonly attemptedAt = new Map<string, number>();
   private readonly clients: { address: string; client: MessagingServiceClient }[];
   private readonly refreshMs: number;
   private readonly now: () => number;
@@ -92,6 +94,10 @@ export class PeerDirectory {
     if (!this.clustered) return undefined;
     const v = this.view(topic);
     if (v && (maxAgeMs === undefined || this.now() - v.fetchedAtMs <= maxAgeMs)) return v;
+    const inflight = this.inflight.get(topic);
+    if (inflight) return inflight;
+    // Asked again within maxAgeMs after a failed query (NameServers down): the last view stands.
+    if (v && maxAgeMs !== undefined && this.now() - (this.attemptedAt.get(topic) ?? 0) <= maxAgeMs) return v;
     return this.refresh(topic);
   }
 
@@ -114,6 +120,7 @@ export class PeerDirectory {
   refresh(topic: string): Promise<PeerView | undefined> {
     let p = this.inflight.get(topic);
     if (p) return p;
+    this.attemptedAt.set(topic, this.now());
     p = this.query(topic)
       .then((v) => {
         if (v && !this.closed) {

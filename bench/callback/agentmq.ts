@@ -1,46 +1,16 @@
 /**
  * The agent callback pattern on AgentMQ: `agentmq dev` (async flush) in a child process, driven
- * through the AgentMQ SDK.
- *
- * Tasks: the durable NORMAL topic `tasks`, consumed by the group `workers` with a SimpleConsumer
- * (long-polling receives of up to 32 tasks, several in parallel). For each task the worker sends
- * the three replies on the task's lite topic with one Producer (the SDK keeps one lite topic's
- * messages in send order and batches different ones together), waits for their
- * acknowledgements, then acks the task.
- *
- * Replies: the LITE parent `replies`; each task gets the fresh lite topic `r-<taskId>`. The
- * supervisor runs ONE LiteConsumer (one client id, one parked receive covering all of its lite
- * topics, woken only when one of them has a message): a task subscribes its lite topic (the SDK
- * coalesces concurrent subscribes into one SyncLiteSubscription per round trip) while it
- * dispatches (nothing is missed: a new subscriber starts at the lite topic's oldest message),
- * and its replies are routed by `liteTopic` to the task's trace; acks are batched by the SDK.
- * Cleanup: unsubscribe (coalesced too); the empty lite topic expires after its TTL.
+ * through the AgentMQ SDK; the clients and what they do: ./agentmq-clients.ts.
  */
 import { join } from 'node:path';
-import { AdminClient, LiteConsumer, Producer, SimpleConsumer, silentLogger, type LiteMessage, type ReceivedMessage } from '../../client/index.js';
+import { AdminClient, silentLogger } from '../../client/index.js';
 import { freePort, makeTempDir, removeTempDir, startServer } from '../servers.js';
-import { encodeTask, workerReplies } from './messages.js';
-import type { CallbackContext, CallbackSystem, RunningCallbackSystem, TaskSpec, TaskTrace } from './system.js';
+import { REPLIES, startAgentmqCallbackClients, TASKS } from './agentmq-clients.js';
+import type { CallbackContext, CallbackSystem, RunningCallbackSystem } from './system.js';
 
-const TASKS = 'tasks';
-const REPLIES = 'replies';
 /** Parallel long-polling receive loops of the worker and of the supervisor. */
 const WORKER_LOOPS = 2;
 const SUPERVISOR_LOOPS = 2;
-
-/** Runs `fn` until `running()` is false; errors go to `fail` (unless stopping). */
-function loop(running: () => boolean, fn: () => Promise<void>, fail: (err: unknown) => void): Promise<void> {
-  return (async () => {
-    while (running()) {
-      try {
-        await fn();
-      } catch (err) {
-        if (running()) fail(err);
-        return;
-      }
-    }
-  })();
-}
 
 async function start(ctx: CallbackContext): Promise<RunningCallbackSystem> {
   const dir = makeTempDir('callback-agentmq', ctx.tmpBase);
@@ -67,98 +37,27 @@ async function start(ctx: CallbackContext): Promise<RunningCallbackSystem> {
     logPath: join(dir, 'agentmq.log'),
   });
   const nameserver = `127.0.0.1:${nsPort}`;
-  const clients: { close(): Promise<void> }[] = [];
-  let running = true;
-  const loops: Promise<void>[] = [];
+  const admin = new AdminClient({ nameserver, logger: silentLogger });
   try {
-    const admin = new AdminClient({ nameserver, logger: silentLogger });
-    clients.push(admin);
     await admin.createTopic({ name: TASKS, queueCount: 4 });
     await admin.createTopic({ name: REPLIES, messageType: 'LITE' });
-
-    // --- worker -------------------------------------------------------------------------------
-    const workerProducer = new Producer({ nameserver, logger: silentLogger, topics: [REPLIES] });
-    const taskConsumer = new SimpleConsumer({ nameserver, logger: silentLogger, group: 'workers', subscriptions: { [TASKS]: '*' }, awaitDurationMs: 2000, maxMessages: 32 });
-    clients.push(taskConsumer, workerProducer);
-    await workerProducer.start();
-    await taskConsumer.start();
-    let handled = 0;
-    const handle = async (m: ReceivedMessage): Promise<void> => {
-      const { task, replies } = workerReplies(m.body);
-      // Sent back to back: one lite topic's messages are stored in send order.
-      await Promise.all(replies.map((body) => workerProducer.send({ topic: REPLIES, liteTopic: task.replyTo, body })));
-      await taskConsumer.ack(m);
-      handled++;
-    };
-    for (let i = 0; i < WORKER_LOOPS; i++) {
-      loops.push(
-        loop(
-          () => running,
-          async () => {
-            for (const m of await taskConsumer.receive()) void handle(m).catch((err: unknown) => running && ctx.fail(err));
-          },
-          (err) => ctx.fail(err),
-        ),
-      );
-    }
-
-    // --- supervisor ---------------------------------------------------------------------------
-    const supervisorProducer = new Producer({ nameserver, logger: silentLogger, topics: [TASKS] });
-    const replies = new LiteConsumer({ nameserver, logger: silentLogger, group: 'supervisor', topic: REPLIES, awaitDurationMs: 2000, batchSize: 64 });
-    clients.push(replies, supervisorProducer);
-    await supervisorProducer.start();
-    await replies.start();
-    const traces = new Map<string, TaskTrace>();
-    const route = (m: LiteMessage): void => {
-      traces.get(m.liteTopic)?.reply(m.body);
-      void m.ack().catch((err: unknown) => running && ctx.fail(err));
-    };
-    for (let i = 0; i < SUPERVISOR_LOOPS; i++) {
-      loops.push(
-        loop(
-          () => running,
-          async () => {
-            for (const m of await replies.receive()) route(m);
-          },
-          (err) => ctx.fail(err),
-        ),
-      );
-    }
-
-    const runTask = async (task: TaskSpec, trace: TaskTrace): Promise<void> => {
-      const lite = `r-${task.id}`;
-      traces.set(lite, trace);
-      try {
-        // Subscribe and dispatch at once: a group new to a lite topic starts at its oldest message,
-        // so replies stored before the subscription lands are delivered when it does.
-        const subscribed = replies.subscribe(lite);
-        trace.dispatched();
-        await Promise.all([subscribed, supervisorProducer.send({ topic: TASKS, body: encodeTask(task.id, lite) })]);
-        await trace.completed;
-      } finally {
-        traces.delete(lite);
-        await replies.unsubscribe(lite).catch(() => undefined);
-      }
-    };
-
+    const clients = await startAgentmqCallbackClients({ nameserver, workerLoops: WORKER_LOOPS, supervisorLoops: SUPERVISOR_LOOPS, fail: (err) => ctx.fail(err) });
     return {
       serverPids: [server.pid],
-      runTask,
-      workerHandled: () => handled,
+      runTask: clients.runTask,
+      workerHandled: clients.handled,
       stop: async () => {
-        running = false;
-        for (const c of clients.reverse()) await c.close().catch(() => undefined);
-        await Promise.allSettled(loops);
+        await clients.stop();
         await server.stop();
         removeTempDir(dir);
       },
     };
   } catch (err) {
-    running = false;
-    for (const c of clients.reverse()) await c.close().catch(() => undefined);
     await server.stop();
     removeTempDir(dir);
     throw err;
+  } finally {
+    await admin.close();
   }
 }
 

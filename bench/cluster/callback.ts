@@ -1,8 +1,8 @@
 /**
- * The agent callback pattern of `npm run bench:callback` (bench/callback/agentmq.ts: same
- * topics, same clients, same messages and checks from bench/callback/messages.ts and
- * bench/callback/system.ts), against a running cluster instead of its own `agentmq dev`, and run
- * for a fixed duration instead of a fixed task count.
+ * The agent callback pattern of `npm run bench:callback` (the same clients,
+ * bench/callback/agentmq-clients.ts, and the same messages and checks from
+ * bench/callback/messages.ts and bench/callback/system.ts), against a running cluster instead of
+ * its own `agentmq dev`, and run for a fixed duration instead of a fixed task count.
  *
  * Per task: the supervisor subscribes a fresh lite topic `r-<id>` of the LITE parent `replies`
  * (one LiteConsumer for all of them) and dispatches a 1 KiB task to the NORMAL topic `tasks`; the
@@ -16,10 +16,11 @@
  * the worker and of the supervisor scale with the broker count (default 2 per broker; bench:callback
  * runs 2 against its one broker), so a parked receive waits on every broker most of the time.
  */
-import { AdminClient, LiteConsumer, Producer, SimpleConsumer, silentLogger, type LiteMessage, type ReceivedMessage } from '../../client/index.js';
+import { AdminClient, silentLogger } from '../../client/index.js';
 import { Histogram } from '../histogram.js';
 import type { HistogramSummary } from '../histogram.js';
-import { encodeTask, verifyReplies, workerReplies } from '../callback/messages.js';
+import { verifyReplies } from '../callback/messages.js';
+import { REPLIES, startAgentmqCallbackClients, TASKS } from '../callback/agentmq-clients.js';
 import { TaskTrace } from '../callback/system.js';
 import type { TaskSpec } from '../callback/system.js';
 import { cpuBetween, interrupted, sampleCpu, waitForBrokers } from './cluster.js';
@@ -27,8 +28,7 @@ import type { CpuWindowReport, Proc } from './cluster.js';
 import { callCounts, installCallCounter, resetCallCounts } from './rpc-count.js';
 import type { CallCounts } from './rpc-count.js';
 
-export const TASKS = 'tasks';
-export const REPLIES = 'replies';
+export { REPLIES, TASKS };
 const TASK_TIMEOUT_MS = 30_000;
 const MAX_ERRORS = 10;
 
@@ -78,20 +78,6 @@ class State {
   }
 }
 
-/** Runs `fn` until `running()` is false; errors go to `fail` (unless stopping). */
-function loop(running: () => boolean, fn: () => Promise<void>, fail: (err: unknown) => void): Promise<void> {
-  return (async () => {
-    while (running()) {
-      try {
-        await fn();
-      } catch (err) {
-        if (running()) fail(err);
-        return;
-      }
-    }
-  })();
-}
-
 /** Creates `tasks` (queues on every broker) and the LITE parent `replies` on every broker. */
 export async function createCallbackTopics(nameserver: string, brokers: number, queues: number): Promise<void> {
   const admin = new AdminClient({ nameserver, logger: silentLogger });
@@ -108,70 +94,12 @@ export async function runCallback(opts: CallbackOptions, cluster: Proc[]): Promi
   const { nameserver } = opts;
   const state = new State();
   const fail = (err: unknown): void => state.error(`worker/connection: ${message(err)}`);
-  const clients: { close(): Promise<void> }[] = [];
-  const loops: Promise<void>[] = [];
-  let running = true;
   const loopsEach = opts.loopsPerBroker * opts.brokers;
   installCallCounter();
+  let clients: Awaited<ReturnType<typeof startAgentmqCallbackClients>> | undefined;
   try {
-    // --- worker ---------------------------------------------------------------------------------
-    const workerProducer = new Producer({ nameserver, logger: silentLogger, topics: [REPLIES] });
-    const taskConsumer = new SimpleConsumer({ nameserver, logger: silentLogger, group: 'workers', subscriptions: { [TASKS]: '*' }, awaitDurationMs: 2000, maxMessages: 32 });
-    clients.push(taskConsumer, workerProducer);
-    await workerProducer.start();
-    await taskConsumer.start();
-    const handle = async (m: ReceivedMessage): Promise<void> => {
-      const { task, replies } = workerReplies(m.body);
-      await Promise.all(replies.map((body) => workerProducer.send({ topic: REPLIES, liteTopic: task.replyTo, body })));
-      await taskConsumer.ack(m);
-    };
-    for (let i = 0; i < loopsEach; i++) {
-      loops.push(
-        loop(
-          () => running,
-          async () => {
-            for (const m of await taskConsumer.receive()) void handle(m).catch((err: unknown) => running && fail(err));
-          },
-          fail,
-        ),
-      );
-    }
-
-    // --- supervisor -----------------------------------------------------------------------------
-    const supervisorProducer = new Producer({ nameserver, logger: silentLogger, topics: [TASKS] });
-    const replies = new LiteConsumer({ nameserver, logger: silentLogger, group: 'supervisor', topic: REPLIES, awaitDurationMs: 2000, batchSize: 64 });
-    clients.push(replies, supervisorProducer);
-    await supervisorProducer.start();
-    await replies.start();
-    const traces = new Map<string, TaskTrace>();
-    const route = (m: LiteMessage): void => {
-      traces.get(m.liteTopic)?.reply(m.body);
-      void m.ack().catch((err: unknown) => running && fail(err));
-    };
-    for (let i = 0; i < loopsEach; i++) {
-      loops.push(
-        loop(
-          () => running,
-          async () => {
-            for (const m of await replies.receive()) route(m);
-          },
-          fail,
-        ),
-      );
-    }
-    const runTask = async (task: TaskSpec, trace: TaskTrace): Promise<void> => {
-      const lite = `r-${task.id}`;
-      traces.set(lite, trace);
-      try {
-        const subscribed = replies.subscribe(lite);
-        trace.dispatched();
-        await Promise.all([subscribed, supervisorProducer.send({ topic: TASKS, body: encodeTask(task.id, lite) })]);
-        await trace.completed;
-      } finally {
-        traces.delete(lite);
-        await replies.unsubscribe(lite).catch(() => undefined);
-      }
-    };
+    clients = await startAgentmqCallbackClients({ nameserver, workerLoops: loopsEach, supervisorLoops: loopsEach, fail });
+    const { runTask } = clients;
 
     // --- phases -----------------------------------------------------------------------------------
     const runId = Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x') || 'run';
@@ -236,8 +164,6 @@ export async function runCallback(opts: CallbackOptions, cluster: Proc[]): Promi
     };
   } finally {
     state.halt('stopping');
-    running = false;
-    for (const c of clients.reverse()) await c.close().catch(() => undefined);
-    await Promise.allSettled(loops);
+    await clients?.stop();
   }
 }

@@ -16,6 +16,7 @@ import { HeartbeatTimer } from './rpc/heartbeat-timer.js';
 import { NameServerRpc } from './rpc/nameserver-rpc.js';
 import type { RpcContext } from './rpc/rpc-context.js';
 import { TelemetrySession } from './rpc/telemetry-session.js';
+import { SessionMux } from './rpc/session-mux.js';
 import { EndpointIsolation } from './route/endpoint-isolation.js';
 import { RouteCache } from './route/route-cache.js';
 import type { ClientType, Endpoint } from './types.js';
@@ -45,6 +46,8 @@ export class ClientCore {
   /** Brokers that recently failed at the transport level; senders and receivers avoid them. */
   readonly isolation = new EndpointIsolation();
   private readonly rpc: RpcContext;
+  /** The messaging session per broker (undefined with `transport: 'unary'`). */
+  private readonly mux: SessionMux | undefined;
   private readonly sessions = new Map<Endpoint, TelemetrySession>();
   private readonly heartbeat: HeartbeatTimer;
   private closed = false;
@@ -60,7 +63,8 @@ export class ClientCore {
       isolation: this.isolation,
     };
     this.nameserver = new NameServerRpc(this.rpc, core.options.nameservers);
-    this.brokers = new BrokerRpc(this.rpc);
+    this.mux = core.options.transport === 'session' ? new SessionMux(this.rpc) : undefined;
+    this.brokers = new BrokerRpc(this.rpc, this.mux);
     this.routes = new RouteCache(this.nameserver, {
       refreshIntervalMs: core.options.routeRefreshIntervalMs,
       logger: this.logger,
@@ -116,6 +120,7 @@ export class ClientCore {
     );
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
     this.sessions.clear();
+    this.mux?.close();
     this.channels.close();
   }
 

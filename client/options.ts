@@ -62,6 +62,15 @@ export interface ClientOptions {
    * @default 10000
    */
   heartbeatIntervalMs?: number;
+  /**
+   * How the SDK talks to brokers. `'session'`: send, receive, ack, change-invisible-duration,
+   * lite subscription syncs and heartbeats travel as frames of ONE long-lived bidirectional stream
+   * per broker (agentmq.v1.MessagingSession), which costs a fraction of a unary call per request;
+   * a broker that does not serve it gets unary calls. `'unary'`: one apache.rocketmq.v2 unary call
+   * each, as the official RocketMQ clients make them.
+   * @default 'session'
+   */
+  transport?: 'session' | 'unary';
 }
 
 export interface ResolvedClientOptions {
@@ -74,6 +83,7 @@ export interface ResolvedClientOptions {
   logger: Logger;
   routeRefreshIntervalMs: number;
   heartbeatIntervalMs: number;
+  transport: 'session' | 'unary';
 }
 
 /** Throws InvalidArgumentError naming `field` unless `value` is a positive integer (ms). */
@@ -123,6 +133,12 @@ export function resolveNameServers(nameserver: string | readonly string[] | unde
   return out;
 }
 
+function resolveTransport(transport: unknown): 'session' | 'unary' {
+  if (transport === undefined) return 'session';
+  if (transport === 'session' || transport === 'unary') return transport;
+  throw InvalidArgumentError.format('transport', `must be 'session' or 'unary' (got ${JSON.stringify(transport)})`);
+}
+
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   // Resolved options are often spread back in (`{ ...resolved, clientId: '...' }`: agents,
   // supervisors, the MCP server derive their clients' options so). Their `nameserver` is only the
@@ -145,5 +161,6 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
       options.routeRefreshIntervalMs ?? DEFAULT_ROUTE_REFRESH_INTERVAL_MS,
     ),
     heartbeatIntervalMs: checkPositiveMs('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS),
+    transport: resolveTransport(options.transport),
   };
 }

@@ -1,10 +1,12 @@
-/** The broker's grpc-js server: MessagingService + BrokerAdmin on one port. */
+/** The broker's grpc-js server: MessagingService, MessagingSession (the same calls over one stream) and BrokerAdmin on one port. */
 import * as grpc from '@grpc/grpc-js';
 import { adminService, messagingService } from '../../proto/index.js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { BrokerContext } from '../context.js';
 import { createMessagingHandlers } from './messaging.js';
 import { createAdminHandlers } from './admin.js';
+import { createSessionHandler } from './session.js';
+import { SESSION_SERVICE } from '../../proto/common/session-frame.js';
 
 export function createGrpcServer(ctx: BrokerContext, logger: Logger): grpc.Server {
   const max = Math.max(64 * 1024 * 1024, ctx.options.maxBodySize * 2 + 1024 * 1024);
@@ -13,7 +15,9 @@ export function createGrpcServer(ctx: BrokerContext, logger: Logger): grpc.Serve
     'grpc.max_send_message_length': max,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  server.addService(messagingService().service, createMessagingHandlers(ctx, logger));
+  const messaging = createMessagingHandlers(ctx, logger);
+  server.addService(messagingService().service, messaging);
+  server.addService(SESSION_SERVICE, { Session: createSessionHandler(messaging, logger) });
   server.addService(adminService().service, createAdminHandlers(ctx, logger));
   widenFlowControl(server, logger);
   return server;

@@ -33,7 +33,12 @@ import { abortError } from '../util/abort.js';
 import { receivedMessageFromWire, routeQueueToWire } from './convert.js';
 import { decodeSendMessageResponse, encodeSendMessageRequest, releaseSendMessageRequest } from './wire.js';
 import { requestMetadata } from './metadata.js';
+import { messagingService } from '../../proto/index.js';
+import { SESSION_METHOD_NAMES, SessionMethod } from '../../proto/common/session-frame.js';
+import { ClientError } from '../errors.js';
+import { SessionUnsupported, type SessionMux } from './session-mux.js';
 import type { RpcContext } from './rpc-context.js';
+import type { MessagingServiceClient } from '../../proto/index.js';
 import { deadlineIn, toClientError, unaryCall } from './unary-call.js';
 
 export type SendOutcome =
@@ -108,8 +113,51 @@ function entryStatus(entry: { status: WireStatus } | undefined, top: WireStatus)
   return top?.code === Code.MULTIPLE_RESULTS ? undefined : top;
 }
 
+type MessagingMethod = 'ReceiveMessage' | 'AckMessage' | 'ChangeInvisibleDuration' | 'SyncLiteSubscription' | 'Heartbeat';
+
+/** proto-loader's (de)serializers of a MessagingService method, for payloads of the session. */
+function codec(name: MessagingMethod): { encode(req: unknown): Buffer; decode(buf: Buffer): unknown } {
+  const d = messagingService().service[name];
+  return { encode: d.requestSerialize as (req: unknown) => Buffer, decode: d.responseDeserialize as (buf: Buffer) => unknown };
+}
+
 export class BrokerRpc {
-  constructor(private readonly ctx: RpcContext) {}
+  /**
+   * @param session when given, the calls it carries (send, receive, ack, change invisible
+   *   duration, lite subscription sync, heartbeat) go over one stream per broker
+   *   (client/rpc/session-mux.ts); brokers that do not serve it get unary calls.
+   */
+  constructor(
+    private readonly ctx: RpcContext,
+    private readonly session?: SessionMux,
+  ) {}
+
+  /**
+   * The response payload(s) of one session request, or undefined when the call must be made as a
+   * unary call (no session, or the broker does not serve it). `encode` runs only on the session path.
+   */
+  private async viaSession(endpoint: Endpoint, method: SessionMethod, encode: () => Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer[] | undefined> {
+    const session = this.session;
+    if (!session?.supports(endpoint)) return undefined;
+    try {
+      const payload = await session.request(endpoint, method, encode(), timeoutMs, signal);
+      if (payload.length === 0 && method !== SessionMethod.RECEIVE_MESSAGE) {
+        throw new ClientError('TRANSPORT', `${SESSION_METHOD_NAMES[method]} to ${endpoint} returned no response`, { endpoint });
+      }
+      return payload;
+    } catch (err) {
+      if (err instanceof SessionUnsupported) return undefined;
+      throw err;
+    }
+  }
+
+  /** A unary-style call over the session if possible, else as a unary call. */
+  private async call<Res>(endpoint: Endpoint, name: MessagingMethod, method: SessionMethod, wire: unknown, unary: () => Promise<Res>): Promise<Res> {
+    const c = codec(name);
+    const payload = await this.viaSession(endpoint, method, () => c.encode(wire), this.ctx.requestTimeoutMs);
+    if (payload) return c.decode(payload[0]!) as Res;
+    return unary();
+  }
 
   /** Reports the outcome of a call on `endpoint` to the isolation tracker. */
   private observe<T>(endpoint: Endpoint, p: Promise<T>): Promise<T> {
@@ -138,15 +186,31 @@ export class BrokerRpc {
 
   private async callSendMessages(endpoint: Endpoint, messages: PreparedMessage[]): Promise<SendOutcome[]> {
     const site = { endpoint, method: 'SendMessage' };
-    const client = this.ctx.channels.messaging(endpoint);
-    // Encoded here in one pass into one Buffer, which the client's SendMessage serializer passes
-    // through; the response arrives as raw bytes, decoded here knowing the ids sent
-    // (client/rpc/wire.ts).
-    const req = encodeSendMessageRequest(messages) as unknown as SendMessageRequest;
-    const raw = await unaryCall<Buffer>(site, (cb) =>
-      client.sendMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb as unknown as grpc.requestCallback<SendMessageResponse__Output>),
+    // Encoded here in one pass into one Buffer, which the session frame copies or the client's
+    // SendMessage serializer passes through; the response arrives as raw bytes, decoded here
+    // knowing the ids sent (client/rpc/wire.ts).
+    let raw: Buffer;
+    const framed = await this.viaSession(
+      endpoint,
+      SessionMethod.SEND_MESSAGE,
+      () => {
+        const req = encodeSendMessageRequest(messages);
+        // The frame holds a copy by the time this returns: the buffer can be reused at once.
+        queueMicrotask(() => releaseSendMessageRequest(req));
+        return req;
+      },
+      this.ctx.requestTimeoutMs,
     );
-    releaseSendMessageRequest(req as unknown as Buffer); // answered: grpc-js is done with it
+    if (framed) {
+      raw = framed[0]!;
+    } else {
+      const client = this.ctx.channels.messaging(endpoint);
+      const req = encodeSendMessageRequest(messages) as unknown as SendMessageRequest;
+      raw = await unaryCall<Buffer>(site, (cb) =>
+        client.sendMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb as unknown as grpc.requestCallback<SendMessageResponse__Output>),
+      );
+      releaseSendMessageRequest(req as unknown as Buffer); // answered: grpc-js is done with it
+    }
     let res: SendMessageResponse__Output;
     try {
       res = decodeSendMessageResponse(raw, messages);
@@ -178,10 +242,8 @@ export class BrokerRpc {
     return this.observe(endpoint, this.callReceiveMessages(endpoint, req, signal));
   }
 
-  private callReceiveMessages(endpoint: Endpoint, req: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessageData[]> {
-    const site = { endpoint, method: 'ReceiveMessage' };
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    const client = this.ctx.channels.messaging(endpoint);
+  private async callReceiveMessages(endpoint: Endpoint, req: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessageData[]> {
+    if (signal?.aborted) throw abortError(signal);
     const wire = {
       group: { name: req.group, resourceNamespace: '' },
       messageQueue: routeQueueToWire(req.queue),
@@ -191,9 +253,26 @@ export class BrokerRpc {
       autoRenew: false,
       longPollingTimeout: msToDuration(req.longPollingTimeoutMs),
     };
-    const call = client.receiveMessage(wire, requestMetadata(this.ctx.clientId), {
-      deadline: deadlineIn(this.ctx.requestTimeoutMs + req.longPollingTimeoutMs),
-    });
+    const timeoutMs = this.ctx.requestTimeoutMs + req.longPollingTimeoutMs;
+    const c = codec('ReceiveMessage');
+    const payload = await this.viaSession(endpoint, SessionMethod.RECEIVE_MESSAGE, () => c.encode(wire), timeoutMs, signal);
+    if (!payload) return this.unaryReceive(endpoint, wire, timeoutMs, signal);
+    const messages: ReceivedMessageData[] = [];
+    let status: WireStatus;
+    for (const p of payload) {
+      const r = c.decode(p) as ReceiveMessageResponse__Output;
+      if (r.message) messages.push(receivedMessageFromWire(r.message, endpoint));
+      else if (r.status) status = r.status;
+    }
+    if (status) fromStatus(status, [Code.MESSAGE_NOT_FOUND]);
+    return messages;
+  }
+
+  private unaryReceive(endpoint: Endpoint, wire: Parameters<MessagingServiceClient['receiveMessage']>[0], timeoutMs: number, signal?: AbortSignal): Promise<ReceivedMessageData[]> {
+    const site = { endpoint, method: 'ReceiveMessage' };
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const client = this.ctx.channels.messaging(endpoint);
+    const call = client.receiveMessage(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(timeoutMs) });
     return new Promise<ReceivedMessageData[]>((resolve, reject) => {
       const messages: ReceivedMessageData[] = [];
       let status: WireStatus;
@@ -240,7 +319,6 @@ export class BrokerRpc {
 
   private async callAckMessages(endpoint: Endpoint, group: string, topic: string, items: AckItem[]): Promise<(MqError | undefined)[]> {
     const site = { endpoint, method: 'AckMessage' };
-    const client = this.ctx.channels.messaging(endpoint);
     const req = {
       group: { name: group, resourceNamespace: '' },
       topic: { name: topic, resourceNamespace: '' },
@@ -253,8 +331,10 @@ export class BrokerRpc {
         return e;
       }),
     };
-    const res = await unaryCall<AckMessageResponse__Output>(site, (cb) =>
-      client.ackMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    const res = await this.call<AckMessageResponse__Output>(endpoint, 'AckMessage', SessionMethod.ACK_MESSAGE, req, () =>
+      unaryCall<AckMessageResponse__Output>(site, (cb) =>
+        this.ctx.channels.messaging(endpoint).ackMessage(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+      ),
     );
     const entries = res.entries ?? [];
     if (entries.length === 0) fromStatus(res.status);
@@ -274,7 +354,6 @@ export class BrokerRpc {
 
   private async callChangeInvisibleDuration(endpoint: Endpoint, req: ChangeInvisibleRequest): Promise<string> {
     const site = { endpoint, method: 'ChangeInvisibleDuration' };
-    const client = this.ctx.channels.messaging(endpoint);
     const wire: {
       group: { name: string };
       topic: { name: string };
@@ -292,8 +371,10 @@ export class BrokerRpc {
     };
     if (req.liteTopic !== undefined) wire.liteTopic = req.liteTopic;
     if (req.suspend) wire.suspend = true;
-    const res = await unaryCall<ChangeInvisibleDurationResponse__Output>(site, (cb) =>
-      client.changeInvisibleDuration(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    const res = await this.call<ChangeInvisibleDurationResponse__Output>(endpoint, 'ChangeInvisibleDuration', SessionMethod.CHANGE_INVISIBLE_DURATION, wire, () =>
+      unaryCall<ChangeInvisibleDurationResponse__Output>(site, (cb) =>
+        this.ctx.channels.messaging(endpoint).changeInvisibleDuration(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+      ),
     );
     fromStatus(res.status);
     return res.receiptHandle || req.receiptHandle;
@@ -320,10 +401,11 @@ export class BrokerRpc {
 
   private async callHeartbeat(endpoint: Endpoint, clientType: ClientType, group?: string): Promise<void> {
     const site = { endpoint, method: 'Heartbeat' };
-    const client = this.ctx.channels.messaging(endpoint);
     const req = group === undefined ? { clientType } : { clientType, group: { name: group, resourceNamespace: '' } };
-    const res = await unaryCall<HeartbeatResponse__Output>(site, (cb) =>
-      client.heartbeat(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    const res = await this.call<HeartbeatResponse__Output>(endpoint, 'Heartbeat', SessionMethod.HEARTBEAT, req, () =>
+      unaryCall<HeartbeatResponse__Output>(site, (cb) =>
+        this.ctx.channels.messaging(endpoint).heartbeat(req, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+      ),
     );
     fromStatus(res.status);
   }
@@ -349,7 +431,6 @@ export class BrokerRpc {
 
   private async callSyncLiteSubscription(endpoint: Endpoint, req: SyncLiteRequest): Promise<void> {
     const site = { endpoint, method: 'SyncLiteSubscription' };
-    const client = this.ctx.channels.messaging(endpoint);
     const wire = {
       action: req.action,
       topic: { name: req.topic, resourceNamespace: '' },
@@ -357,8 +438,10 @@ export class BrokerRpc {
       liteTopicSet: req.liteTopics,
       ...(req.offset ? { offsetOption: offsetOptionToWire(req.offset) } : {}),
     };
-    const res = await unaryCall<SyncLiteSubscriptionResponse__Output>(site, (cb) =>
-      client.syncLiteSubscription(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+    const res = await this.call<SyncLiteSubscriptionResponse__Output>(endpoint, 'SyncLiteSubscription', SessionMethod.SYNC_LITE_SUBSCRIPTION, wire, () =>
+      unaryCall<SyncLiteSubscriptionResponse__Output>(site, (cb) =>
+        this.ctx.channels.messaging(endpoint).syncLiteSubscription(wire, requestMetadata(this.ctx.clientId), { deadline: deadlineIn(this.ctx.requestTimeoutMs) }, cb),
+      ),
     );
     fromStatus(res.status);
   }

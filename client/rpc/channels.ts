@@ -35,6 +35,7 @@ interface ChannelEntry {
   messaging?: MessagingServiceClient;
   admin?: BrokerAdminClient;
   registry?: NameServerRegistryClient;
+  generic?: grpc.Client;
 }
 
 export class ChannelPool {
@@ -57,6 +58,13 @@ export class ChannelPool {
       e.admin = new Ctor(endpoint, grpc.credentials.createInsecure(), { channelOverride: e.channel });
     }
     return e.admin;
+  }
+
+  /** A plain client on the endpoint's channel, for hand-made streams (the messaging session). */
+  generic(endpoint: Endpoint): grpc.Client {
+    const e = this.entry(endpoint);
+    if (!e.generic) e.generic = new grpc.Client(endpoint, grpc.credentials.createInsecure(), { channelOverride: e.channel });
+    return e.generic;
   }
 
   registry(endpoint: Endpoint): NameServerRegistryClient {

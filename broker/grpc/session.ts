@@ -1,0 +1,158 @@
+/**
+ * agentmq.v1.MessagingSession on the broker: the MessagingService calls of the AgentMQ SDK,
+ * multiplexed over one bidirectional stream per client (proto/agentmq/v1/session.proto).
+ *
+ * Each request frame is dispatched to the very same handler that serves the unary call
+ * (messaging.ts), through a small call object that looks like grpc-js's to it: `request`, the
+ * stream's `metadata`, `getDeadline()` from the frame's timeout, and for ReceiveMessage
+ * `write` / `end` / the `cancelled` event. So validation, statuses and semantics cannot drift
+ * between the two paths. The handler's response(s) go back as one frame with the request's id.
+ *
+ * Failures before the handler (unknown method, unparsable payload) are answered per request with
+ * a gRPC code in the frame, like a failed unary call; a frame that does not parse at all ends the
+ * stream with INVALID_ARGUMENT (the client re-opens one). The stream ending or being cancelled
+ * cancels every parked receive of it.
+ */
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../proto/common/logger.js';
+import type { MessagingServiceHandlers } from '../../proto/index.js';
+import { messagingService } from '../../proto/index.js';
+import { decodeFrame, encodeFrame, SESSION_METHOD_NAMES, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
+
+/** When a frame carries no timeout: the same bound the unary calls get from grpc-js (none). */
+const DEFAULT_TIMEOUT_MS = 2 ** 31 - 1;
+
+type Duplex = grpc.ServerDuplexStream<Buffer, Buffer>;
+
+/** What a handler sees of a call (the subset of grpc-js's ServerUnaryCall / ServerWritableStream it uses). */
+class SessionCall extends EventEmitter {
+  cancelled = false;
+  private readonly out: Buffer[] = [];
+  private done = false;
+
+  constructor(
+    readonly request: unknown,
+    readonly metadata: grpc.Metadata,
+    private readonly deadline: Date,
+    private readonly peer: string,
+    private readonly serialize: (value: unknown) => Buffer,
+    private readonly finish: (payload: Buffer[]) => void,
+  ) {
+    super();
+  }
+
+  getDeadline(): Date {
+    return this.deadline;
+  }
+
+  getPeer(): string {
+    return this.peer;
+  }
+
+  getPath(): string {
+    return '';
+  }
+
+  sendMetadata(): void {}
+
+  write(value: unknown): boolean {
+    if (!this.done) this.out.push(this.serialize(value));
+    return true;
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.finish(this.out);
+  }
+
+  cancel(): void {
+    if (this.cancelled || this.done) return;
+    this.cancelled = true;
+    this.emit('cancelled');
+  }
+}
+
+export function createSessionHandler(handlers: MessagingServiceHandlers, logger: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+  const service = messagingService().service;
+  const table = handlers as unknown as Record<string, (...args: unknown[]) => unknown>;
+
+  return (stream: Duplex) => {
+    /** Receives parked on this stream, by request id. */
+    const parked = new Map<number, SessionCall>();
+    let open = true;
+    const peer = stream.getPeer();
+
+    const reply = (f: SessionFrame) => {
+      if (open) stream.write(encodeFrame(f));
+    };
+
+    const close = () => {
+      if (!open) return;
+      open = false;
+      for (const c of parked.values()) c.cancel();
+      parked.clear();
+    };
+
+    stream.on('data', (buf: Buffer) => {
+      let frame: SessionFrame;
+      try {
+        frame = decodeFrame(buf);
+      } catch (err) {
+        logger.warn('session frame does not parse; ending the stream', { peer, err: String(err) });
+        close();
+        stream.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: `session frame does not parse: ${(err as Error).message}` });
+        return;
+      }
+      const { id, method } = frame;
+      if (frame.cancel) {
+        parked.get(id)?.cancel();
+        return;
+      }
+      const name = SESSION_METHOD_NAMES[method];
+      const definition = name ? service[name as keyof typeof service] : undefined;
+      const handler = name ? table[name] : undefined;
+      if (!name || !definition || !handler) {
+        reply({ id, method, payload: [], grpcCode: grpc.status.UNIMPLEMENTED, grpcMessage: `session method ${method} is not served by this broker` });
+        return;
+      }
+      if (frame.payload.length !== 1) {
+        reply({ id, method, payload: [], grpcCode: grpc.status.INVALID_ARGUMENT, grpcMessage: `a ${name} request frame carries exactly one payload (got ${frame.payload.length})` });
+        return;
+      }
+      let request: unknown;
+      try {
+        request = definition.requestDeserialize(frame.payload[0]!);
+      } catch (err) {
+        reply({ id, method, payload: [], grpcCode: grpc.status.INTERNAL, grpcMessage: `Request message serialization failure: ${(err as Error).message}` });
+        return;
+      }
+      const deadline = new Date(Date.now() + (frame.timeoutMs || DEFAULT_TIMEOUT_MS));
+      const serialize = definition.responseSerialize as (value: unknown) => Buffer;
+      const finish = (payload: Buffer[]) => {
+        if (method === SessionMethod.RECEIVE_MESSAGE) parked.delete(id);
+        reply({ id, method, payload });
+      };
+      const call = new SessionCall(request, stream.metadata, deadline, peer, serialize, finish);
+      if (method === SessionMethod.RECEIVE_MESSAGE) {
+        parked.set(id, call);
+        handler(call);
+      } else {
+        handler(call, (err: grpc.ServiceError | null, res: unknown) => {
+          if (err) reply({ id, method, payload: [], grpcCode: err.code ?? grpc.status.UNKNOWN, grpcMessage: err.details || err.message });
+          else {
+            call.write(res);
+            call.end();
+          }
+        });
+      }
+    });
+    stream.on('end', () => {
+      close();
+      stream.end();
+    });
+    stream.on('cancelled', close);
+    stream.on('error', close);
+  };
+}

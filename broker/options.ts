@@ -77,6 +77,13 @@ export interface BrokerOptions {
   maxPropertiesSize?: number;
   /** Create consumer groups on first use (RocketMQ autoCreateSubscriptionGroup). @default true */
   autoCreateGroups?: boolean;
+  /**
+   * Serve agentmq.v1.MessagingSession (the AgentMQ SDK's calls multiplexed over one stream per
+   * client) next to MessagingService. false = only the RocketMQ services; the SDK then makes
+   * unary calls, as it does against any broker that answers the session with UNIMPLEMENTED.
+   * @default true
+   */
+  messagingSession?: boolean;
   /** Queues of a topic created without a count. @default 4 */
   defaultQueueCount?: number;
   /** A client not heard from (Heartbeat/Telemetry) for this long is offline. @default 120000 */
@@ -105,6 +112,7 @@ export interface ResolvedBrokerOptions {
   maxBodySize: number;
   maxPropertiesSize: number;
   autoCreateGroups: boolean;
+  messagingSession: boolean;
   defaultQueueCount: number;
   clientExpiryMs: number;
   maxDelayMs: number;
@@ -149,6 +157,7 @@ export function resolveBrokerOptions(o: BrokerOptions = {}): ResolvedBrokerOptio
     maxBodySize: positiveInt('maxBodySize', o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE),
     maxPropertiesSize: positiveInt('maxPropertiesSize', o.maxPropertiesSize ?? 16 * 1024),
     autoCreateGroups: o.autoCreateGroups ?? true,
+    messagingSession: o.messagingSession ?? true,
     defaultQueueCount: positiveInt('defaultQueueCount', o.defaultQueueCount ?? 4),
     clientExpiryMs: positiveInt('clientExpiryMs', o.clientExpiryMs ?? 120_000),
     maxDelayMs: positiveInt('maxDelayMs', o.maxDelayMs ?? 30 * 24 * 3600_000),

@@ -17,7 +17,7 @@ export function createGrpcServer(ctx: BrokerContext, logger: Logger): grpc.Serve
   });
   const messaging = createMessagingHandlers(ctx, logger);
   server.addService(messagingService().service, messaging);
-  server.addService(SESSION_SERVICE, { Session: createSessionHandler(messaging, logger) });
+  if (ctx.options.messagingSession) server.addService(SESSION_SERVICE, { Session: createSessionHandler(messaging, logger) });
   server.addService(adminService().service, createAdminHandlers(ctx, logger));
   widenFlowControl(server, logger);
   return server;

@@ -84,7 +84,7 @@ describe('broker - messaging session (raw frames)', () => {
 
   beforeAll(async () => {
     dir = tmpDir();
-    broker = createBroker({ port: 0, nameservers: [], store: { dataDir: dir.path }, logger: silentLogger, maxLongPollingMs: 5_000 });
+    broker = createBroker({ port: 0, nameservers: [], store: { dataDir: dir.path }, logger: silentLogger, pop: { maxLongPollingMs: 5_000 } });
     await broker.start();
     addr = `127.0.0.1:${broker.address.port}`;
     const admin = adminClient(addr);

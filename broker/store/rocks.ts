@@ -10,11 +10,18 @@ interface NativeIterator {
   next(cb: (err: Error | null | undefined, key?: Buffer, value?: Buffer) => void): void;
   end(cb: (err?: Error | null) => void): void;
 }
+/** The binding's write batch (rocksdb/chained-batch.js): one native call per op, no property lookups. */
+interface NativeChainedBatch {
+  _put(key: Buffer, value: Buffer): void;
+  _del(key: Buffer): void;
+  _write(opts: { sync: boolean }, cb: (err?: Error | null) => void): void;
+  _clear(): void;
+}
 interface NativeDb {
   open(opts: Record<string, unknown>, cb: (err?: Error | null) => void): void;
   close(cb: (err?: Error | null) => void): void;
   get(key: Buffer, opts: Record<string, unknown>, cb: (err: (Error & { notFound?: boolean }) | null, value?: Buffer) => void): void;
-  batch(ops: BatchOp[], opts: { sync: boolean }, cb: (err?: Error | null) => void): void;
+  _chainedBatch(): NativeChainedBatch;
   iterator(opts: Record<string, unknown>): NativeIterator;
   clear(opts: Record<string, unknown>, cb: (err?: Error | null) => void): void;
 }
@@ -84,7 +91,22 @@ export class RocksDb {
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise((resolve, reject) => this.db.batch(ops, { sync }, (err) => (err ? reject(err) : resolve())));
+    // The binding's chained batch, driven directly: `db.batch(array)` copies every op in
+    // abstract-leveldown and then reads `type`/`key`/`value` of each through N-API property
+    // lookups on the main thread, ~2.5x the cost of one `batch_put(key, value)` call per op.
+    // Keys and values are Buffers by type, so abstract-leveldown's checks have nothing to add.
+    const batch = this.db._chainedBatch();
+    for (const op of ops) {
+      if (op.type === 'put') batch._put(op.key, op.value);
+      else batch._del(op.key);
+    }
+    return new Promise((resolve, reject) =>
+      batch._write({ sync }, (err) => {
+        batch._clear(); // frees the native WriteBatch now rather than when the wrapper is collected
+        if (err) reject(err);
+        else resolve();
+      }),
+    );
   }
 
   /** Deletes every key in the range (no scan through JS). */

@@ -2,7 +2,7 @@
  * Wire <-> domain conversion for the broker. The only place besides the handlers where
  * generated proto types are touched.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Message } from '../../proto/gen/apache/rocketmq/v2/Message.js';
 import type { MessageType } from '../../proto/gen/apache/rocketmq/v2/MessageType.js';
 import type { MessageQueue } from '../../proto/gen/apache/rocketmq/v2/MessageQueue.js';
@@ -20,7 +20,7 @@ const digests = new WeakMap<Buffer, string>();
 function md5(body: Buffer): string {
   let d = digests.get(body);
   if (!d) {
-    d = createHash('md5').update(body).digest('hex').toUpperCase();
+    d = hash('md5', body, 'hex').toUpperCase();
     digests.set(body, d);
   }
   return d;

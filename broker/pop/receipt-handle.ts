@@ -12,7 +12,7 @@
  * fails verification. A genuine handle whose token no longer matches the in-flight record is
  * stale (the message was acknowledged or redelivered since).
  */
-import { createHmac } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Code } from '../../proto/common/codes.js';
 import { MqError } from '../../proto/common/errors.js';
 
@@ -25,8 +25,20 @@ export interface ReceiptHandle {
 const BODY_LEN = 15;
 const MAC_LEN = 8;
 
+/** SHA-256's block size: HMAC pads its key to it (RFC 2104). */
+const BLOCK = 64;
+
 export class ReceiptHandleCodec {
-  constructor(private readonly secret: Buffer) {}
+  /** K ⊕ ipad and K ⊕ opad, computed once (RFC 2104), so a MAC is two one-shot hashes. */
+  private readonly inner: Buffer;
+  private readonly outer: Buffer;
+
+  constructor(secret: Buffer) {
+    const key = Buffer.alloc(BLOCK);
+    (secret.length > BLOCK ? Buffer.from(hash('sha256', secret, 'buffer')) : secret).copy(key);
+    this.inner = Buffer.from(key.map((x) => x ^ 0x36));
+    this.outer = Buffer.from(key.map((x) => x ^ 0x5c));
+  }
 
   encode(group: string, topic: string, h: ReceiptHandle): string {
     const b = Buffer.allocUnsafe(BODY_LEN + MAC_LEN);
@@ -53,7 +65,22 @@ export class ReceiptHandleCodec {
     return { queueId: b.readUInt16BE(1), offset: Number(b.readBigUInt64BE(3)), token: b.readUInt32BE(11) };
   }
 
+  /**
+   * HMAC-SHA256(secret, body ‖ 0 ‖ group ‖ 0 ‖ topic), truncated: byte-for-byte what
+   * `createHmac` computes, as two one-shot `crypto.hash` calls (no Hmac object per handle: receipt
+   * handles are made and checked for every delivery and ack).
+   */
   private mac(body: Buffer, group: string, topic: string): Buffer {
-    return createHmac('sha256', this.secret).update(body).update(`\0${group}\0${topic}`).digest().subarray(0, MAC_LEN);
+    const suffix = `\0${group}\0${topic}`;
+    const n = Buffer.byteLength(suffix, 'utf8');
+    const msg = Buffer.allocUnsafe(BLOCK + body.length + n);
+    this.inner.copy(msg, 0);
+    body.copy(msg, BLOCK);
+    msg.write(suffix, BLOCK + body.length, 'utf8');
+    const innerDigest = hash('sha256', msg, 'buffer') as unknown as Buffer;
+    const out = Buffer.allocUnsafe(BLOCK + innerDigest.length);
+    this.outer.copy(out, 0);
+    innerDigest.copy(out, BLOCK);
+    return (hash('sha256', out, 'buffer') as unknown as Buffer).subarray(0, MAC_LEN);
   }
 }

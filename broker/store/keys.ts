@@ -122,22 +122,42 @@ export const metaKey = (name: string): Buffer => Buffer.concat([Buffer.from([P_M
 // --- consumer state ---------------------------------------------------------------------------
 /** 'C'|'I'|'W' prefix for a topic, optionally narrowed to a group and queue. */
 export function consumerPrefix(kind: typeof P_CURSOR | typeof P_INFLIGHT | typeof P_WAITING, topic: string, group?: string, queueId?: number): Buffer {
+  if (group !== undefined && queueId !== undefined) return consumerKey(kind, topic, group, queueId, -1);
   const parts = [Buffer.from([kind]), lenPrefixed(topic)];
   if (group !== undefined) parts.push(lenPrefixed(group));
   if (queueId !== undefined) parts.push(u16(queueId));
   return Buffer.concat(parts);
 }
 
+/**
+ * kind | tlen | topic | glen | group | queue:2 [| offset:8 when offset >= 0], written into one
+ * buffer (these keys are built for every pop, ack and cursor move).
+ */
+function consumerKey(kind: number, topic: string, group: string, queueId: number, offset: number): Buffer {
+  const tlen = Buffer.byteLength(topic, 'utf8');
+  const glen = Buffer.byteLength(group, 'utf8');
+  if (tlen > 255 || glen > 255) throw new Error(`name too long for a key: ${tlen > 255 ? topic.length : group.length}`);
+  const b = Buffer.allocUnsafe(1 + 1 + tlen + 1 + glen + 2 + (offset >= 0 ? 8 : 0));
+  b[0] = kind;
+  b[1] = tlen;
+  let at = 2 + b.write(topic, 2, 'utf8');
+  b[at++] = glen;
+  at += b.write(group, at, 'utf8');
+  b.writeUInt16BE(queueId, at);
+  if (offset >= 0) writeU64(b, offset, at + 2);
+  return b;
+}
+
 export function cursorKey(topic: string, group: string, queueId: number): Buffer {
-  return consumerPrefix(P_CURSOR, topic, group, queueId);
+  return consumerKey(P_CURSOR, topic, group, queueId, -1);
 }
 
 export function inflightKey(topic: string, group: string, queueId: number, offset: number): Buffer {
-  return Buffer.concat([consumerPrefix(P_INFLIGHT, topic, group, queueId), u64(offset)]);
+  return consumerKey(P_INFLIGHT, topic, group, queueId, offset);
 }
 
 export function waitingKey(topic: string, group: string, queueId: number, offset: number): Buffer {
-  return Buffer.concat([consumerPrefix(P_WAITING, topic, group, queueId), u64(offset)]);
+  return consumerKey(P_WAITING, topic, group, queueId, offset);
 }
 
 export interface ConsumerKey {

@@ -13,6 +13,8 @@ export interface LiteBenchOptions {
   syncConcurrency: number;
   /** Lite topic name style: short `t-0000042`-like, or 36-character UUID-like. */
   names: 'short' | 'uuid';
+  /** How the bench's clients call the broker: one unary call each, or frames of a messaging session per client. */
+  transport: 'session' | 'unary';
   /** Messages of the latency phase of (a), to random lite topics. */
   messages: number;
   /** Their send rates (messages/s): one latency run per rate, --messages each. */
@@ -70,6 +72,7 @@ export const DEFAULTS: LiteBenchOptions = {
   syncBatch: 1000,
   syncConcurrency: 4,
   names: 'short',
+  transport: 'session',
   messages: 20_000,
   rates: [500, 2000],
   sendBatch: 64,
@@ -121,6 +124,9 @@ Options:
   --sync-batch N          lite topics per PARTIAL_ADD call (default ${DEFAULTS.syncBatch})
   --sync-concurrency N    SyncLiteSubscription calls in flight (default ${DEFAULTS.syncConcurrency})
   --names short|uuid      lite topic names: "t-<index>" or 36-char UUID-like (default ${DEFAULTS.names})
+  --transport session|unary  each client's calls as frames of one agentmq.v1.MessagingSession
+                          stream (what the AgentMQ SDK does) or as separate unary
+                          MessagingService calls (what the official clients do) (default ${DEFAULTS.transport})
   --messages M            messages of the latency phase (default ${DEFAULTS.messages})
   --rate R[,R...]         their send rate, messages/s; one run of --messages per rate
                           (default ${DEFAULTS.rates.join(',')})
@@ -243,6 +249,12 @@ export function parseOptions(argv: string[]): LiteBenchOptions | 'help' {
         const rates = raw.split(',').map((r) => Number(r.trim().replace(/_/g, '')));
         if (rates.length === 0 || rates.some((r) => !Number.isInteger(r) || r < 1)) throw new UsageError(`--rate must be positive integers, comma-separated (got ${raw})`);
         o.rates = rates;
+        break;
+      }
+      case '--transport': {
+        const v = value();
+        if (v !== 'session' && v !== 'unary') throw new UsageError(`--transport must be session or unary (got ${v})`);
+        o.transport = v;
         break;
       }
       case '--names': {

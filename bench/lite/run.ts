@@ -347,7 +347,7 @@ async function run(o: LiteBenchOptions, report: Report): Promise<void> {
     const m0 = await memoryPoint('idle (LITE parent created)');
 
     // --- (a) subscribe -------------------------------------------------------------------------
-    const scaleClients = Array.from({ length: o.clients }, (_, c) => makeClient(c, `lite-bench@${process.pid}@scale-${c}`, GROUP_SCALE, p.pick(c)));
+    const scaleClients = Array.from({ length: o.clients }, (_, c) => makeClient(c, `lite-bench@${process.pid}@scale-${c}`, GROUP_SCALE, p.pick(c), o.transport));
     const tasks: SubscribeTask[] = [];
     for (const c of scaleClients) {
       const [start, end] = range(o.topics, o.clients, c.index);
@@ -400,7 +400,7 @@ async function run(o: LiteBenchOptions, report: Report): Promise<void> {
     };
     await heapSnapshot(m1.label, '');
 
-    const producer = makeClient(0, `lite-bench@${process.pid}@producer`, 'lite-bench-producer', p.pick(o.channels - 1));
+    const producer = makeClient(0, `lite-bench@${process.pid}@producer`, 'lite-bench-producer', p.pick(o.channels - 1), o.transport);
 
     // --- (a) latency ---------------------------------------------------------------------------
     if (!o.skipLatency && o.messages > 0) {
@@ -461,7 +461,7 @@ async function run(o: LiteBenchOptions, report: Report): Promise<void> {
     const wakePhase = async (mode: 'precise' | 'polling', tag: number): Promise<WakePhase> => {
       const group = mode === 'precise' ? GROUP_WAKE : GROUP_POLL;
       const prefix = mode === 'precise' ? 'w' : 'p';
-      const clients = Array.from({ length: o.idleClients }, (_, k) => makeClient(k, `lite-bench@${process.pid}@${prefix}-${k}`, group, p.pick(k)));
+      const clients = Array.from({ length: o.idleClients }, (_, k) => makeClient(k, `lite-bench@${process.pid}@${prefix}-${k}`, group, p.pick(k), o.transport));
       const topicOf = (k: number, j: number): string => liteName(prefix, k * o.idleTopics + j, o.names);
       const subTasks: SubscribeTask[] = clients.map((c) => ({ client: c, names: Array.from({ length: o.idleTopics }, (_, j) => topicOf(c.index, j)) }));
       const subscribe = await subscribeAll(PARENT, subTasks, o.syncConcurrency);
@@ -587,6 +587,7 @@ function printReport(r: Report): void {
   const o = r.options;
   out.push('', `## Lite topics: ${f0(o.topics)} lite topics / subscriptions on one broker`, '', ...machineLines(r.machine));
   out.push(`- broker: agentmq ${r.brokerArgs.join(' ')}${o.probe ? ' (node --expose-gc --import bench/lite/broker-probe.mjs)' : ''}`);
+  out.push(`- bench clients' transport: ${o.transport === 'session' ? 'one agentmq.v1.MessagingSession stream per client id (as the AgentMQ SDK)' : 'unary MessagingService calls (as the official clients)'}`);
   if (Object.keys(o.brokerEnv).length > 0) out.push(`- broker environment: ${Object.entries(o.brokerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (o.nice !== 0) out.push(`- run with nice ${o.nice} on this bench, the broker and the NameServer (every thread), ahead of other processes on the machine`);
   if (r.idleBeforePct !== undefined) out.push(`- CPU used by other processes in the 1 s before the run: ${f0(r.idleBeforePct)}% of one core (the "other processes CPU %" column shows it per phase)`);

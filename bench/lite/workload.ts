@@ -10,7 +10,7 @@ import type { MessagingServiceClient } from '../../proto/index.js';
 import { msToDuration, msToTimestamp } from '../../proto/common/time.js';
 import type { Message } from '../../proto/gen/apache/rocketmq/v2/Message.js';
 import { Histogram, type HistogramSummary } from '../histogram.js';
-import { metadata, receive, unary, type PendingReceive, type ReceivedFrame } from './wire.js';
+import { metadata, receive, sessionClient, unary, type PendingReceive, type ReceivedFrame } from './wire.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -23,8 +23,10 @@ export interface BenchClient {
   rpc: MessagingServiceClient;
 }
 
-export function makeClient(index: number, id: string, group: string, rpc: MessagingServiceClient): BenchClient {
-  return { index, id, group, md: metadata(id), rpc };
+/** A bench client on connection `rpc`; with transport `session` its calls go over its own messaging session there. */
+export function makeClient(index: number, id: string, group: string, rpc: MessagingServiceClient, transport: 'session' | 'unary' = 'unary'): BenchClient {
+  const md = metadata(id);
+  return { index, id, group, md, rpc: transport === 'session' ? sessionClient(rpc, md) : rpc };
 }
 
 // --- names and randomness -----------------------------------------------------------------------

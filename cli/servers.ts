@@ -18,6 +18,7 @@ const SERVER_FLAGS = {
   port: { type: 'string' },
   'broker-expiry-ms': { type: 'string' },
   'no-auto-create-groups': { type: 'boolean' },
+  'no-messaging-session': { type: 'boolean' },
   embedder: { type: 'string' },
   model: { type: 'string' },
   'model-dir': { type: 'string' },
@@ -89,6 +90,8 @@ Options:
   --broker-name NAME      broker name (default broker-a)
   --flush sync|async      flush policy (default async; sync fsyncs every group commit)
   --no-auto-create-groups consumer groups must be created with 'agentmq group create'
+  --no-messaging-session  serve only the RocketMQ services, not agentmq.v1.MessagingSession
+                          (the AgentMQ SDK then makes one unary call per request)
 ${BROKER_TUNING_HELP}
 ${EMBEDDER_HELP}
   -h, --help              show this help`;
@@ -123,6 +126,8 @@ Options:
                           well below their --broker-expiry-ms (default 10000)
   --flush sync|async      flush policy (default async)
   --no-auto-create-groups consumer groups must be created with 'agentmq group create'
+  --no-messaging-session  serve only the RocketMQ services, not agentmq.v1.MessagingSession
+                          (the AgentMQ SDK then makes one unary call per request)
 ${BROKER_TUNING_HELP}
   -h, --help              show this help`;
 
@@ -175,6 +180,7 @@ export async function dev(argv: string[]): Promise<number> {
       nameservers: [host === '0.0.0.0' ? `127.0.0.1:${ns.address.port}` : nsAddr],
       store: { dataDir: join(dataDir, brokerName), flush: flushOf(values.flush) },
       autoCreateGroups: !values['no-auto-create-groups'],
+      messagingSession: !values['no-messaging-session'],
       logger: consoleLogger('broker'),
       ...brokerTuning(values),
     });
@@ -215,6 +221,7 @@ export async function broker(argv: string[]): Promise<number> {
     nameservers: (values.nameserver ?? ['127.0.0.1:9876']).flatMap((n) => n.split(/[;,]/)).map((n) => n.trim()).filter((n) => n !== ''),
     store: { dataDir: values['data-dir'] ?? join(DEFAULT_DATA_DIR, brokerName), flush: flushOf(values.flush) },
     autoCreateGroups: !values['no-auto-create-groups'],
+    messagingSession: !values['no-messaging-session'],
     ...brokerTuning(values),
   });
   await b.start();

@@ -65,7 +65,7 @@ class BrokerImpl implements Broker {
   async start(): Promise<void> {
     const o = this.options;
     const log = o.logger;
-    const store = await MessageStore.open({ dataDir: o.store.dataDir, flush: o.store.flush, cacheMessagesPerQueue: o.store.cacheMessagesPerQueue, logger: log });
+    const store = await MessageStore.open({ dataDir: o.store.dataDir, flush: o.store.flush, cacheMessagesPerQueue: o.store.cacheMessagesPerQueue, segmentBytes: o.store.segmentBytes, logger: log });
     let secret = await store.db.get(metaKey('receipt-secret'));
     if (!secret) {
       secret = randomBytes(32);

@@ -21,6 +21,12 @@ export interface StoreOptions {
   flush?: FlushPolicy;
   /** Recent messages per queue kept decoded in memory for consumers that keep up. @default 4096 */
   cacheMessagesPerQueue?: number;
+  /**
+   * Size of a commit log segment file (DATA_DIR/commitlog/): message records are appended there
+   * and RocksDB keeps pointers to them; a segment whose records are all deleted is removed.
+   * @default 268435456 (256 MiB)
+   */
+  segmentBytes?: number;
 }
 
 export interface PopOptions {
@@ -125,6 +131,13 @@ export interface ResolvedBrokerOptions {
   clock: Clock;
 }
 
+/** Commit log positions are 32-bit: segments of at most 2 GiB. */
+function segmentBytesOf(v: number | undefined): number {
+  const n = positiveInt('store.segmentBytes', v ?? 256 * 1024 * 1024);
+  if (n > 2 ** 31) throw new TypeError(`store.segmentBytes must be at most 2147483648 (got ${n})`);
+  return n;
+}
+
 function positiveInt(field: string, v: number): number {
   if (!Number.isInteger(v) || v <= 0) throw new TypeError(`${field} must be a positive integer (got ${v})`);
   return v;
@@ -167,6 +180,7 @@ export function resolveBrokerOptions(o: BrokerOptions = {}): ResolvedBrokerOptio
       dataDir: o.store?.dataDir ?? join('.agentmq', brokerName),
       flush,
       cacheMessagesPerQueue: positiveInt('store.cacheMessagesPerQueue', o.store?.cacheMessagesPerQueue ?? 4096),
+      segmentBytes: segmentBytesOf(o.store?.segmentBytes),
     },
     pop: {
       ...pop,

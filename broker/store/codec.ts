@@ -6,6 +6,11 @@
  *   | ver:1=1 | hlen:4 (BE) | header JSON (hlen)  | body |
  *   +---------+-------------+---------------------+------+
  * The header is a StoredHeader; the body is stored as sent (bytes), never re-encoded.
+ * Since the commit log, the record lives in a segment file (commit-log.ts) and the 'M' value is a
+ * pointer to it (records stored inline by older versions are still read):
+ *   +----------+------------+-------------+-----------+
+ *   | ver:1=16 | segment:4  | position:4  | length:4  |
+ *   +----------+------------+-------------+-----------+
  *
  * In-flight record (one per message a group holds, see keys.ts):
  *   +---------+---------------+------------+----------+--------+----------------------+
@@ -82,6 +87,25 @@ export function decodeMessage(topic: string, queueId: number, offset: number, va
   const hlen = value.readUInt32BE(1);
   const header = JSON.parse(value.toString('utf8', 5, 5 + hlen)) as StoredHeader;
   return { ...header, topic, queueId, offset, body: value.subarray(5 + hlen) };
+}
+
+/** 'M' value version of a commit log pointer. */
+export const LOG_POINTER_VERSION = 16;
+
+export function encodeLogPointer(p: { segment: number; position: number; length: number }): Buffer {
+  const b = Buffer.allocUnsafe(13);
+  b[0] = LOG_POINTER_VERSION;
+  b.writeUInt32BE(p.segment, 1);
+  b.writeUInt32BE(p.position, 5);
+  b.writeUInt32BE(p.length, 9);
+  return b;
+}
+
+/** The pointer an 'M' value holds, or undefined for a record stored inline. */
+export function decodeLogPointer(b: Buffer): { segment: number; position: number; length: number } | undefined {
+  if (b[0] !== LOG_POINTER_VERSION) return undefined;
+  if (b.length !== 13) throw new Error(`malformed commit log pointer (${b.length} bytes)`);
+  return { segment: b.readUInt32BE(1), position: b.readUInt32BE(5), length: b.readUInt32BE(9) };
 }
 
 export interface InflightRecord {

@@ -36,6 +36,8 @@
  *   key     | 'K'| tlen:1| topic | klen:2 | key | seq:8 | queue:2 | offset:8 |   (empty)
  *           +----+-------+-------+--------+-----+-------+---------+----------+
  *           seq: the store's append sequence, so a key's messages sort oldest first across queues
+ *   'L'     | 'L'| segment:4 |                                      live records in that commit
+ *   log     |    |           |                                      log segment: u32 (commit-log.ts)
  *   'Q'     +----+-------+--------+------------+                    created-at ms: u64
  *   lite    | 'Q'| plen:1| parent | lite topic |                    (a lite topic exists; its
  *           +----+-------+--------+------------+                    messages are topic parent$lite)
@@ -60,6 +62,19 @@ export const P_DEDUP = 0x55; // 'U'
 export const P_MSGID = 0x4e; // 'N'
 export const P_KEY = 0x4b; // 'K'
 export const P_LITE = 0x51; // 'Q'
+export const P_LOG = 0x4c; // 'L'
+
+/** 'L'|segment: the live record count of a commit log segment. */
+export function logLiveKey(segment: number): Buffer {
+  const b = Buffer.allocUnsafe(5);
+  b[0] = P_LOG;
+  b.writeUInt32BE(segment, 1);
+  return b;
+}
+
+export function logLiveKeySegment(key: Buffer): number {
+  return key.readUInt32BE(1);
+}
 
 function lenPrefixed(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');

@@ -8,11 +8,15 @@
  * - A bounded per-queue tail cache keeps the most recent records decoded in memory, so consumers
  *   that keep up never touch RocksDB on the read path.
  * - Everything is written through one WriteQueue (group commit, flush policy sync|async).
+ * - Message records go to the commit log (commit-log.ts); their 'M' keys hold 13-byte pointers.
+ *   The WriteQueue writes the log before each RocksDB batch, so no pointer commits before its bytes.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommitLog, DEFAULT_SEGMENT_BYTES } from './commit-log.js';
 import { RocksDb, type BatchOp } from './rocks.js';
 import { WriteQueue, type FlushPolicy } from './write-queue.js';
-import { decodeMessage, encodeMessage, type StoredHeader, type StoredMessage } from './codec.js';
+import { decodeLogPointer, decodeMessage, encodeLogPointer, encodeMessage, type StoredHeader, type StoredMessage } from './codec.js';
 import {
   consumerPrefix,
   decodeKeyIndexKey,
@@ -22,6 +26,8 @@ import {
   expiryKey,
   keyIndexKey,
   keyIndexPrefix,
+  logLiveKey,
+  logLiveKeySegment,
   messageIdKey,
   messageKey,
   messageKeyOffset,
@@ -31,6 +37,7 @@ import {
   P_CURSOR,
   P_INFLIGHT,
   P_WAITING,
+  P_LOG,
 } from './keys.js';
 import type { Logger } from '../../proto/common/logger.js';
 
@@ -45,6 +52,8 @@ export interface MessageStoreOptions {
   /** Most recent messages per queue kept decoded in memory. */
   cacheMessagesPerQueue: number;
   logger: Logger;
+  /** Commit log segment size in bytes. @default 268435456 (256 MiB) */
+  segmentBytes?: number;
 }
 
 /** Where the message id index points: a stored message, or a delayed one not yet due. */
@@ -95,18 +104,65 @@ export class MessageStore {
   private liteCacheHead = 0;
   /** Append sequence for the key index: store time x 1024, strictly increasing (oldest first across queues). */
   private keySeq = 0;
+  /** Where message records live (set by open()). */
+  private log!: CommitLog;
 
   private constructor(private readonly opts: MessageStoreOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
     this.db = new RocksDb(opts.dataDir);
-    this.writes = new WriteQueue(this.db, opts.flush);
+    this.writes = new WriteQueue(this.db, opts.flush, undefined, () => this.log.flush());
     this.flushPolicy = opts.flush;
   }
 
   static async open(opts: MessageStoreOptions): Promise<MessageStore> {
     const store = new MessageStore(opts);
     await store.db.open();
+    const persisted = new Map<number, number>();
+    for await (const [k, v] of store.db.range({ gte: Buffer.from([P_LOG]), lt: Buffer.from([P_LOG + 1]) })) persisted.set(logLiveKeySegment(k), v.readUInt32BE(0));
+    store.log = CommitLog.open(
+      { dir: join(opts.dataDir, 'commitlog'), sync: opts.flush === 'sync', segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, logger: opts.logger },
+      persisted,
+    );
     return store;
+  }
+
+  /** Commit log segments holding live records. */
+  get logSegments(): number {
+    return this.log.segments;
+  }
+
+  /** Ops persisting the live counts of `segments` (in the batch that changed them). */
+  private liveOps(segments: Iterable<number>): BatchOp[] {
+    const ops: BatchOp[] = [];
+    for (const seg of segments) {
+      const n = this.log.liveCount(seg);
+      if (n > 0) {
+        const v = Buffer.allocUnsafe(4);
+        v.writeUInt32BE(n);
+        ops.push({ type: 'put', key: logLiveKey(seg), value: v });
+      } else {
+        ops.push({ type: 'del', key: logLiveKey(seg) });
+      }
+    }
+    return ops;
+  }
+
+  /** A message from its 'M' value: the record itself, or read through its commit log pointer. */
+  private async decodeStored(topic: string, queueId: number, offset: number, value: Buffer): Promise<StoredMessage> {
+    const ptr = decodeLogPointer(value);
+    return decodeMessage(topic, queueId, offset, ptr ? await this.log.read(ptr) : value);
+  }
+
+  /** Releases the commit log records of 'M' values being deleted; returns the segments touched. */
+  private releaseValues(values: (Buffer | undefined)[]): Set<number> {
+    const segments = new Set<number>();
+    for (const v of values) {
+      const ptr = v && decodeLogPointer(v);
+      if (!ptr) continue;
+      this.log.release(ptr.segment);
+      segments.add(ptr.segment);
+    }
+    return segments;
   }
 
   setArrivalListener(listener: ArrivalListener): void {
@@ -194,11 +250,17 @@ export class MessageStore {
     const ops: BatchOp[] = [...extraOps];
     const results: AppendResult[] = [];
     const touched: { q: QueueState; topic: string; offset: number }[] = [];
+    let segment = -1;
+    let segments: Set<number> | undefined;
     for (const e of entries) {
       const q = this.queue(e.topic, e.queueId);
       const offset = q.next++;
-      const value = encodeMessage(e.header, e.body);
-      ops.push({ type: 'put', key: messageKey(e.topic, e.queueId, offset), value });
+      const ptr = this.log.reserve(encodeMessage(e.header, e.body));
+      if (ptr.segment !== segment) {
+        if (segment >= 0) (segments ??= new Set([segment])).add(ptr.segment);
+        segment = ptr.segment;
+      }
+      ops.push({ type: 'put', key: messageKey(e.topic, e.queueId, offset), value: encodeLogPointer(ptr) });
       ops.push({ type: 'put', key: messageIdKey(e.header.id), value: encodeLocation(e.topic, e.queueId, offset) });
       if (e.header.keys?.length) {
         this.keySeq = Math.max(this.keySeq + 1, e.header.storeMs * 1024);
@@ -212,6 +274,7 @@ export class MessageStore {
       touched.push({ q, topic: e.topic, offset });
     }
     if (withOffsets) for (const op of withOffsets(results)) ops.push(op);
+    if (segment >= 0) for (const op of this.liveOps(segments ?? [segment])) ops.push(op);
     try {
       await this.writes.write(ops);
     } catch (err) {
@@ -270,9 +333,11 @@ export class MessageStore {
     }
     if (o >= end) return out;
     const missing: StoredMessage[] = [];
+    const found: [number, Buffer][] = [];
     for await (const [key, value] of this.db.range({ gte: messageKey(topic, queueId, o), lt: messageKey(topic, queueId, end) })) {
-      missing.push(decodeMessage(topic, queueId, messageKeyOffset(key), value));
+      found.push([messageKeyOffset(key), value]);
     }
+    for (const m of await Promise.all(found.map(([off, value]) => this.decodeStored(topic, queueId, off, value)))) missing.push(m);
     // Cached head was shorter than the range: disk results come first only if o == from.
     if (out.length === 0) return missing;
     return [...out, ...missing];
@@ -284,18 +349,37 @@ export class MessageStore {
     const cached = q.cache?.get(offset);
     if (cached) return cached;
     const value = await this.db.get(messageKey(topic, queueId, offset));
-    return value ? decodeMessage(topic, queueId, offset, value) : undefined;
+    return value ? this.decodeStored(topic, queueId, offset, value) : undefined;
   }
 
   /**
    * Deletes messages (TTL expiry) in one write, with `extraOps`. Readers skip the gaps; in-flight
    * records pointing at them are dropped when they come due. Returns how many existed.
    */
-  async deleteMessages(targets: { topic: string; queueId: number; offset: number }[], extraOps: BatchOp[] = []): Promise<number> {
+  deleteMessages(targets: { topic: string; queueId: number; offset: number }[], extraOps: BatchOp[] = []): Promise<number> {
+    return this.serialDelete(() => this.deleteMessagesNow(targets, extraOps));
+  }
+
+  /**
+   * Deletions run one at a time: each reads the pointers it deletes, and a second deletion of the
+   * same message must see it gone (or a commit log segment would be released twice).
+   */
+  private serialDelete<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.deleting.catch(() => {}).then(fn);
+    this.deleting = run;
+    return run;
+  }
+
+  private deleting: Promise<unknown> = Promise.resolve();
+
+  private async deleteMessagesNow(targets: { topic: string; queueId: number; offset: number }[], extraOps: BatchOp[]): Promise<number> {
     const ops: BatchOp[] = [...extraOps];
     const heads = new Set<QueueState>();
     const headOf = new Map<QueueState, { topic: string; queueId: number }>();
     let existed = 0;
+    const live = targets.filter((t) => this.queues.get(t.topic)?.[t.queueId] !== undefined);
+    const segments = this.releaseValues(await Promise.all(live.map((t) => this.db.get(messageKey(t.topic, t.queueId, t.offset)))));
+    for (const op of this.liveOps(segments)) ops.push(op);
     for (const t of targets) {
       const q = this.queues.get(t.topic)?.[t.queueId];
       if (!q) continue;
@@ -308,6 +392,7 @@ export class MessageStore {
       }
     }
     await this.writes.write(ops);
+    await this.log.reclaim(segments);
     // Advance the low-water mark of queues whose head was deleted.
     for (const q of heads) {
       const { topic, queueId } = headOf.get(q)!;
@@ -339,9 +424,18 @@ export class MessageStore {
   }
 
   /** Deletes a topic's messages, indexes and all consumer state, and forgets its queues. */
-  async deleteTopic(topic: string): Promise<void> {
+  deleteTopic(topic: string): Promise<void> {
+    return this.serialDelete(() => this.deleteTopicNow(topic));
+  }
+
+  private async deleteTopicNow(topic: string): Promise<void> {
     this.queues.delete(topic);
     await this.writes.write([{ type: 'del', key: topicKey(topic) }]);
+    // Pointers are read before their keys go, and the counts lowered only after: a crash in
+    // between leaves counts too high (space reclaimed later), never a pointer into a deleted file.
+    const values: Buffer[] = [];
+    const mp = messagePrefix(topic);
+    for await (const [, v] of this.db.range({ gte: mp, lt: prefixEnd(mp) })) values.push(v);
     const prefixes = [
       messagePrefix(topic),
       consumerPrefix(P_CURSOR, topic),
@@ -351,6 +445,9 @@ export class MessageStore {
       dedupPrefix(topic),
     ];
     for (const prefix of prefixes) await this.db.clear({ gte: prefix, lt: prefixEnd(prefix) });
+    const segments = this.releaseValues(values);
+    await this.writes.write(this.liveOps(segments));
+    await this.log.reclaim(segments);
   }
 
   /** Counts for admin stats. */
@@ -366,6 +463,8 @@ export class MessageStore {
 
   async close(): Promise<void> {
     await this.writes.drain();
+    await this.deleting.catch(() => {});
+    await this.log?.close().catch((err: unknown) => this.opts.logger.warn('commit log close failed', { err: String(err) }));
     await this.db.close();
   }
 }

@@ -34,10 +34,15 @@ export class WriteQueue {
   /** Number of physical batches written and ops in them (for stats and benchmarks). */
   readonly stats = { batches: 0, ops: 0 };
 
+  /**
+   * @param beforeBatch runs before each RocksDB batch, which waits for it (the commit log writes
+   *   the records that batch's pointers point at); its failure fails the batch.
+   */
   constructor(
     private readonly db: RocksDb,
     private readonly flush: FlushPolicy,
     private readonly maxOpsPerBatch = MAX_OPS_PER_BATCH,
+    private readonly beforeBatch?: () => Promise<void>,
   ) {}
 
   /** Resolves once `ops` are committed (and fsynced under the `sync` policy). */
@@ -71,7 +76,8 @@ export class WriteQueue {
     this.writing = true;
     this.stats.batches++;
     this.stats.ops += ops.length;
-    this.db.batch(ops, this.flush === 'sync').then(
+    const sync = this.flush === 'sync';
+    (this.beforeBatch ? this.beforeBatch().then(() => this.db.batch(ops, sync)) : this.db.batch(ops, sync)).then(
       () => this.done(batch, undefined),
       (err: unknown) => this.done(batch, err ?? new Error('write failed')),
     );

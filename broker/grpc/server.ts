@@ -1,11 +1,12 @@
 /** The broker's grpc-js server: MessagingService, MessagingSession (the same calls over one stream) and BrokerAdmin on one port. */
 import * as grpc from '@grpc/grpc-js';
-import { adminService, messagingService } from '../../proto/index.js';
+import { adminService } from '../../proto/index.js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { BrokerContext } from '../context.js';
 import { createMessagingHandlers } from './messaging.js';
 import { createAdminHandlers } from './admin.js';
 import { createSessionHandler } from './session.js';
+import { messagingServiceDefinition } from './wire.js';
 import { SESSION_SERVICE } from '../../proto/common/session-frame.js';
 
 export function createGrpcServer(ctx: BrokerContext, logger: Logger): grpc.Server {
@@ -16,7 +17,7 @@ export function createGrpcServer(ctx: BrokerContext, logger: Logger): grpc.Serve
     'grpc.keepalive_permit_without_calls': 1,
   });
   const messaging = createMessagingHandlers(ctx, logger);
-  server.addService(messagingService().service, messaging);
+  server.addService(messagingServiceDefinition(), messaging);
   if (ctx.options.messagingSession) server.addService(SESSION_SERVICE, { Session: createSessionHandler(messaging, logger) });
   server.addService(adminService().service, createAdminHandlers(ctx, logger));
   widenFlowControl(server, logger);

@@ -17,8 +17,8 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { MessagingServiceHandlers } from '../../proto/index.js';
-import { messagingService } from '../../proto/index.js';
 import { decodeFrame, encodeFrame, SESSION_METHOD_NAMES, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
+import { messagingServiceDefinition } from './wire.js';
 
 /** When a frame carries no timeout: the same bound the unary calls get from grpc-js (none). */
 const DEFAULT_TIMEOUT_MS = 2 ** 31 - 1;
@@ -75,7 +75,7 @@ class SessionCall extends EventEmitter {
 }
 
 export function createSessionHandler(handlers: MessagingServiceHandlers, logger: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer> {
-  const service = messagingService().service;
+  const service = messagingServiceDefinition();
   const table = handlers as unknown as Record<string, (...args: unknown[]) => unknown>;
 
   return (stream: Duplex) => {

@@ -147,10 +147,22 @@ export class MessageStore {
     return ops;
   }
 
-  /** A message from its 'M' value: the record itself, or read through its commit log pointer. */
-  private async decodeStored(topic: string, queueId: number, offset: number, value: Buffer): Promise<StoredMessage> {
+  /**
+   * A message from its 'M' value: the record itself, or read through its commit log pointer.
+   * Undefined when the message was deleted (TTL, topic deletion) between reading the pointer and
+   * reading the record (its segment may be gone); any other failure is thrown.
+   */
+  private async decodeStored(topic: string, queueId: number, offset: number, value: Buffer): Promise<StoredMessage | undefined> {
     const ptr = decodeLogPointer(value);
-    return decodeMessage(topic, queueId, offset, ptr ? await this.log.read(ptr) : value);
+    if (!ptr) return decodeMessage(topic, queueId, offset, value);
+    let record: Buffer;
+    try {
+      record = await this.log.read(ptr);
+    } catch (err) {
+      if ((await this.db.get(messageKey(topic, queueId, offset))) === undefined) return undefined;
+      throw err;
+    }
+    return decodeMessage(topic, queueId, offset, record);
   }
 
   /** Releases the commit log records of 'M' values being deleted; returns the segments touched. */
@@ -337,7 +349,7 @@ export class MessageStore {
     for await (const [key, value] of this.db.range({ gte: messageKey(topic, queueId, o), lt: messageKey(topic, queueId, end) })) {
       found.push([messageKeyOffset(key), value]);
     }
-    for (const m of await Promise.all(found.map(([off, value]) => this.decodeStored(topic, queueId, off, value)))) missing.push(m);
+    for (const m of await Promise.all(found.map(([off, value]) => this.decodeStored(topic, queueId, off, value)))) if (m) missing.push(m);
     // Cached head was shorter than the range: disk results come first only if o == from.
     if (out.length === 0) return missing;
     return [...out, ...missing];

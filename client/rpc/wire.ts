@@ -14,16 +14,20 @@
  *   fields, same order, same explicit defaults), checked by test/client/wire.test.ts.
  * - `decodeSendMessageResponse(bytes, sent)` builds the same plain object proto-loader's
  *   deserializer gives (`SendMessageResponse__Output`: defaults filled in, enums as names, int64
- *   as numbers), sharing identical statuses and reusing the sent messages' id strings.
+ *   as numbers), sharing identical statuses and reusing the sent messages' id strings. Malformed
+ *   bytes throw, a known field with the wrong wire type or field number 0 included.
  * - `messagingClientConstructor()` is the loaded MessagingService client with SendMessage's
  *   request serializer passing a pre-encoded Buffer through (anything else still goes through
  *   proto-loader) and its response deserializer handing over the raw bytes, for the caller to
  *   decode with the decoder above. Every other method is proto-loader's.
  *
- * Enum numbers and names come from the loaded proto definitions, not from copies.
+ * Enum numbers and names come from the loaded proto definitions, not from copies. The wire-format
+ * primitives (Reader, Writer, sizes) are proto/common/protobuf-wire.ts, shared with the broker's
+ * codec (broker/grpc/wire.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadProtos, messagingService } from '../../proto/index.js';
+import { messagingService } from '../../proto/index.js';
+import { Reader, Writer, delimitedSize, intSize, rocketmqEnum, utf8Length } from '../../proto/common/protobuf-wire.js';
 import type { MessagingServiceClient } from '../../proto/index.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
 import type { SendResultEntry__Output } from '../../proto/gen/apache/rocketmq/v2/SendResultEntry.js';
@@ -34,29 +38,14 @@ import type { PreparedMessage } from '../producer/outgoing-message.js';
 // ---------------------------------------------------------------------------------------------
 // enums, from the loaded protos
 
-interface EnumDescriptor {
-  type: { value: { name: string; number: number }[] };
-}
-
-function enumValues(name: string): { byName: Map<string, number>; byNumber: Map<number, string> } {
-  const v2 = loadProtos().apache.rocketmq.v2 as unknown as Record<string, EnumDescriptor>;
-  const byName = new Map<string, number>();
-  const byNumber = new Map<number, string>();
-  for (const { name: n, number } of v2[name]!.type.value) {
-    byName.set(n, number);
-    byNumber.set(number, n); // the last name of a number wins, as in protobufjs (valuesById)
-  }
-  return { byName, byNumber };
-}
-
 let enums: { messageType: Map<string, number>; identity: number; codeNames: Map<number, string> } | undefined;
 
 function wireEnums(): NonNullable<typeof enums> {
   if (!enums) {
     enums = {
-      messageType: enumValues('MessageType').byName,
-      identity: enumValues('Encoding').byName.get('IDENTITY')!,
-      codeNames: enumValues('Code').byNumber,
+      messageType: rocketmqEnum('MessageType').byName,
+      identity: rocketmqEnum('Encoding').byName.get('IDENTITY')!,
+      codeNames: rocketmqEnum('Code').byNumber,
     };
   }
   return enums;
@@ -65,170 +54,21 @@ function wireEnums(): NonNullable<typeof enums> {
 // ---------------------------------------------------------------------------------------------
 // encoding
 
-/** UTF-8 length as protobufjs (Buffer.byteLength) counts it: a lone surrogate takes 3 bytes. */
-function utf8Length(s: string): number {
-  const n = s.length;
-  let len = n;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) len += 1;
-    else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      i++;
-      len += 2; // 4 bytes for 2 code units
-    } else len += 2;
-  }
-  return len;
-}
-
-/** Bytes of a varint for a non-negative integer below 2^53. */
-function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  let n = 4;
-  v = Math.floor(v / 0x10000000);
-  while (v > 0) {
-    n++;
-    v = Math.floor(v / 0x80);
-  }
-  return n;
-}
-
-/** Size of an int32 field value (negative values take 10 bytes, as in protobufjs). */
-function int32Size(v: number): number {
-  return v < 0 ? 10 : varintSize(v);
-}
-
-/** Size of a length-delimited field's value part: length prefix + bytes. */
-function delimited(len: number): number {
-  return varintSize(len) + len;
-}
-
 function timestampSize(ms: number): number {
   const seconds = Math.floor(ms / 1000);
   const nanos = ((ms - seconds * 1000) * 1e6) | 0;
-  return 1 + int64Size(seconds) + 1 + int32Size(nanos);
+  return 1 + intSize(seconds) + 1 + intSize(nanos);
 }
 
-function int64Size(v: number): number {
-  return v < 0 ? 10 : varintSize(v);
-}
-
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  byte(b: number): void {
-    this.buf[this.pos++] = b;
-  }
-
-  /** A non-negative integer below 2^53. */
-  varint(v: number): void {
-    const buf = this.buf;
-    while (v >= 0x80000000) {
-      buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    while (v > 0x7f) {
-      buf[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    buf[this.pos++] = v;
-  }
-
-  int32(v: number): void {
-    if (v >= 0) this.varint(v);
-    else this.int64(v);
-  }
-
-  int64(v: number): void {
-    if (v >= 0) {
-      this.varint(v);
-      return;
-    }
-    // Two's complement over 64 bits, 10 bytes (protobufjs LongBits.fromNumber + writeVarint64).
-    const a = -v;
-    let lo = a >>> 0;
-    let hi = ((a - lo) / 4294967296) >>> 0;
-    hi = ~hi >>> 0;
-    lo = ~lo >>> 0;
-    if (++lo > 4294967295) {
-      lo = 0;
-      if (++hi > 4294967295) hi = 0;
-    }
-    const buf = this.buf;
-    while (hi) {
-      buf[this.pos++] = (lo & 127) | 128;
-      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-      hi >>>= 7;
-    }
-    while (lo > 127) {
-      buf[this.pos++] = (lo & 127) | 128;
-      lo >>>= 7;
-    }
-    buf[this.pos++] = lo;
-  }
-
-  /** Writes `s` (byte length `len`, from utf8Length) with its length prefix. */
-  string(s: string, len: number): void {
-    this.varint(len);
-    const buf = this.buf;
-    if (len === s.length) {
-      const pos = this.pos;
-      if (len > 32) buf.write(s, pos, len, 'latin1');
-      else for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
-      this.pos = pos + len;
-      return;
-    }
-    // As protobufjs's BufferWriter: Node's encoder from 40 code units on (a lone surrogate
-    // becomes U+FFFD), its own utf8.write below that (a lone surrogate is kept as 3 bytes).
-    if (s.length >= 40) {
-      buf.write(s, this.pos, len, 'utf8');
-      this.pos += len;
-      return;
-    }
-    let p = this.pos;
-    for (let i = 0; i < s.length; i++) {
-      let c1 = s.charCodeAt(i);
-      let c2: number;
-      if (c1 < 128) {
-        buf[p++] = c1;
-      } else if (c1 < 2048) {
-        buf[p++] = (c1 >> 6) | 192;
-        buf[p++] = (c1 & 63) | 128;
-      } else if ((c1 & 0xfc00) === 0xd800 && ((c2 = s.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
-        c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff);
-        ++i;
-        buf[p++] = (c1 >> 18) | 240;
-        buf[p++] = ((c1 >> 12) & 63) | 128;
-        buf[p++] = ((c1 >> 6) & 63) | 128;
-        buf[p++] = (c1 & 63) | 128;
-      } else {
-        buf[p++] = (c1 >> 12) | 224;
-        buf[p++] = ((c1 >> 6) & 63) | 128;
-        buf[p++] = (c1 & 63) | 128;
-      }
-    }
-    this.pos = p;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  timestamp(ms: number, size: number): void {
-    const seconds = Math.floor(ms / 1000);
-    const nanos = ((ms - seconds * 1000) * 1e6) | 0;
-    this.varint(size);
-    this.byte(0x08);
-    this.int64(seconds);
-    this.byte(0x10);
-    this.int32(nanos);
-  }
+/** A google.protobuf.Timestamp of `ms` (its encoded size from timestampSize) with its length prefix. */
+function writeTimestamp(w: Writer, ms: number, size: number): void {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = ((ms - seconds * 1000) * 1e6) | 0;
+  w.varint(size);
+  w.byte(0x08);
+  w.int(seconds);
+  w.byte(0x10);
+  w.int(nanos);
 }
 
 let lastType = '';
@@ -249,8 +89,8 @@ function propertiesSize(props: Record<string, string>): number {
   if (props === NO_PROPERTIES) return 0;
   let size = 0;
   for (const k of Object.keys(props)) {
-    const entry = 1 + delimited(utf8Length(k)) + 1 + delimited(utf8Length(String(props[k])));
-    size += 1 + delimited(entry);
+    const entry = 1 + delimitedSize(utf8Length(k)) + 1 + delimitedSize(utf8Length(String(props[k])));
+    size += 1 + delimitedSize(entry);
   }
   return size;
 }
@@ -294,35 +134,35 @@ function planMessage(m: PreparedMessage, at: number): number {
   let tagLen = 0;
   if (m.tag !== undefined) {
     tagLen = utf8Length(m.tag);
-    sp += 1 + delimited(tagLen);
+    sp += 1 + delimitedSize(tagLen);
   }
   const keys = m.keys;
-  for (let i = 0; i < keys.length; i++) sp += 1 + delimited(utf8Length(keys[i]!));
-  sp += 1 + delimited(idLen); // message_id = 3
+  for (let i = 0; i < keys.length; i++) sp += 1 + delimitedSize(utf8Length(keys[i]!));
+  sp += 1 + delimitedSize(idLen); // message_id = 3
   sp += 2; // body_encoding = 5 (IDENTITY)
-  sp += 1 + int32Size(messageTypeNumber(m.messageType)); // message_type = 6
-  sp += 1 + delimited(bornSize); // born_timestamp = 7
-  sp += 1 + delimited(hostLen); // born_host = 8
+  sp += 1 + intSize(messageTypeNumber(m.messageType)); // message_type = 6
+  sp += 1 + delimitedSize(bornSize); // born_timestamp = 7
+  sp += 1 + delimitedSize(hostLen); // born_host = 8
   let deliverySize = 0;
   if (m.deliveryTimestampMs !== undefined) {
     deliverySize = timestampSize(m.deliveryTimestampMs);
-    sp += 1 + delimited(deliverySize); // delivery_timestamp = 11
+    sp += 1 + delimitedSize(deliverySize); // delivery_timestamp = 11
   }
   sp += 2; // queue_id = 13, 0
   let groupLen = 0;
   if (m.messageGroup !== undefined) {
     groupLen = utf8Length(m.messageGroup);
-    sp += 2 + delimited(groupLen); // message_group = 17
+    sp += 2 + delimitedSize(groupLen); // message_group = 17
   }
   let liteLen = 0;
   if (m.liteTopic !== undefined) {
     liteLen = utf8Length(m.liteTopic);
-    sp += 2 + delimited(liteLen); // lite_topic = 21
+    sp += 2 + delimitedSize(liteLen); // lite_topic = 21
   }
-  if (m.priority !== undefined) sp += 2 + int32Size(m.priority | 0); // priority = 22
+  if (m.priority !== undefined) sp += 2 + intSize(m.priority | 0); // priority = 22
   const propsSize = propertiesSize(m.properties);
-  const resource = 2 + 1 + delimited(topicLen); // resource_namespace '' + name
-  const size = 1 + delimited(resource) + propsSize + 1 + delimited(sp) + 1 + delimited(m.body.length);
+  const resource = 2 + 1 + delimitedSize(topicLen); // resource_namespace '' + name
+  const size = 1 + delimitedSize(resource) + propsSize + 1 + delimitedSize(sp) + 1 + delimitedSize(m.body.length);
   plan[at + P_TOPIC] = topicLen;
   plan[at + P_TAG] = tagLen;
   plan[at + P_ID] = idLen;
@@ -343,7 +183,7 @@ function writeMessage(w: Writer, m: PreparedMessage, at: number): void {
   w.varint(plan[at + P_SIZE]!);
   // topic = 1: Resource { resource_namespace = 1: '', name = 2 }
   w.byte(0x0a);
-  w.varint(2 + 1 + delimited(topicLen));
+  w.varint(2 + 1 + delimitedSize(topicLen));
   w.byte(0x0a);
   w.byte(0x00);
   w.byte(0x12);
@@ -356,7 +196,7 @@ function writeMessage(w: Writer, m: PreparedMessage, at: number): void {
       const kl = utf8Length(k);
       const vl = utf8Length(v);
       w.byte(0x12);
-      w.varint(1 + delimited(kl) + 1 + delimited(vl));
+      w.varint(1 + delimitedSize(kl) + 1 + delimitedSize(vl));
       w.byte(0x0a);
       w.string(k, kl);
       w.byte(0x12);
@@ -381,14 +221,14 @@ function writeMessage(w: Writer, m: PreparedMessage, at: number): void {
   w.byte(0x28);
   w.varint(wireEnums().identity);
   w.byte(0x30);
-  w.int32(messageTypeNumber(m.messageType));
+  w.int(messageTypeNumber(m.messageType));
   w.byte(0x3a);
-  w.timestamp(m.bornTimestampMs, plan[at + P_BORN]!);
+  writeTimestamp(w, m.bornTimestampMs, plan[at + P_BORN]!);
   w.byte(0x42);
   w.string(m.bornHost, plan[at + P_HOST]!);
   if (m.deliveryTimestampMs !== undefined) {
     w.byte(0x5a);
-    w.timestamp(m.deliveryTimestampMs, plan[at + P_DELIVERY]!);
+    writeTimestamp(w, m.deliveryTimestampMs, plan[at + P_DELIVERY]!);
   }
   w.byte(0x68);
   w.byte(0x00);
@@ -405,7 +245,7 @@ function writeMessage(w: Writer, m: PreparedMessage, at: number): void {
   if (m.priority !== undefined) {
     w.byte(0xb0);
     w.byte(0x01);
-    w.int32(m.priority | 0);
+    w.int(m.priority | 0);
   }
   // body = 4
   w.byte(0x22);
@@ -461,7 +301,7 @@ export function encodeSendMessageRequest(messages: readonly PreparedMessage[]): 
   const n = messages.length;
   if (plan.length < n * PLAN_FIELDS) plan = new Float64Array(n * PLAN_FIELDS);
   let total = 0;
-  for (let i = 0; i < n; i++) total += 1 + delimited(planMessage(messages[i]!, i * PLAN_FIELDS));
+  for (let i = 0; i < n; i++) total += 1 + delimitedSize(planMessage(messages[i]!, i * PLAN_FIELDS));
   const w = new Writer(requestBuffer(total));
   for (let i = 0; i < n; i++) writeMessage(w, messages[i]!, i * PLAN_FIELDS);
   if (w.pos !== total) throw new Error(`SendMessageRequest encoding: wrote ${w.pos} of ${total} bytes`);
@@ -470,135 +310,6 @@ export function encodeSendMessageRequest(messages: readonly PreparedMessage[]): 
 
 // ---------------------------------------------------------------------------------------------
 // decoding
-
-class Reader {
-  pos = 0;
-  /** End of the message being read (nested messages narrow it). */
-  end: number;
-  constructor(readonly buf: Buffer) {
-    this.end = buf.length;
-  }
-
-  private overrun(): never {
-    throw new RangeError(`index out of range: ${this.pos} > ${this.end}`);
-  }
-
-  /** A varint as a uint32 (protobufjs `uint32()`: higher bits dropped). */
-  uint32(): number {
-    const buf = this.buf;
-    let v = 0;
-    let shift = 0;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.overrun();
-      const b = buf[this.pos++]!;
-      if (shift < 32) v |= (b & 0x7f) << shift;
-      shift += 7;
-      if (b < 0x80) return v >>> 0;
-    }
-    throw new Error('invalid varint encoding');
-  }
-
-  int32(): number {
-    return this.uint32() | 0;
-  }
-
-  /** An int64 varint as a (signed) number, as protobufjs LongBits.toNumber(false). */
-  int64(): number {
-    const buf = this.buf;
-    let lo = 0;
-    let hi = 0;
-    let i = 0;
-    for (; i < 4; i++) {
-      if (this.pos >= this.end) this.overrun();
-      const b = buf[this.pos++]!;
-      lo = (lo | ((b & 127) << (i * 7))) >>> 0;
-      if (b < 128) return lo;
-    }
-    if (this.pos >= this.end) this.overrun();
-    let b = buf[this.pos++]!;
-    lo = (lo | ((b & 127) << 28)) >>> 0;
-    hi = (hi | ((b & 127) >> 4)) >>> 0;
-    if (b < 128) return toNumber(lo, hi);
-    for (i = 0; i < 5; i++) {
-      if (this.pos >= this.end) this.overrun();
-      b = buf[this.pos++]!;
-      hi = (hi | ((b & 127) << (i * 7 + 3))) >>> 0;
-      if (b < 128) return toNumber(lo, hi);
-    }
-    throw new Error('invalid varint encoding');
-  }
-
-  /** Reads a length prefix; returns where that field ends. */
-  delimitedEnd(): number {
-    const len = this.uint32();
-    const end = this.pos + len;
-    if (end > this.end) this.overrun();
-    return end;
-  }
-
-  string(): string {
-    const end = this.delimitedEnd();
-    const s = end > this.pos ? this.buf.toString('utf8', this.pos, end) : '';
-    this.pos = end;
-    return s;
-  }
-
-  /** A string field that is likely `expected` (ASCII): returns `expected` itself when it is. */
-  stringLike(expected: string | undefined): string {
-    if (expected === undefined) return this.string();
-    const end = this.delimitedEnd();
-    const n = end - this.pos;
-    if (n === expected.length) {
-      const buf = this.buf;
-      let i = 0;
-      while (i < n && buf[this.pos + i] === expected.charCodeAt(i)) i++;
-      if (i === n) {
-        this.pos = end;
-        return expected;
-      }
-    }
-    const s = n > 0 ? this.buf.toString('utf8', this.pos, end) : '';
-    this.pos = end;
-    return s;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        this.uint32();
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2:
-        this.pos = this.delimitedEnd();
-        return;
-      case 3:
-        for (;;) {
-          const tag = this.uint32();
-          const wt = tag & 7;
-          if (wt === 4) return;
-          this.skip(wt);
-        }
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new Error(`invalid wire type ${wireType} at offset ${this.pos}`);
-    }
-    if (this.pos > this.end) this.overrun();
-  }
-}
-
-function toNumber(lo: number, hi: number): number {
-  if (hi >>> 31) {
-    lo = (~lo + 1) >>> 0;
-    hi = ~hi >>> 0;
-    if (!lo) hi = (hi + 1) >>> 0;
-    return -(lo + hi * 4294967296);
-  }
-  return lo + hi * 4294967296;
-}
 
 /**
  * The last status decoded, with its encoded bytes: a response carries one status per entry,
@@ -626,15 +337,15 @@ function decodeStatus(r: Reader, codeNames: Map<number, string>): Status__Output
   let message = '';
   while (r.pos < end) {
     const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1:
+    switch (tag) {
+      case 0x08: // code = 1
         code = r.int32();
         break;
-      case 2:
+      case 0x12: // message = 2
         message = r.string();
         break;
       default:
-        r.skip(tag & 7);
+        r.other(tag, 2);
     }
   }
   r.end = outer;
@@ -644,31 +355,32 @@ function decodeStatus(r: Reader, codeNames: Map<number, string>): Status__Output
   return status;
 }
 
-function decodeEntry(r: Reader, codeNames: Map<number, string>, expectedId: string | undefined): SendResultEntry__Output {
+/** One SendResultEntry; `expectedId` is the id it likely carries ('' if none is expected). */
+function decodeEntry(r: Reader, codeNames: Map<number, string>, expectedId: string): SendResultEntry__Output {
   const end = r.delimitedEnd();
   const outer = r.end;
   r.end = end;
   const entry: SendResultEntry__Output = { status: null, messageId: '', transactionId: '', offset: 0, recallHandle: '' };
   while (r.pos < end) {
     const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1:
+    switch (tag) {
+      case 0x0a: // status = 1
         entry.status = decodeStatus(r, codeNames);
         break;
-      case 2:
+      case 0x12: // message_id = 2
         entry.messageId = r.stringLike(expectedId);
         break;
-      case 3:
+      case 0x1a: // transaction_id = 3
         entry.transactionId = r.string();
         break;
-      case 4:
+      case 0x20: // offset = 4
         entry.offset = r.int64();
         break;
-      case 5:
+      case 0x2a: // recall_handle = 5
         entry.recallHandle = r.string();
         break;
       default:
-        r.skip(tag & 7);
+        r.other(tag, 5);
     }
   }
   r.end = outer;
@@ -687,15 +399,15 @@ export function decodeSendMessageResponse(buf: Buffer, expected?: readonly { rea
   const out: SendMessageResponse__Output = { status: null, entries: [] };
   while (r.pos < r.end) {
     const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1:
+    switch (tag) {
+      case 0x0a: // status = 1
         out.status = decodeStatus(r, codeNames);
         break;
-      case 2:
-        out.entries.push(decodeEntry(r, codeNames, expected?.[out.entries.length]?.messageId));
+      case 0x12: // entries = 2
+        out.entries.push(decodeEntry(r, codeNames, expected?.[out.entries.length]?.messageId ?? ''));
         break;
       default:
-        r.skip(tag & 7);
+        r.other(tag, 2);
     }
   }
   return out;

@@ -11,7 +11,8 @@ import { Code } from '../../proto/common/codes.js';
 import { decodeSendMessageRequest, encodeSendMessageResponse, messagingServiceDefinition } from '../../broker/grpc/wire.js';
 import { encodeSendMessageRequest } from '../../client/rpc/wire.js';
 import { prepareMessage } from '../../client/producer/outgoing-message.js';
-import type { OutgoingMessage } from '../../client/producer/outgoing-message.js';
+import { WELL_FORMED_ALPHABET, liteName, randomMessage, rng, text as randomText } from '../helpers/random.js';
+import type { Rng } from '../helpers/random.js';
 
 const method = () => messagingService().service.SendMessage;
 const theirs = (buf: Buffer): unknown => method().requestDeserialize(buf);
@@ -23,50 +24,8 @@ function expectSameDecode(buf: Buffer): void {
   expect(ours).toStrictEqual(theirs(buf));
 }
 
-/** Deterministic pseudo-random numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
-
-const ALPHABET = ['a', 'Z', '0', '_', '-', ' ', 'é', 'ß', '中', '😀', '€', '~'];
-
-function text(r: () => number, max: number, safe = false): string {
-  const n = 1 + Math.floor(r() * max);
-  let s = '';
-  for (let i = 0; i < n; i++) s += safe ? 'abcXYZ019_-'[Math.floor(r() * 11)] : ALPHABET[Math.floor(r() * ALPHABET.length)];
-  return s.trim() === '' ? `x${s}` : s;
-}
-
-function liteName(r: () => number): string {
-  const chars = 'abcXYZ019_.:-';
-  const n = 1 + Math.floor(r() * 64);
-  let s = '';
-  for (let i = 0; i < n; i++) s += chars[Math.floor(r() * chars.length)];
-  return s;
-}
-
-function randomMessage(r: () => number): OutgoingMessage {
-  const msg: OutgoingMessage = { topic: text(r, 40, true), body: Buffer.alloc(1 + Math.floor(r() * 3000), Math.floor(r() * 256)) };
-  if (r() < 0.5) msg.tag = text(r, 20).replace(/\|/g, '');
-  if (r() < 0.5) msg.keys = Array.from({ length: Math.floor(r() * 4) }, () => text(r, 30));
-  if (r() < 0.5) msg.properties = Object.fromEntries(Array.from({ length: Math.floor(r() * 5) }, (_, i) => [`${text(r, 10)}${i}`, r() < 0.2 ? '' : text(r, 50)]));
-  const kind = r();
-  if (kind < 0.2) msg.messageGroup = text(r, 60);
-  else if (kind < 0.4) msg.priority = Math.floor(r() * 10);
-  else if (kind < 0.6) msg.liteTopic = liteName(r);
-  if (r() < 0.3) msg.deliveryTimestampMs = Math.floor(r() * 2 ** 45);
-  if (r() < 0.2) msg.ttlMs = 1 + Math.floor(r() * 1e9);
-  if (r() < 0.2) msg.dedupKey = text(r, 100);
-  return msg;
-}
+/** Random text without lone surrogates. */
+const text = (r: Rng, max: number, safe = false): string => randomText(r, max, safe, WELL_FORMED_ALPHABET);
 
 /** Every SystemProperties field of the proto, set (to the given values or non-defaults). */
 function everyField(i: number, over: Record<string, unknown> = {}): object {
@@ -135,7 +94,7 @@ describe('SendMessage request decoding', () => {
     const r = rng(7);
     for (let round = 0; round < 200; round++) {
       const born = r() < 0.1 ? 0 : Math.floor(r() * 2 ** 42);
-      const batch = Array.from({ length: 1 + Math.floor(r() * 8) }, () => prepareMessage(randomMessage(r), undefined, born));
+      const batch = Array.from({ length: 1 + Math.floor(r() * 8) }, () => prepareMessage(randomMessage(r, WELL_FORMED_ALPHABET), undefined, born));
       expectSameDecode(Buffer.from(encodeSendMessageRequest(batch)));
     }
   });

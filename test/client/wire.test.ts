@@ -7,56 +7,11 @@ import { messagingService } from '../../proto/index.js';
 import { messageToWire } from '../../client/rpc/convert.js';
 import { decodeSendMessageResponse, encodeSendMessageRequest, messagingClientConstructor, releaseSendMessageRequest } from '../../client/rpc/wire.js';
 import { prepareMessage } from '../../client/producer/outgoing-message.js';
-import type { OutgoingMessage, PreparedMessage } from '../../client/producer/outgoing-message.js';
+import type { PreparedMessage } from '../../client/producer/outgoing-message.js';
+import { randomMessage, rng } from '../helpers/random.js';
 
 const method = () => messagingService().service.SendMessage;
 const reference = (messages: PreparedMessage[]): Buffer => method().requestSerialize({ messages: messages.map(messageToWire) });
-
-/** Deterministic pseudo-random numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
-
-const ALPHABET = ['a', 'Z', '0', '_', '-', ' ', 'é', 'ß', '中', '😀', '\ud800', '\udfff', '€', '~'];
-
-function text(r: () => number, max: number, safe = false): string {
-  const n = 1 + Math.floor(r() * max);
-  let s = '';
-  for (let i = 0; i < n; i++) s += safe ? 'abcXYZ019_-'[Math.floor(r() * 11)] : ALPHABET[Math.floor(r() * ALPHABET.length)];
-  return s.trim() === '' ? `x${s}` : s;
-}
-
-/** A valid lite topic name of 1..64 characters. */
-function liteName(r: () => number): string {
-  const chars = 'abcXYZ019_.:-';
-  const n = 1 + Math.floor(r() * 64);
-  let s = '';
-  for (let i = 0; i < n; i++) s += chars[Math.floor(r() * chars.length)];
-  return s;
-}
-
-function randomMessage(r: () => number): OutgoingMessage {
-  const msg: OutgoingMessage = { topic: text(r, 40, true), body: Buffer.alloc(1 + Math.floor(r() * 3000), Math.floor(r() * 256)) };
-  if (r() < 0.5) msg.tag = text(r, 20).replace(/\|/g, '');
-  if (r() < 0.5) msg.keys = Array.from({ length: Math.floor(r() * 4) }, () => text(r, 30));
-  if (r() < 0.5) msg.properties = Object.fromEntries(Array.from({ length: Math.floor(r() * 5) }, (_, i) => [`${text(r, 10)}${i}`, r() < 0.2 ? '' : text(r, 50)]));
-  const kind = r();
-  if (kind < 0.2) msg.messageGroup = text(r, 60);
-  else if (kind < 0.4) msg.priority = Math.floor(r() * 10);
-  else if (kind < 0.6) msg.liteTopic = liteName(r);
-  if (r() < 0.3) msg.deliveryTimestampMs = Math.floor(r() * 2 ** 45);
-  if (r() < 0.2) msg.ttlMs = 1 + Math.floor(r() * 1e9);
-  if (r() < 0.2) msg.dedupKey = text(r, 100);
-  return msg;
-}
 
 describe('SendMessage request encoding', () => {
   it('is byte-identical to proto-loader for plain messages', () => {
@@ -189,6 +144,16 @@ describe('SendMessage response decoding', () => {
   it('rejects truncated input', () => {
     const bytes = serialize({ status: { code: 'OK', message: 'OK' }, entries: [{ messageId: 'abc', offset: 5 }] });
     expect(() => decodeSendMessageResponse(bytes.subarray(0, bytes.length - 2))).toThrow();
+  });
+
+  it('rejects known fields with the wrong wire type and field number 0 (stricter than protobufjs)', () => {
+    const bad = [
+      Buffer.from([0x08, 0x01]), // status as a varint
+      Buffer.from([0x12, 0x02, 0x22, 0x00]), // an entry's offset as bytes
+      Buffer.from([0x0a, 0x05, 0x0d, 0x00, 0x00, 0x00, 0x00]), // a status code as fixed32
+      Buffer.from([0x12, 0x02, 0x00, 0x01]), // field number 0
+    ];
+    for (const [i, buf] of bad.entries()) expect(() => decodeSendMessageResponse(buf), `case ${i}`).toThrow();
   });
 });
 

@@ -9,8 +9,10 @@
  *
  * - `reserve(record)` assigns the record its place synchronously (so pointers can go into the
  *   same RocksDB batch) and queues it; `flush()` writes everything reserved so far, one writev per
- *   segment touched, and fdatasyncs under the `sync` policy. The WriteQueue calls `flush()`
- *   before every RocksDB batch: a pointer is never committed before the bytes it points at.
+ *   segment touched, and fdatasyncs under the `sync` policy. Reserved records start being
+ *   written on the next turn of the event loop, overlapping the RocksDB batch under way; the
+ *   WriteQueue calls `flush()` before every RocksDB batch and waits for it, so a pointer is never
+ *   committed before the bytes it points at.
  * - Segments roll at `segmentBytes`; every open starts a fresh segment, so a torn tail of the
  *   previous one (a crash mid-write) is never appended to and never referenced.
  * - Space: each segment's count of live records is kept in memory and persisted with the batch
@@ -68,6 +70,8 @@ export class CommitLog {
   /** Live records per segment (what RocksDB points at, as far as this process knows). */
   private readonly live = new Map<number, number>();
   private flushing: Promise<void> = Promise.resolve();
+  /** A background flush is scheduled (see reserve). */
+  private scheduled = false;
   private closed = false;
 
   private constructor(private readonly o: CommitLogOptions) {}
@@ -121,6 +125,16 @@ export class CommitLog {
     else this.pending.push({ segment: this.active, position: this.end, buffers: [record] });
     this.end += record.length;
     this.live.set(this.active, (this.live.get(this.active) ?? 0) + 1);
+    // Start writing in the background, on the next turn of the event loop (so records reserved
+    // together share one writev): the log's write then overlaps the RocksDB batch under way, and
+    // the WriteQueue's flush() before the next batch usually finds the records on disk already.
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        if (!this.closed) this.flush().catch(() => {}); // the batch that needs these records sees the failure
+      });
+    }
     return ptr;
   }
 

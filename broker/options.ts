@@ -90,6 +90,11 @@ export interface BrokerOptions {
    * @default true
    */
   messagingSession?: boolean;
+  /**
+   * Most requests one messaging session may have in flight (parked receives included); more are
+   * answered RESOURCE_EXHAUSTED. @default 4096
+   */
+  maxSessionInFlight?: number;
   /** Queues of a topic created without a count. @default 4 */
   defaultQueueCount?: number;
   /** A client not heard from (Heartbeat/Telemetry) for this long is offline. @default 120000 */
@@ -119,6 +124,7 @@ export interface ResolvedBrokerOptions {
   maxPropertiesSize: number;
   autoCreateGroups: boolean;
   messagingSession: boolean;
+  maxSessionInFlight: number;
   defaultQueueCount: number;
   clientExpiryMs: number;
   maxDelayMs: number;
@@ -171,6 +177,7 @@ export function resolveBrokerOptions(o: BrokerOptions = {}): ResolvedBrokerOptio
     maxPropertiesSize: positiveInt('maxPropertiesSize', o.maxPropertiesSize ?? 16 * 1024),
     autoCreateGroups: o.autoCreateGroups ?? true,
     messagingSession: o.messagingSession ?? true,
+    maxSessionInFlight: positiveInt('maxSessionInFlight', o.maxSessionInFlight ?? 4096),
     defaultQueueCount: positiveInt('defaultQueueCount', o.defaultQueueCount ?? 4),
     clientExpiryMs: positiveInt('clientExpiryMs', o.clientExpiryMs ?? 120_000),
     maxDelayMs: positiveInt('maxDelayMs', o.maxDelayMs ?? 30 * 24 * 3600_000),

@@ -18,7 +18,7 @@ export function createGrpcServer(ctx: BrokerContext, logger: Logger): grpc.Serve
   });
   const messaging = createMessagingHandlers(ctx, logger);
   server.addService(messagingServiceDefinition(), messaging);
-  if (ctx.options.messagingSession) server.addService(SESSION_SERVICE, { Session: createSessionHandler(messaging, logger) });
+  if (ctx.options.messagingSession) server.addService(SESSION_SERVICE, { Session: createSessionHandler(messaging, logger, ctx.options.maxSessionInFlight) });
   server.addService(adminService().service, createAdminHandlers(ctx, logger));
   widenFlowControl(server, logger);
   return server;

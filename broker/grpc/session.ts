@@ -20,6 +20,9 @@ import type { MessagingServiceHandlers } from '../../proto/index.js';
 import { decodeFrame, encodeFrame, SESSION_METHOD_NAMES, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
 import { messagingServiceDefinition } from './wire.js';
 
+/** Requests of one session handled at once, unless the broker is configured otherwise. */
+export const DEFAULT_MAX_IN_FLIGHT = 4096;
+
 /** When a frame carries no timeout: the same bound the unary calls get from grpc-js (none). */
 const DEFAULT_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -38,6 +41,8 @@ class SessionCall extends EventEmitter {
     private readonly peer: string,
     private readonly serialize: (value: unknown) => Buffer,
     private readonly finish: (payload: Buffer[]) => void,
+    /** The request was cancelled: it is over without an answer (the client gave up on it). */
+    private readonly release: () => void,
   ) {
     super();
   }
@@ -70,17 +75,26 @@ class SessionCall extends EventEmitter {
   cancel(): void {
     if (this.cancelled || this.done) return;
     this.cancelled = true;
+    this.done = true; // whatever the handler writes now goes nowhere, as on a cancelled call
     this.emit('cancelled');
+    this.release();
   }
 }
 
-export function createSessionHandler(handlers: MessagingServiceHandlers, logger: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+/**
+ * @param maxInFlight most requests of one stream being handled at once (parked receives
+ *   included); more are refused with RESOURCE_EXHAUSTED, as an HTTP/2 connection refuses streams
+ *   beyond its concurrency limit. The SDK keeps far fewer in flight.
+ */
+export function createSessionHandler(handlers: MessagingServiceHandlers, logger: Logger, maxInFlight = DEFAULT_MAX_IN_FLIGHT): grpc.handleBidiStreamingCall<Buffer, Buffer> {
   const service = messagingServiceDefinition();
   const table = handlers as unknown as Record<string, (...args: unknown[]) => unknown>;
 
   return (stream: Duplex) => {
     /** Receives parked on this stream, by request id. */
     const parked = new Map<number, SessionCall>();
+    /** Requests dispatched and not answered yet. */
+    let inFlight = 0;
     let open = true;
     const peer = stream.getPeer();
 
@@ -121,6 +135,10 @@ export function createSessionHandler(handlers: MessagingServiceHandlers, logger:
         reply({ id, method, payload: [], grpcCode: grpc.status.INVALID_ARGUMENT, grpcMessage: `a ${name} request frame carries exactly one payload (got ${frame.payload.length})` });
         return;
       }
+      if (inFlight >= maxInFlight) {
+        reply({ id, method, payload: [], grpcCode: grpc.status.RESOURCE_EXHAUSTED, grpcMessage: `more than ${maxInFlight} requests in flight on this session; wait for answers before sending more` });
+        return;
+      }
       let request: unknown;
       try {
         request = definition.requestDeserialize(frame.payload[0]!);
@@ -130,17 +148,26 @@ export function createSessionHandler(handlers: MessagingServiceHandlers, logger:
       }
       const deadline = new Date(Date.now() + (frame.timeoutMs || DEFAULT_TIMEOUT_MS));
       const serialize = definition.responseSerialize as (value: unknown) => Buffer;
-      const finish = (payload: Buffer[]) => {
+      inFlight++;
+      let over = false;
+      const end = (): boolean => {
+        if (over) return false;
+        over = true;
+        inFlight--;
         if (method === SessionMethod.RECEIVE_MESSAGE) parked.delete(id);
-        reply({ id, method, payload });
+        return true;
       };
-      const call = new SessionCall(request, stream.metadata, deadline, peer, serialize, finish);
+      const answer = (f: SessionFrame) => {
+        if (end()) reply(f);
+      };
+      const finish = (payload: Buffer[]) => answer({ id, method, payload });
+      const call = new SessionCall(request, stream.metadata, deadline, peer, serialize, finish, end);
       if (method === SessionMethod.RECEIVE_MESSAGE) {
         parked.set(id, call);
         handler(call);
       } else {
         handler(call, (err: grpc.ServiceError | null, res: unknown) => {
-          if (err) reply({ id, method, payload: [], grpcCode: err.code ?? grpc.status.UNKNOWN, grpcMessage: err.details || err.message });
+          if (err) answer({ id, method, payload: [], grpcCode: err.code ?? grpc.status.UNKNOWN, grpcMessage: err.details || err.message });
           else {
             call.write(res);
             call.end();

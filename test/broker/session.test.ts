@@ -198,6 +198,38 @@ describe('broker - messaging session (raw frames)', () => {
     other.close();
   });
 
+  it('session - requests beyond maxSessionInFlight are refused with RESOURCE_EXHAUSTED; answered ones free their place', async () => {
+    const d = tmpDir();
+    const small = createBroker({ port: 0, nameservers: [], store: { dataDir: d.path }, logger: silentLogger, maxSessionInFlight: 3, pop: { maxLongPollingMs: 5_000 } });
+    await small.start();
+    const a = `127.0.0.1:${small.address.port}`;
+    const admin = adminClient(a);
+    await call(admin, admin.CreateTopic, { topic: { name: 'cap', queueCount: 1 } });
+    admin.close();
+    try {
+      const s = openSession(a);
+      // Three parked receives fill the session; a fourth request is refused at once.
+      for (const id of [1, 2, 3]) s.write({ id, method: SessionMethod.RECEIVE_MESSAGE, payload: [receivePayload('cap', 'g', 3000)], timeoutMs: 10_000 });
+      s.write({ id: 4, method: SessionMethod.SEND_MESSAGE, payload: [sendPayload('cap', ['c1'])] });
+      const refused = await s.answer(4);
+      expect(refused.grpcCode).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(refused.grpcMessage).toMatch(/more than 3 requests in flight/);
+      // Cancelling one parked receive frees a place: the send now goes through and wakes another.
+      s.write({ id: 1, method: SessionMethod.RECEIVE_MESSAGE, payload: [], cancel: true });
+      s.write({ id: 5, method: SessionMethod.SEND_MESSAGE, payload: [sendPayload('cap', ['c2'])] });
+      const sent = service.SendMessage.responseDeserialize((await s.answer(5)).payload[0]!) as { status: { code: string } };
+      expect(sent.status.code).toBe('OK');
+      // ...which one of the two receives still parked gets; the cancelled one is never answered.
+      const [r2, r3] = await Promise.all([s.answer(2, 5000).then(decodeReceive), s.answer(3, 5000).then(decodeReceive)]);
+      expect([...r2, ...r3].filter((f) => f.message).map((f) => f.message!.body.toString())).toEqual(['body-c2']);
+      expect(s.hasAnswer(1)).toBe(false);
+      s.close();
+    } finally {
+      await small.close();
+      d.cleanup();
+    }
+  });
+
   it('session - a broker with messagingSession: false answers UNIMPLEMENTED', async () => {
     const d = tmpDir();
     const plain = createBroker({ port: 0, nameservers: [], store: { dataDir: d.path }, logger: silentLogger, messagingSession: false });

@@ -96,6 +96,12 @@ function messageText(status: TaskStatus): string {
     .join('\n');
 }
 
+/**
+ * A CANCELED answer the supervisor did not ask for, arriving this close to the call's deadline
+ * or after it, is the agent giving up at the deadline (clocks of two machines may differ a bit).
+ */
+const DEADLINE_SKEW_MS = 1_000;
+
 export class TaskHandleImpl implements TaskHandle<unknown> {
   readonly taskId: string;
   readonly topic: string;
@@ -110,6 +116,8 @@ export class TaskHandleImpl implements TaskHandle<unknown> {
   private rejectResult!: (e: unknown) => void;
   private readonly resultPromise: Promise<unknown>;
   private timer: NodeJS.Timeout | undefined;
+  /** When this call times out (wall clock), and its timeout, once armed. */
+  private deadline: { at: number; timeoutMs: number } | undefined;
   private cancelling: Promise<TaskState> | undefined;
   private unhookSignal: (() => void) | undefined;
 
@@ -189,6 +197,7 @@ export class TaskHandleImpl implements TaskHandle<unknown> {
   arm(timeoutMs: number, signal: AbortSignal | undefined, remainingMs = timeoutMs): void {
     if (this.ending) return; // answered already (a fast agent)
     if (timeoutMs > 0) {
+      this.deadline = { at: Date.now() + remainingMs, timeoutMs };
       this.timer = setTimeout(() => this.onTimeout(timeoutMs), Math.max(1, remainingMs));
       this.timer.unref();
     }
@@ -246,15 +255,20 @@ export class TaskHandleImpl implements TaskHandle<unknown> {
       case 'TASK_STATE_REJECTED':
         return this.finish({ error: undefined }, new TaskRejectedError(text || 'the agent rejected the task', this.errorOptions(state)));
       case 'TASK_STATE_CANCELED':
+        if (this.cancelling === undefined && this.deadline !== undefined && Date.now() >= this.deadline.at - DEADLINE_SKEW_MS) {
+          // Nobody asked for a cancel: the agent gave up because this call's deadline passed, and
+          // its answer beat our own timer. For the caller that is the same timeout either way.
+          return this.onTimeout(this.deadline.timeoutMs, false);
+        }
         return this.finish({ error: undefined }, new TaskCanceledError(text || 'the task was canceled', this.errorOptions(state)));
       default:
         return this.finish({ error: undefined }, new TaskFailedError(text || 'the task failed', this.errorOptions(state)));
     }
   }
 
-  private onTimeout(timeoutMs: number): void {
+  private onTimeout(timeoutMs: number, tellAgent = true): void {
     if (this.ending) return;
-    void this.hooks.sendCancel(this, `timed out after ${timeoutMs} ms`);
+    if (tellAgent) void this.hooks.sendCancel(this, `timed out after ${timeoutMs} ms`);
     this.endLocally('TASK_STATE_CANCELED', `no answer within ${timeoutMs} ms; the agent was told to cancel`, (text) =>
       new TaskTimeoutError(text, { ...this.errorOptions('TASK_STATE_CANCELED'), timeoutMs }),
     );

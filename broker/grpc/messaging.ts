@@ -29,6 +29,7 @@ import { FORWARDED_BY_NAMESERVER } from '../../proto/common/lite-owner.js';
 import { acceptedTypes } from '../topic/lanes.js';
 import type { MessageTypeName, TopicConfig } from '../topic/topic-manager.js';
 import { DEDUP_KEY_PROPERTY } from '../send/dedup.js';
+import { storedHeader } from '../store/codec.js';
 
 /** User property carrying a per-message TTL in milliseconds. */
 export const TTL_PROPERTY = 'agentmq.ttl.ms';
@@ -163,25 +164,30 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     }
     const ttlMs = v.ttlProperty(props[TTL_PROPERTY], opts.maxTtlMs);
     const dedupKey = v.dedupProperty(props[DEDUP_KEY_PROPERTY]);
+    // One fixed shape, absent fields undefined (see storedHeader in broker/store/codec.ts).
     const msg: IncomingMessage = {
       topic: lite ? liteInternalName(topicName, lite.name) : topicName,
       body,
-      ...(deliverAtMs !== undefined ? { deliverAtMs } : {}),
-      ...(ttlMs !== undefined ? { ttlMs } : {}),
-      ...(dedupKey !== undefined ? { dedupKey } : {}),
-      header: {
-        id: sp.messageId,
-        ...(sp.tag !== undefined ? { tag: sp.tag } : {}),
-        ...(sp.keys.length ? { keys: sp.keys } : {}),
-        ...(Object.keys(props).length ? { props } : {}),
-        type: lite ? 'LITE' : type,
-        ...(sp.messageGroup !== undefined ? { group: sp.messageGroup } : {}),
-        ...(sp.priority !== undefined ? { priority: sp.priority } : {}),
-        ...(deliverAtMs !== undefined ? { deliveryMs: deliverAtMs } : {}),
-        bornMs: timestampToMs(sp.bornTimestamp) ?? now,
-        bornHost: sp.bornHost ?? '',
-        ...(sp.bodyEncoding === 'GZIP' ? { enc: 'GZIP' } : {}),
-      },
+      deliverAtMs,
+      ttlMs,
+      dedupKey,
+      header: storedHeader(
+        {
+          id: sp.messageId,
+          tag: sp.tag,
+          keys: sp.keys.length ? sp.keys : undefined,
+          props: hasAny(props) ? props : undefined,
+          type: lite ? 'LITE' : type,
+          group: sp.messageGroup,
+          priority: sp.priority,
+          deliveryMs: deliverAtMs,
+          bornMs: timestampToMs(sp.bornTimestamp) ?? now,
+          bornHost: sp.bornHost ?? '',
+          enc: sp.bodyEncoding === 'GZIP' ? 'GZIP' : undefined,
+        },
+        0,
+        undefined,
+      ),
     };
     return lite ? { msg, lite } : { msg };
   }
@@ -481,4 +487,10 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       call.end();
     },
   };
+}
+
+/** Whether an object has an own enumerable key (without building the array Object.keys makes). */
+function hasAny(o: Record<string, string>): boolean {
+  for (const _ in o) return true;
+  return false;
 }

@@ -10,7 +10,7 @@
  */
 import { fnv1a } from '../../proto/common/hash.js';
 import type { MessageStore, AppendEntry } from '../store/message-store.js';
-import type { StoredHeader } from '../store/codec.js';
+import { storedHeader, type StoredHeader } from '../store/codec.js';
 import type { BatchOp } from '../store/rocks.js';
 import type { TopicConfig, TopicManager } from '../topic/topic-manager.js';
 import { storeQueue } from '../topic/lanes.js';
@@ -95,7 +95,7 @@ export class SendService {
     return {
       topic: topic.name,
       queueId: this.selectQueue(topic, header.group, header.priority),
-      header: { ...header, storeMs: now, ...(ttlMs !== undefined ? { expireMs: now + ttlMs } : {}) },
+      header: storedHeader(header, now, ttlMs !== undefined ? now + ttlMs : undefined),
       body,
     };
   }

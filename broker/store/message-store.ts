@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { CommitLog, DEFAULT_SEGMENT_BYTES } from './commit-log.js';
 import { RocksDb, type BatchOp } from './rocks.js';
 import { WriteQueue, type FlushPolicy } from './write-queue.js';
-import { decodeLogPointer, decodeMessage, encodeLogPointer, encodeMessage, type StoredHeader, type StoredMessage } from './codec.js';
+import { decodeLogPointer, decodeMessage, encodeLogPointer, encodeMessage, storedMessage, type StoredHeader, type StoredMessage } from './codec.js';
 import {
   consumerPrefix,
   decodeKeyIndexKey,
@@ -73,6 +73,12 @@ interface QueueState {
   cache: Map<number, StoredMessage> | undefined;
   /** Lite queues: their cached records count against the store-wide lite budget instead. */
   shared: boolean;
+  /**
+   * Unshared caches: no cached offset is below this. Records are cached in offset order, so the
+   * oldest is evicted by deleting upwards from here (`Map.keys().next()` would walk over the
+   * holes earlier deletions left at the front of the table).
+   */
+  evictFrom: number;
 }
 
 /** Records of lite queues kept decoded in memory, all lite queues together. */
@@ -194,7 +200,7 @@ export class MessageStore {
       for await (const [key] of this.db.range({ gte: prefix, lt: prefixEnd(prefix), limit: 1 })) min = messageKeyOffset(key);
       for await (const [key] of this.db.range({ gte: prefix, lt: prefixEnd(prefix), limit: 1, reverse: true }))
         next = messageKeyOffset(key) + 1;
-      states.push({ next, committed: next, min: next === 0 ? 0 : min, cache: opts.shared ? undefined : new Map(), shared: opts.shared === true });
+      states.push({ next, committed: next, min: next === 0 ? 0 : min, cache: opts.shared ? undefined : new Map(), shared: opts.shared === true, evictFrom: next });
     }
     this.queues.set(topic, states);
   }
@@ -206,8 +212,8 @@ export class MessageStore {
   createEmptyQueues(topic: string, queueCount: number): void {
     if (this.queues.has(topic)) return;
     // Lite topics have one queue: an exact-size array literal (push would reserve 17 slots).
-    const states: QueueState[] = queueCount === 1 ? [{ next: 0, committed: 0, min: 0, cache: undefined, shared: true }] : [];
-    for (let q = states.length; q < queueCount; q++) states.push({ next: 0, committed: 0, min: 0, cache: undefined, shared: true });
+    const states: QueueState[] = queueCount === 1 ? [{ next: 0, committed: 0, min: 0, cache: undefined, shared: true, evictFrom: 0 }] : [];
+    for (let q = states.length; q < queueCount; q++) states.push({ next: 0, committed: 0, min: 0, cache: undefined, shared: true, evictFrom: 0 });
     this.queues.set(topic, states);
   }
 
@@ -281,7 +287,7 @@ export class MessageStore {
       if (e.header.expireMs !== undefined) {
         ops.push({ type: 'put', key: expiryKey(e.header.expireMs, { kind: 'message', topic: e.topic, queueId: e.queueId, offset }), value: EMPTY });
       }
-      this.cachePut(q, { ...e.header, topic: e.topic, queueId: e.queueId, offset, body: e.body });
+      this.cachePut(q, storedMessage(e.header, e.topic, e.queueId, offset, e.body));
       results.push({ queueId: e.queueId, offset });
       touched.push({ q, topic: e.topic, offset });
     }
@@ -324,10 +330,7 @@ export class MessageStore {
     }
     if (!q.cache) return;
     q.cache.set(m.offset, m);
-    if (q.cache.size > this.opts.cacheMessagesPerQueue) {
-      const oldest = q.cache.keys().next().value;
-      if (oldest !== undefined) q.cache.delete(oldest);
-    }
+    while (q.cache.size > this.opts.cacheMessagesPerQueue) q.cache.delete(q.evictFrom++);
   }
 
   /** Committed messages with offsets in [from, to), in order; gaps (lost batches) are skipped. */

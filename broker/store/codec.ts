@@ -124,13 +124,20 @@ export function storedMessage(h: StoredHeader, topic: string, queueId: number, o
 }
 
 export function encodeMessage(h: StoredHeader, body: Buffer): Buffer {
+  return Buffer.concat([encodeMessageHead(h), body]);
+}
+
+/**
+ * A message record without its body: version, header length and header. The commit log writes
+ * it and the body as two pieces of one record, so a body is never copied on the send path.
+ */
+export function encodeMessageHead(h: StoredHeader): Buffer {
   const json = JSON.stringify(h);
   const hlen = Buffer.byteLength(json);
-  const out = Buffer.allocUnsafe(5 + hlen + body.length);
+  const out = Buffer.allocUnsafe(5 + hlen);
   out[0] = 1;
   out.writeUInt32BE(hlen, 1);
   out.write(json, 5, 'utf8');
-  body.copy(out, 5 + hlen);
   return out;
 }
 

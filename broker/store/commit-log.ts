@@ -115,15 +115,23 @@ export class CommitLog {
     this.dirDirty = this.o.sync;
   }
 
-  /** Assigns `record` its place and queues it for the next flush; counts it as live. */
-  reserve(record: Buffer): LogPointer {
+  /**
+   * Assigns the record `head` + `tail` (written back to back; `tail` saves the caller a copy)
+   * its place and queues it for the next flush; counts it as live. Neither buffer may change
+   * until the next flush has written it.
+   */
+  reserve(head: Buffer, tail?: Buffer): LogPointer {
     if (this.closed) throw new Error('commit log is closed');
-    if (this.end > 0 && this.end + record.length > this.o.segmentBytes) this.startSegment(this.active + 1);
-    const ptr = { segment: this.active, position: this.end, length: record.length };
+    const length = head.length + (tail ? tail.length : 0);
+    if (this.end > 0 && this.end + length > this.o.segmentBytes) this.startSegment(this.active + 1);
+    const ptr = { segment: this.active, position: this.end, length };
     const last = this.pending[this.pending.length - 1];
-    if (last && last.segment === this.active) last.buffers.push(record);
-    else this.pending.push({ segment: this.active, position: this.end, buffers: [record] });
-    this.end += record.length;
+    let buffers: Buffer[];
+    if (last && last.segment === this.active) buffers = last.buffers;
+    else this.pending.push({ segment: this.active, position: this.end, buffers: (buffers = []) });
+    buffers.push(head);
+    if (tail && tail.length > 0) buffers.push(tail);
+    this.end += length;
     this.live.set(this.active, (this.live.get(this.active) ?? 0) + 1);
     // Start writing in the background, on the next turn of the event loop (so records reserved
     // together share one writev): the log's write then overlaps the RocksDB batch under way, and

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { CommitLog, DEFAULT_SEGMENT_BYTES } from './commit-log.js';
 import { RocksDb, type BatchOp } from './rocks.js';
 import { WriteQueue, type FlushPolicy } from './write-queue.js';
-import { decodeLogPointer, decodeMessage, encodeLogPointer, encodeMessage, storedMessage, type StoredHeader, type StoredMessage } from './codec.js';
+import { decodeLogPointer, decodeMessage, encodeLogPointer, encodeMessageHead, storedMessage, type StoredHeader, type StoredMessage } from './codec.js';
 import {
   consumerPrefix,
   decodeKeyIndexKey,
@@ -273,7 +273,7 @@ export class MessageStore {
     for (const e of entries) {
       const q = this.queue(e.topic, e.queueId);
       const offset = q.next++;
-      const ptr = this.log.reserve(encodeMessage(e.header, e.body));
+      const ptr = this.log.reserve(encodeMessageHead(e.header), e.body);
       if (ptr.segment !== segment) {
         if (segment >= 0) (segments ??= new Set([segment])).add(ptr.segment);
         segment = ptr.segment;

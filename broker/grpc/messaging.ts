@@ -42,6 +42,14 @@ function summarize(statuses: WireStatus[]): WireStatus {
   return { code: Code.MULTIPLE_RESULTS, message: `${failed.length} of ${statuses.length} entries failed; see each entry's status` };
 }
 
+/**
+ * A message whose properties do not fit its type or topic. (Module level: a closure made per
+ * message costs a `__name` property definition each time under the tsx/esbuild loader.)
+ */
+function conflict(topic: string, why: string): MqError {
+  return new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, why, { topic });
+}
+
 const WRITABLE = new Set(['WRITE', 'READ_WRITE']);
 const READABLE = new Set(['READ', 'READ_WRITE']);
 
@@ -136,30 +144,29 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
     const props = m.userProperties ?? {};
     v.checkProperties(props, opts.maxPropertiesSize);
     const type = sp.messageType === 'MESSAGE_TYPE_UNSPECIFIED' ? 'NORMAL' : sp.messageType;
-    const conflict = (why: string) => new MqError(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, why, { topic: topicName });
     if (type === 'TRANSACTION') throw new MqError(Code.UNSUPPORTED, 'transactional messages are not supported by this broker', { topic: topicName });
     let lite: { parent: TopicConfig; name: string } | undefined;
     if (topic.messageType === 'LITE') {
-      if (sp.liteTopic === undefined || sp.liteTopic === '') throw conflict(`${topicName} is a LITE topic: its messages need a lite_topic`);
-      if (type !== 'LITE' && type !== 'NORMAL') throw conflict(`${topicName} is a LITE topic; it accepts LITE messages, not ${type}`);
+      if (sp.liteTopic === undefined || sp.liteTopic === '') throw conflict(topicName, `${topicName} is a LITE topic: its messages need a lite_topic`);
+      if (type !== 'LITE' && type !== 'NORMAL') throw conflict(topicName, `${topicName} is a LITE topic; it accepts LITE messages, not ${type}`);
       lite = { parent: topic, name: ctx.lite.checkName(sp.liteTopic) };
     } else if (type === 'LITE' || sp.liteTopic !== undefined) {
-      throw conflict(`lite_topic is only allowed on LITE topics (${topicName} is ${topic.messageType}; create a parent with --type lite)`);
+      throw conflict(topicName, `lite_topic is only allowed on LITE topics (${topicName} is ${topic.messageType}; create a parent with --type lite)`);
     } else if (!acceptedTypes(topic.messageType).includes(type as MessageTypeName)) {
-      throw conflict(`topic ${topicName} is a ${topic.messageType} topic; it accepts ${acceptedTypes(topic.messageType).join(', ')} messages, not ${type}`);
+      throw conflict(topicName, `topic ${topicName} is a ${topic.messageType} topic; it accepts ${acceptedTypes(topic.messageType).join(', ')} messages, not ${type}`);
     }
     // Delivery time: DELAY messages need one; any message may carry one (a delayed FIFO message).
     const deliverAtMs = timestampToMs(sp.deliveryTimestamp);
-    if (type === 'DELAY' && deliverAtMs === undefined) throw conflict('DELAY messages need a delivery_timestamp');
+    if (type === 'DELAY' && deliverAtMs === undefined) throw conflict(topicName, 'DELAY messages need a delivery_timestamp');
     if (deliverAtMs !== undefined) v.checkDeliveryTime(deliverAtMs, now, opts.maxDelayMs);
-    if (type === 'FIFO' && sp.messageGroup === undefined) throw conflict('FIFO messages need a message_group');
+    if (type === 'FIFO' && sp.messageGroup === undefined) throw conflict(topicName, 'FIFO messages need a message_group');
     if (sp.messageGroup !== undefined) {
-      if (topic.messageType !== 'FIFO') throw conflict(`message_group is only allowed on FIFO topics (${topicName} is ${topic.messageType})`);
+      if (topic.messageType !== 'FIFO') throw conflict(topicName, `message_group is only allowed on FIFO topics (${topicName} is ${topic.messageType})`);
       v.checkMessageGroup(sp.messageGroup);
     }
-    if (type === 'PRIORITY' && sp.priority === undefined) throw conflict('PRIORITY messages need a priority');
+    if (type === 'PRIORITY' && sp.priority === undefined) throw conflict(topicName, 'PRIORITY messages need a priority');
     if (sp.priority !== undefined) {
-      if (topic.messageType !== 'PRIORITY') throw conflict(`priority is only allowed on PRIORITY topics (${topicName} is ${topic.messageType})`);
+      if (topic.messageType !== 'PRIORITY') throw conflict(topicName, `priority is only allowed on PRIORITY topics (${topicName} is ${topic.messageType})`);
       v.checkPriority(sp.priority);
     }
     const ttlMs = v.ttlProperty(props[TTL_PROPERTY], opts.maxTtlMs);

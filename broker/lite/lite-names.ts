@@ -22,9 +22,13 @@ export function parseLiteInternal(name: string): { parent: string; lite: string 
 
 /** The lite topic name, or ILLEGAL_LITE_TOPIC saying what is wrong with it. */
 export function checkLiteTopic(lite: string | undefined | null, maxLength: number): string {
-  const bad = (why: string) => new MqError(Code.ILLEGAL_LITE_TOPIC, `lite topic ${JSON.stringify(lite ?? '')} ${why}`, { liteTopic: lite ?? '' });
-  if (!lite) throw bad('is required');
-  if (lite.length > maxLength) throw bad(`must be at most ${maxLength} characters (got ${lite.length})`);
-  if (!LITE_NAME_PATTERN.test(lite)) throw bad(`must match ${LITE_NAME_PATTERN.source}`);
+  if (!lite) throw badLiteTopic(lite, 'is required');
+  if (lite.length > maxLength) throw badLiteTopic(lite, `must be at most ${maxLength} characters (got ${lite.length})`);
+  if (!LITE_NAME_PATTERN.test(lite)) throw badLiteTopic(lite, `must match ${LITE_NAME_PATTERN.source}`);
   return lite;
+}
+
+// Module level, not a closure per call: checkLiteTopic runs for every lite message and subscription.
+function badLiteTopic(lite: string | undefined | null, why: string): MqError {
+  return new MqError(Code.ILLEGAL_LITE_TOPIC, `lite topic ${JSON.stringify(lite ?? '')} ${why}`, { liteTopic: lite ?? '' });
 }

@@ -52,16 +52,14 @@ export class ReceiptHandleCodec {
 
   /** Verifies and decodes, or throws INVALID_RECEIPT_HANDLE. */
   decode(group: string, topic: string, handle: string): ReceiptHandle {
-    const invalid = (why: string) =>
-      new MqError(Code.INVALID_RECEIPT_HANDLE, `invalid receipt handle: ${why}`, { receiptHandle: handle, group, topic });
-    if (!handle) throw invalid('missing');
-    if (handle.length > 64 || !/^[A-Za-z0-9_-]+$/.test(handle)) throw invalid('malformed');
+    if (!handle) throw invalidHandle('missing', handle, group, topic);
+    if (handle.length > 64 || !HANDLE_CHARS.test(handle)) throw invalidHandle('malformed', handle, group, topic);
     const b = Buffer.from(handle, 'base64url');
     // Canonical form only: the last base64 character carries 2 unused bits, so without this
     // check a handle with that character changed would decode to the same bytes and verify.
-    if (b.length !== BODY_LEN + MAC_LEN || b[0] !== 1 || b.toString('base64url') !== handle) throw invalid('malformed');
+    if (b.length !== BODY_LEN + MAC_LEN || b[0] !== 1 || b.toString('base64url') !== handle) throw invalidHandle('malformed', handle, group, topic);
     const expected = this.mac(b.subarray(0, BODY_LEN), group, topic);
-    if (!expected.equals(b.subarray(BODY_LEN))) throw invalid(`not issued by this broker for group ${group} and topic ${topic}`);
+    if (!expected.equals(b.subarray(BODY_LEN))) throw invalidHandle(`not issued by this broker for group ${group} and topic ${topic}`, handle, group, topic);
     return { queueId: b.readUInt16BE(1), offset: Number(b.readBigUInt64BE(3)), token: b.readUInt32BE(11) };
   }
 
@@ -83,4 +81,11 @@ export class ReceiptHandleCodec {
     innerDigest.copy(out, BLOCK);
     return (hash('sha256', out, 'buffer') as unknown as Buffer).subarray(0, MAC_LEN);
   }
+}
+
+const HANDLE_CHARS = /^[A-Za-z0-9_-]+$/;
+
+// Module level, not a closure per call: handles are checked for every ack.
+function invalidHandle(why: string, handle: string, group: string, topic: string): MqError {
+  return new MqError(Code.INVALID_RECEIPT_HANDLE, `invalid receipt handle: ${why}`, { receiptHandle: handle, group, topic });
 }

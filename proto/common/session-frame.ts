@@ -107,52 +107,62 @@ export function encodeFrame(f: SessionFrame): Buffer {
  */
 export function decodeFrame(buf: Buffer): SessionFrame {
   const f: SessionFrame = { id: 0, method: 0, payload: [] };
-  let pos = 0;
-  const end = buf.length;
-  const varint = (): number => {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= end) throw new FrameError('truncated varint');
-      const b = buf[pos++]!;
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-    throw new FrameError('varint too long');
-  };
-  const bytes = (): Buffer => {
-    const len = varint();
-    if (pos + len > end) throw new FrameError('truncated length-delimited field');
-    const out = buf.subarray(pos, pos + len);
-    pos += len;
-    return out;
-  };
-  while (pos < end) {
-    const key = varint();
+  const r = new FrameReader(buf);
+  while (r.pos < r.end) {
+    const key = r.varint();
     const field = Math.floor(key / 8);
     const wire = key & 7;
     if (wire === 0) {
-      const v = varint();
+      const v = r.varint();
       if (field === 1) f.id = v;
       else if (field === 2) f.method = v;
       else if (field === 4) f.cancel = v !== 0;
       else if (field === 5) f.timeoutMs = v;
       else if (field === 6) f.grpcCode = v;
     } else if (wire === 2) {
-      const b = bytes();
+      const b = r.bytes();
       if (field === 3) f.payload.push(b);
       else if (field === 7) f.grpcMessage = b.toString('utf8');
     } else if (wire === 1) {
-      pos += 8;
+      r.pos += 8;
     } else if (wire === 5) {
-      pos += 4;
+      r.pos += 4;
     } else {
       throw new FrameError(`unsupported wire type ${wire}`);
     }
-    if (pos > end) throw new FrameError('truncated fixed-width field');
+    if (r.pos > r.end) throw new FrameError('truncated fixed-width field');
   }
   return f;
+}
+
+/** Read position in a frame (a class, not closures: one frame per request is decoded). */
+class FrameReader {
+  pos = 0;
+  readonly end: number;
+  constructor(private readonly buf: Buffer) {
+    this.end = buf.length;
+  }
+
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new FrameError('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    throw new FrameError('varint too long');
+  }
+
+  bytes(): Buffer {
+    const len = this.varint();
+    if (this.pos + len > this.end) throw new FrameError('truncated length-delimited field');
+    const out = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
 }
 
 const identity = (b: Buffer): Buffer => b;

@@ -131,7 +131,9 @@ export function createAdminHandlers(ctx: BrokerContext, logger: Logger): BrokerA
       }
       const topic = ctx.topics.get(loc.topic);
       const m = topic ? await ctx.store.readOne(loc.topic, loc.queueId, loc.offset) : undefined;
-      if (!m || !topic) throw notFound();
+      // The id check: an index entry left by a crash before its message committed may point at
+      // an offset a later message took (the index has its own write queue, docs/broker.md).
+      if (!m || !topic || m.id !== id) throw notFound();
       return { status: okStatus(), message: messageInfo(m, topic, 'stored', ctx.pop.deliveryStates(loc.topic, loc.queueId, loc.offset), call.request.includeBody) };
     }),
     FindMessages: unary(logger, async (call) => {

@@ -76,6 +76,12 @@ export class FeatureBroker {
     return this.running;
   }
 
+  /** The broker's data directory (it outlives restarts). */
+  get dataDir(): string {
+    if (!this.dir) throw new Error('broker not started');
+    return this.dir.path;
+  }
+
   async start(): Promise<this> {
     this.dir ??= tmpDir('agentmq-features-');
     this.running = await startBroker(this.dir.path, this.opts);

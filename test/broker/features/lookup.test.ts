@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { idOf } from '../../helpers/broker-fixture.js';
 import { FeatureBroker, featureMessage, sleep } from '../../helpers/feature-harness.js';
 import { call } from '../../helpers/wire.js';
+import { RocksDb } from '../../../broker/store/rocks.js';
+import { encodeLocation, messageIdKey } from '../../../broker/store/keys.js';
 
 describe('features - message lookup', () => {
   let fb: FeatureBroker;
@@ -113,6 +115,22 @@ describe('features - message lookup', () => {
     expect(unknown.status?.code).toBe('TOPIC_NOT_FOUND');
     const empty = await call(fb.b.admin, fb.b.admin.FindMessages, { topic: 'l-none', key: '', limit: 0, includeBody: false });
     expect(empty.status?.code).toBe('ILLEGAL_MESSAGE_KEY');
+  });
+
+  it('lookup - an id index entry left by a crash, pointing at an offset another message took, is MESSAGE_NOT_FOUND (never the other message)', async () => {
+    await fb.createTopic('l-stale', 'NORMAL', 1);
+    await fb.sendOne('l-stale', 'real-0');
+    await fb.stop();
+    // What a crash can leave: the index queue committed 'ghost' -> (l-stale, 0, 0), its message batch did not.
+    const db = new RocksDb(fb.dataDir);
+    await db.open();
+    await db.batch([{ type: 'put', key: messageIdKey('ghost'), value: encodeLocation('l-stale', 0, 0) }], true);
+    await db.close();
+    await fb.start();
+    expect((await fb.getMessage('ghost')).code).toBe('MESSAGE_NOT_FOUND');
+    const real = await fb.getMessage('real-0');
+    expect(real.code).toBe('OK');
+    expect(real.message?.offset).toBe(0);
   });
 
   it('lookup - a restart keeps the id and key indexes and the group states', async () => {

@@ -21,7 +21,8 @@
  *   Anything else (numeric codes, Long or string offsets, class instances, wrong types) is handed
  *   to proto-loader's serializer, so bytes and errors are proto-loader's there by construction.
  * - `messagingServiceDefinition()`: the loaded MessagingService definition with SendMessage's
- *   `requestDeserialize` / `responseSerialize` swapped for these; used by server.ts and session.ts.
+ *   `requestDeserialize` / `responseSerialize` swapped for these, and ReceiveMessage's
+ *   `responseSerialize` for wire-receive.ts's encoder (same design); used by server.ts and session.ts.
  *
  * Enum numbers and names come from the loaded proto definitions. Tested against proto-loader in
  * test/broker/wire.test.ts (requests from the official client's encoder, our SDK's and protobufjs,
@@ -30,6 +31,7 @@
  * proto/common/protobuf-wire.ts, shared with the SDK's codec (client/rpc/wire.ts).
  */
 import { messagingService } from '../../proto/index.js';
+import { encodeReceiveMessageResponse } from './wire-receive.js';
 import { Reader, Writer, intSize, rocketmqEnum, utf8Length, varintSize } from '../../proto/common/protobuf-wire.js';
 import type { EnumTable } from '../../proto/common/protobuf-wire.js';
 import type { SendMessageRequest__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageRequest.js';
@@ -540,7 +542,7 @@ type MessagingServiceDefinition = ReturnType<typeof messagingService>['service']
 
 let definition: MessagingServiceDefinition | undefined;
 
-/** MessagingService with the SendMessage codec above (see the file comment). */
+/** MessagingService with the SendMessage codec above and the ReceiveMessage encoder (see the file comment). */
 export function messagingServiceDefinition(): MessagingServiceDefinition {
   if (!definition) {
     const service = messagingService().service;
@@ -551,6 +553,7 @@ export function messagingServiceDefinition(): MessagingServiceDefinition {
         requestDeserialize: decodeSendMessageRequest,
         responseSerialize: encodeSendMessageResponse,
       },
+      ReceiveMessage: { ...service.ReceiveMessage, responseSerialize: encodeReceiveMessageResponse },
     };
   }
   return definition;

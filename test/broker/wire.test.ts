@@ -342,6 +342,6 @@ describe('messaging service definition', () => {
     expect(send.requestSerialize).toBe(original.SendMessage.requestSerialize);
     expect(send.responseDeserialize).toBe(original.SendMessage.responseDeserialize);
     expect(Object.keys(def).sort()).toEqual(Object.keys(original).sort());
-    for (const name of Object.keys(original)) if (name !== 'SendMessage') expect(def[name]).toBe(original[name as keyof typeof original]);
+    for (const name of Object.keys(original)) if (name !== 'SendMessage' && name !== 'ReceiveMessage') expect(def[name]).toBe(original[name as keyof typeof original]);
   });
 });

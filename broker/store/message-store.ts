@@ -10,8 +10,9 @@
  * - Everything is written through one WriteQueue (group commit, flush policy sync|async), except
  *   the message id index ('N' entries of stored messages): those go through a second WriteQueue
  *   (`idWrites`) whose batches run beside the first one's, as RocketMQ builds its index beside
- *   the commit log. An append resolves only when both its batches committed, so an acknowledged
- *   message can always be looked up; a message whose index write was lost in a crash was never
+ *   the commit log. Messages become visible (parked receives wake) once their own batch
+ *   committed; the append resolves only when both its batches did, so an acknowledged message
+ *   can always be looked up; a message whose index write was lost in a crash was never
  *   acknowledged (its producer retries). Nothing else writes stored messages' 'N' keys, so the
  *   two queues never write the same key and their relative order cannot matter. The split halves
  *   the ops of the serial message batches (measured: the RocksDB batch, ~2.6 µs per op, was what
@@ -314,18 +315,20 @@ export class MessageStore {
       indexed.catch(() => {}); // entries pointing at nothing: lookups answer "not found"
       throw err;
     }
-    try {
-      await indexed;
-    } catch (err) {
-      // The messages are stored and become visible below; only looking them up by id fails.
-      this.opts.logger.warn('message id index write failed; these messages cannot be looked up by id', { count: idOps.length, err: String(err) });
-    }
+    // Visible (and parked receives woken) as soon as the messages are stored; the append
+    // resolves (the producer's acknowledgement) only once their id index is committed too.
     const arrivals = new Map<string, number>();
     for (const t of touched) {
       if (t.offset + 1 > t.q.committed) t.q.committed = t.offset + 1;
       arrivals.set(t.topic, (arrivals.get(t.topic) ?? 0) + 1);
     }
     for (const [topic, count] of arrivals) this.arrival(topic, count);
+    try {
+      await indexed;
+    } catch (err) {
+      // The messages are stored and visible; only looking them up by id fails.
+      this.opts.logger.warn('message id index write failed; these messages cannot be looked up by id', { count: idOps.length, err: String(err) });
+    }
     return results;
   }
 

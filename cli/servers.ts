@@ -1,6 +1,8 @@
 /** `agentmq dev`, `agentmq nameserver`, `agentmq broker`: long-running server commands. */
 import { join } from 'node:path';
-import { createNameServer, type DiscoveryOptions, type NameServer } from '../nameserver/index.js';
+// The NameServer (and with it hnswlib's native addon) is imported only by the commands that run
+// one: `agentmq broker` processes do not load it.
+import type { DiscoveryOptions, NameServer } from '../nameserver/index.js';
 import { createBroker, type Broker, type BrokerOptions } from '../broker/index.js';
 import { consoleLogger } from '../proto/common/logger.js';
 import { DEFAULT_DATA_DIR, int, parse, UsageError } from './args.js';
@@ -169,6 +171,7 @@ export async function dev(argv: string[]): Promise<number> {
   let ns: NameServer | undefined;
   let broker: Broker | undefined;
   try {
+    const { createNameServer } = await import('../nameserver/index.js');
     ns = createNameServer({ host, port: nsPort, logger: consoleLogger('nameserver'), discovery: discoveryOptions(values, join(dataDir, 'nameserver', 'embeddings')) });
     await ns.start();
     const nsAddr = `${ns.address.host}:${ns.address.port}`;
@@ -197,6 +200,7 @@ export async function dev(argv: string[]): Promise<number> {
 export async function nameserver(argv: string[]): Promise<number> {
   const { values } = parse(argv, SERVER_FLAGS, NAMESERVER_USAGE);
   if (values.help) return (console.log(NAMESERVER_USAGE), 0);
+  const { createNameServer } = await import('../nameserver/index.js');
   const ns = createNameServer({
     host: values.host ?? '127.0.0.1',
     port: int('port', values.port, 9876),

@@ -433,10 +433,12 @@ export class PopService {
       if (!this.deadLetterSink) throw new Error('no dead-letter sink');
       await this.deadLetterSink(req.group, letters, ops);
       this.logger.info('messages dead-lettered', { topic, group: req.group, count: letters.length });
-    } else if (this.store.flushPolicy === 'async' && out.length > 0) {
-      // Under async flush, deliver without waiting for the claim to be written: if the broker
-      // dies first, the messages are simply delivered again (at-least-once), and any ack that
-      // follows is queued behind this write, so it cannot overtake it.
+    } else if (out.length > 0) {
+      // Deliver without waiting for the claim (cursor, in-flight records) to be written, under
+      // either flush policy: if the broker dies first, the messages are simply delivered again
+      // (at-least-once), and any ack that follows is queued behind this write, so it cannot
+      // overtake it. The `sync` policy is about acknowledged sends; consumer positions are not
+      // fsynced before a delivery in RocketMQ either (it persists consume offsets periodically).
       this.store.writes.write(ops).catch((err: unknown) => this.logger.error('persisting a receive failed; its messages will be redelivered after a restart', { topic, group: req.group, err: String(err) }));
     } else {
       await this.store.writes.write(ops);

@@ -12,10 +12,13 @@ export const DEFAULT_MAX_LITE_TOPIC_LENGTH = 64;
 
 /** `lite` if it is a valid lite topic name, else IllegalLiteTopicError (ILLEGAL_LITE_TOPIC) naming `field`. */
 export function checkLiteTopicName(field: string, lite: unknown, maxLength: number = DEFAULT_MAX_LITE_TOPIC_LENGTH): string {
-  const bad = (why: string) =>
-    new IllegalLiteTopicError(Code.ILLEGAL_LITE_TOPIC, `${field} ${JSON.stringify(lite ?? '')} ${why}`, { field, liteTopic: typeof lite === 'string' ? lite : '' });
-  if (typeof lite !== 'string' || lite === '') throw bad('must be a non-empty string');
-  if (lite.length > maxLength) throw bad(`must be at most ${maxLength} characters (got ${lite.length})`);
-  if (!LITE_TOPIC_PATTERN.test(lite)) throw bad(`must match ${LITE_TOPIC_PATTERN.source}`);
+  if (typeof lite !== 'string' || lite === '') throw badLiteTopicName(field, lite, 'must be a non-empty string');
+  if (lite.length > maxLength) throw badLiteTopicName(field, lite, `must be at most ${maxLength} characters (got ${lite.length})`);
+  if (!LITE_TOPIC_PATTERN.test(lite)) throw badLiteTopicName(field, lite, `must match ${LITE_TOPIC_PATTERN.source}`);
   return lite;
+}
+
+// Module level, not a closure per call: names are checked for every lite send and subscribe.
+function badLiteTopicName(field: string, lite: unknown, why: string): IllegalLiteTopicError {
+  return new IllegalLiteTopicError(Code.ILLEGAL_LITE_TOPIC, `${field} ${JSON.stringify(lite ?? '')} ${why}`, { field, liteTopic: typeof lite === 'string' ? lite : '' });
 }

@@ -31,7 +31,7 @@
  * timestamps, every field, defaults and odd values, and the fallbacks.
  */
 import { messagingService } from '../../proto/index.js';
-import { Writer, intSize, rocketmqEnum, utf8Length, varintSize } from '../../proto/common/protobuf-wire.js';
+import { Writer, delimitedSize, intSize, isPlain, rocketmqEnum, utf8Length, varintSize } from '../../proto/common/protobuf-wire.js';
 import type { ReceiveMessageResponse } from '../../proto/gen/apache/rocketmq/v2/ReceiveMessageResponse.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -86,13 +86,6 @@ function fail(): number {
   return 0;
 }
 
-/** A plain object (what fromObject reads the same way we do); not a protobufjs instance, array or class. */
-function isPlain(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
 /** Bytes of a field's tag: all tags here are below 2^14. */
 function tagSize(tag: number): number {
   return tag < 0x80 ? 1 : 2;
@@ -100,7 +93,7 @@ function tagSize(tag: number): number {
 
 /** Size of a length-delimited field of `len` bytes. */
 function delimited(tag: number, len: number): number {
-  return tagSize(tag) + varintSize(len) + len;
+  return tagSize(tag) + delimitedSize(len);
 }
 
 // ---------------------------------------------------------------------------------------------

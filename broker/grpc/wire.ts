@@ -32,7 +32,7 @@
  */
 import { messagingService } from '../../proto/index.js';
 import { encodeReceiveMessageResponse } from './wire-receive.js';
-import { Reader, Writer, intSize, rocketmqEnum, utf8Length, varintSize } from '../../proto/common/protobuf-wire.js';
+import { Reader, Writer, intSize, isPlain, rocketmqEnum, utf8Length, varintSize } from '../../proto/common/protobuf-wire.js';
 import type { EnumTable } from '../../proto/common/protobuf-wire.js';
 import type { SendMessageRequest__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageRequest.js';
 import type { SendMessageResponse } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
@@ -358,13 +358,6 @@ export function decodeSendMessageRequest(buf: Buffer): SendMessageRequest__Outpu
 
 /** Signals that an input is not of the handled shape: proto-loader encodes it instead. */
 const FALLBACK = -1;
-
-/** A plain object (what fromObject reads the same way we do); not a protobufjs instance, array or class. */
-function isPlain(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x) as unknown;
-  return proto === Object.prototype || proto === null;
-}
 
 /** An optional string field: its byte length, -2 when absent (null/undefined), FALLBACK for any other type. */
 const ABSENT = -2;

@@ -84,6 +84,17 @@ export function intSize(v: number): number {
   return v < 0 ? 10 : varintSize(v);
 }
 
+/**
+ * A plain object (what protobufjs's fromObject reads the same way a hand-written encoder does);
+ * not a protobufjs instance, array or class instance. The broker's encoders hand anything else
+ * to proto-loader.
+ */
+export function isPlain(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null) return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /** Size of a length-delimited field's value part: length prefix + bytes. */
 export function delimitedSize(len: number): number {
   return varintSize(len) + len;

@@ -96,7 +96,7 @@ export interface DiscoverAnswer {
   bestScore: number;
   noMatch: boolean;
   /** Calibration signals of the first hit, when the implementation exposes them. */
-  top?: { cosine?: number; coverage?: number; charCoverage?: number };
+  top?: { cosine?: number; coverage?: number; charCoverage?: number; thesaurusSimilarity?: number };
 }
 
 export type DiscoverFn = (query: string) => Promise<DiscoverAnswer>;
@@ -110,7 +110,14 @@ export function catalogDiscoverFn(catalog: TopicCatalog, options: CatalogSearchO
       ranked: r.hits.map((h) => h.name),
       bestScore: r.bestScore,
       noMatch: r.noMatch,
-      top: first ? { cosine: first.signals.cosine, coverage: first.signals.coverage, charCoverage: first.signals.charCoverage } : undefined,
+      top: first
+        ? {
+            cosine: first.signals.cosine,
+            coverage: first.signals.coverage,
+            charCoverage: first.signals.charCoverage,
+            thesaurusSimilarity: first.signals.thesaurusSimilarity,
+          }
+        : undefined,
     };
   };
 }
@@ -226,14 +233,21 @@ export function fitCalibration(
   rows: EvaluationReport['rows'],
   iterations = 20000,
   rate = 0.5,
-  options: { charNgram?: boolean } = {},
-): { intercept: number; vector: number; lexical: number; charNgram: number } {
+  options: { charNgram?: boolean; thesaurus?: boolean } = {},
+): { intercept: number; vector: number; lexical: number; charNgram: number; thesaurus: number } {
   const useChar = options.charNgram ?? false;
+  const useThesaurus = options.thesaurus ?? true;
   const data = rows.map((r) => ({
-    x: [1, r.answer.top?.cosine ?? 0, r.answer.top?.coverage ?? 0, useChar ? (r.answer.top?.charCoverage ?? 0) : 0],
+    x: [
+      1,
+      r.answer.top?.cosine ?? 0,
+      r.answer.top?.coverage ?? 0,
+      useChar ? (r.answer.top?.charCoverage ?? 0) : 0,
+      useThesaurus ? (r.answer.top?.thesaurusSimilarity ?? 0) : 0,
+    ],
     y: r.top1Relevant ? 1 : 0,
   }));
-  const d = 4;
+  const d = 5;
   const w = new Array<number>(d).fill(0);
   const l2 = 1e-3;
   for (let it = 0; it < iterations; it++) {
@@ -246,13 +260,21 @@ export function fitCalibration(
     }
     for (let j = 0; j < d; j++) w[j]! -= rate * (g[j]! / data.length + (j > 0 ? l2 * w[j]! : 0));
   }
-  return { intercept: w[0]!, vector: w[1]!, lexical: w[2]!, charNgram: w[3]! };
+  return { intercept: w[0]!, vector: w[1]!, lexical: w[2]!, charNgram: w[3]!, thesaurus: w[4]! };
 }
 
 /** The calibrated first-hit score of an answered query under `cal` (what `HybridSearch` computes). */
-export function calibratedScore(answer: DiscoverAnswer, cal: { intercept: number; vector: number; lexical: number; charNgram?: number }): number {
+export function calibratedScore(
+  answer: DiscoverAnswer,
+  cal: { intercept: number; vector: number; lexical: number; charNgram?: number; thesaurus?: number },
+): number {
   const t = answer.top;
-  const z = cal.intercept + cal.vector * (t?.cosine ?? 0) + cal.lexical * (t?.coverage ?? 0) + (cal.charNgram ?? 0) * (t?.charCoverage ?? 0);
+  const z =
+    cal.intercept +
+    cal.vector * (t?.cosine ?? 0) +
+    cal.lexical * (t?.coverage ?? 0) +
+    (cal.charNgram ?? 0) * (t?.charCoverage ?? 0) +
+    (cal.thesaurus ?? 0) * (t?.thesaurusSimilarity ?? 0);
   return t ? 1 / (1 + Math.exp(-z)) : 0;
 }
 

@@ -25,6 +25,10 @@
  * from a tag index (`prefilterMax`); other filters run inside each ranker.
  */
 import { CharNgramIndex } from './char-ngram-index.js';
+import { bundledThesaurus } from './thesaurus.js';
+import type { Thesaurus } from './thesaurus.js';
+import { ThesaurusRanker } from './thesaurus-ranker.js';
+import type { ThesaurusQueryTerm } from './thesaurus-ranker.js';
 import type { Embedder } from './embedder.js';
 import { LexicalIndex } from './lexical-index.js';
 import type { WeightedTerm } from './lexical-index.js';
@@ -51,7 +55,7 @@ export interface SearchFilters {
 
 /**
  * Logistic calibration of the match score:
- * σ(intercept + vector·cosine + lexical·coverage + charNgram·charCoverage).
+ * σ(intercept + vector·cosine + lexical·coverage + charNgram·charCoverage + thesaurus·thesaurusSimilarity).
  */
 export interface ScoreCalibration {
   intercept: number;
@@ -59,6 +63,8 @@ export interface ScoreCalibration {
   lexical: number;
   /** Coefficient of the character n-gram coverage (0 when absent). */
   charNgram?: number;
+  /** Coefficient of the thesaurus similarity (0 when absent). */
+  thesaurus?: number;
 }
 
 export interface RankerWeights {
@@ -71,6 +77,12 @@ export interface RankerWeights {
    * out. @default DEFAULT_RANKER_WEIGHTS of the embedder's family
    */
   charNgram?: number;
+  /**
+   * Weight of the thesaurus ranking (thesaurus-ranker.ts) in the fusion, before it is scaled per
+   * query by the square of the share of the query the thesaurus knows; 0 leaves it out (and the
+   * thesaurus is not loaded). @default DEFAULT_RANKER_WEIGHTS of the embedder's family
+   */
+  thesaurus?: number;
 }
 
 export const DEFAULT_RRF_K = 60;
@@ -99,8 +111,8 @@ export function embedderFamily(embedder: Embedder): EmbedderFamily {
  *   measured there.
  */
 export const DEFAULT_RANKER_WEIGHTS: Readonly<Record<EmbedderFamily, Readonly<Required<RankerWeights>>>> = {
-  lexical: { lexical: 1, vector: 0, charNgram: 0.3 },
-  transformers: { lexical: 1, vector: 1.5, charNgram: 0 },
+  lexical: { lexical: 1, vector: 0, charNgram: 0.3, thesaurus: 1.5 },
+  transformers: { lexical: 1, vector: 1.5, charNgram: 0, thesaurus: 0 },
 };
 
 /**
@@ -114,7 +126,7 @@ export const DEFAULT_RANKER_WEIGHTS: Readonly<Record<EmbedderFamily, Readonly<Re
  *   Refit it with `--embedder transformers --model-dir DIR --fit` where the model is present.
  */
 export const DEFAULT_CALIBRATIONS: Readonly<Record<EmbedderFamily, ScoreCalibration>> = {
-  lexical: { intercept: -1.74, vector: 4.3, lexical: 2.66 },
+  lexical: { intercept: -1.53, vector: 4.92, lexical: 2.37, thesaurus: -0.28 },
   transformers: { intercept: -5, vector: 10, lexical: 2 },
 };
 
@@ -125,7 +137,7 @@ export const DEFAULT_CALIBRATIONS: Readonly<Record<EmbedderFamily, ScoreCalibrat
  * unanswerable request). The transformers value is the natural 0.5 of the uncalibrated prior.
  */
 export const DEFAULT_MIN_SCORES: Readonly<Record<EmbedderFamily, number>> = {
-  lexical: 0.22,
+  lexical: 0.217,
   transformers: 0.5,
 };
 
@@ -140,6 +152,8 @@ export interface HybridSearchOptions {
   calibration?: ScoreCalibration;
   /** BM25 field weights. @default DEFAULT_LEXICAL_FIELD_WEIGHTS */
   fieldWeights?: LexicalFieldWeights;
+  /** The thesaurus of the thesaurus ranker. @default the bundled one (thesaurus.ts), loaded when its weight is positive */
+  thesaurus?: Thesaurus;
   /** Initial vector index capacity. @default 1024 */
   initialCapacity?: number;
   /** Default "no match" threshold of searches. @default DEFAULT_MIN_SCORES of the embedder's family */
@@ -182,6 +196,10 @@ export interface SearchSignals {
   lexicalRank?: number;
   /** 1-based rank in the character n-gram ranking. */
   charNgramRank?: number;
+  /** Similarity in the thesaurus ranking, when it returned the topic. */
+  thesaurusSimilarity?: number;
+  /** 1-based rank in the thesaurus ranking. */
+  thesaurusRank?: number;
   /** The calibrated score before it was capped by the results above. */
   rawScore: number;
 }
@@ -243,6 +261,8 @@ export class HybridSearch {
   readonly vectors: VectorIndex;
   /** Character n-gram BM25 (built only when its fusion weight is positive). */
   readonly charNgrams: CharNgramIndex | undefined;
+  /** Thesaurus ranker (built only when its fusion weight is positive). */
+  readonly thesaurus: ThesaurusRanker | undefined;
   readonly #docs = new Map<TopicName, TopicDocument>();
   /** Each topic's lowercased tags (topic and skill tags), and the reverse: tag -> topics. */
   readonly #tagsOf = new Map<TopicName, Set<string>>();
@@ -263,11 +283,12 @@ export class HybridSearch {
       lexical: options.weights?.lexical ?? defaults.lexical,
       vector: options.weights?.vector ?? defaults.vector,
       charNgram: options.weights?.charNgram ?? defaults.charNgram,
+      thesaurus: options.weights?.thesaurus ?? defaults.thesaurus,
     };
     for (const [k, w] of Object.entries(this.#weights)) {
       if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`weights.${k} must be a finite number >= 0 (got ${String(w)})`);
     }
-    if (this.#weights.lexical + this.#weights.vector + this.#weights.charNgram <= 0) throw new RangeError('at least one ranker weight must be positive');
+    if (this.#weights.lexical + this.#weights.vector + this.#weights.charNgram + this.#weights.thesaurus <= 0) throw new RangeError('at least one ranker weight must be positive');
     this.#rrfK = options.rrfK ?? DEFAULT_RRF_K;
     if (!(this.#rrfK >= 0)) throw new RangeError(`rrfK must be >= 0 (got ${String(this.#rrfK)})`);
     this.#candidates = options.candidates ?? DEFAULT_CANDIDATES;
@@ -278,6 +299,7 @@ export class HybridSearch {
     this.#prefilterMax = options.prefilterMax ?? Math.floor(DEFAULT_PREFILTER_WORK / embedder.dimensions);
     this.lexical = new LexicalIndex();
     this.charNgrams = this.#weights.charNgram > 0 ? new CharNgramIndex() : undefined;
+    this.thesaurus = this.#weights.thesaurus > 0 ? new ThesaurusRanker(options.thesaurus ?? bundledThesaurus()) : undefined;
     this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity });
   }
 
@@ -309,7 +331,12 @@ export class HybridSearch {
         names.add(doc.name);
       }
       this.#docs.set(doc.name, doc);
-      this.lexical.upsert(doc.name, lexicalSections(doc, this.#fieldWeights));
+      const tf = new Map<string, number>();
+      for (const section of lexicalSections(doc, this.#fieldWeights)) {
+        for (const term of analyze(section.text)) tf.set(term, (tf.get(term) ?? 0) + section.weight);
+      }
+      this.lexical.upsertTerms(doc.name, tf);
+      this.thesaurus?.upsert(doc.name, tf);
       this.charNgrams?.upsert(doc.name, texts[i]!);
       this.vectors.upsert(doc.name, vectors[i]!);
     });
@@ -358,6 +385,7 @@ export class HybridSearch {
     const had = this.#docs.delete(name);
     this.lexical.remove(name);
     this.charNgrams?.remove(name);
+    this.thesaurus?.remove(name);
     this.vectors.remove(name);
     return had;
   }
@@ -417,7 +445,17 @@ export class HybridSearch {
 
     const rows = new Map<
       TopicName,
-      { fused: number; cosine?: number; coverage?: number; charCoverage?: number; vectorRank?: number; lexicalRank?: number; charNgramRank?: number }
+      {
+        fused: number;
+        cosine?: number;
+        coverage?: number;
+        charCoverage?: number;
+        vectorRank?: number;
+        lexicalRank?: number;
+        charNgramRank?: number;
+        thesaurusSimilarity?: number;
+        thesaurusRank?: number;
+      }
     >();
     const row = (name: TopicName) => {
       let r = rows.get(name);
@@ -442,6 +480,24 @@ export class HybridSearch {
       r.charCoverage = charSearch.ceiling > 0 ? Math.min(1, h.score / charSearch.ceiling) : 0;
       r.fused += this.#weights.charNgram / (this.#rrfK + i + 1);
     });
+    // Thesaurus ranking: over the whole catalog while it is small, else over the candidates above.
+    let thesaurusWeight = 0;
+    if (this.thesaurus) {
+      const counts = new Map<string, number>();
+      for (const { term } of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
+      const n = this.lexical.size;
+      const idf = (term: string): number => Math.log(1 + (n + 1) / (1 + this.lexical.documentFrequency(term)));
+      const qTerms: ThesaurusQueryTerm[] = [...counts].map(([term, count]) => ({ term, count, idf: idf(term) }));
+      const candidates = among ?? (this.thesaurus.scansAll ? [] : [...rows.keys()]);
+      const t = this.thesaurus.search(qTerms, idf, k, candidates, allow);
+      thesaurusWeight = this.#weights.thesaurus * t.known * t.known;
+      t.hits.forEach((h, i) => {
+        const r = row(h.key);
+        r.thesaurusRank = i + 1;
+        r.thesaurusSimilarity = h.similarity;
+        r.fused += thesaurusWeight / (this.#rrfK + i + 1);
+      });
+    }
     if (this.#weights.vector === 0 && qv !== undefined) {
       if (rows.size < topK) {
         // Too few word or n-gram matches: the nearest vectors fill the list (fused 0, so after them).
@@ -455,12 +511,16 @@ export class HybridSearch {
       const missing = [...rows.entries()].filter(([, r]) => r.cosine === undefined).map(([name]) => name);
       for (const h of this.vectors.searchAmong(qv, missing, missing.length)) rows.get(h.key)!.cosine = h.similarity;
     }
-    const maxFused = (this.#weights.lexical + this.#weights.vector + this.#weights.charNgram) / (this.#rrfK + 1);
+    const maxFused = (this.#weights.lexical + this.#weights.vector + this.#weights.charNgram + thesaurusWeight) / (this.#rrfK + 1);
     const c = this.#calibration;
     const ranked = [...rows.entries()]
       .map(([name, r]) => {
         const rawScore = sigmoid(
-          c.intercept + c.vector * (r.cosine ?? 0) + c.lexical * (r.coverage ?? 0) + (c.charNgram ?? 0) * (r.charCoverage ?? 0),
+          c.intercept +
+            c.vector * (r.cosine ?? 0) +
+            c.lexical * (r.coverage ?? 0) +
+            (c.charNgram ?? 0) * (r.charCoverage ?? 0) +
+            (c.thesaurus ?? 0) * (r.thesaurusSimilarity ?? 0),
         );
         return { name, r, rawScore };
       })
@@ -477,6 +537,8 @@ export class HybridSearch {
       if (r.vectorRank !== undefined) signals.vectorRank = r.vectorRank;
       if (r.lexicalRank !== undefined) signals.lexicalRank = r.lexicalRank;
       if (r.charNgramRank !== undefined) signals.charNgramRank = r.charNgramRank;
+      if (r.thesaurusRank !== undefined) signals.thesaurusRank = r.thesaurusRank;
+      if (r.thesaurusSimilarity !== undefined) signals.thesaurusSimilarity = r.thesaurusSimilarity;
       return { name, score: cap, signals };
     });
     const bestScore = hits[0]?.score ?? 0;

@@ -1,7 +1,8 @@
 /**
  * Quality floor of discovery with the offline (lexical) embedder on the dev set. The floors sit a
- * little below what was measured (docs/discovery.md: top-1 0.594, recall@5 0.702, MRR@10 0.649,
- * multilingual recall@5 0.650, false no-match 0.089), so a change that makes ranking worse fails here.
+ * little below what was measured (docs/discovery.md: top-1 0.583, recall@5 0.719, MRR@10 0.648,
+ * paraphrase recall@5 0.563, multilingual recall@5 0.650, unanswerable recognised 0.100 at false
+ * no-match 0.078), so a change that makes ranking worse fails here.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -31,14 +32,17 @@ describe('discovery quality (dev set, offline embedder)', () => {
     const kind = (k: string) => report.perKind.find((p) => p.kind === k)!;
 
     expect(report.top1).toBeGreaterThanOrEqual(0.57);
-    expect(report.recall5).toBeGreaterThanOrEqual(0.68);
+    expect(report.recall5).toBeGreaterThanOrEqual(0.7);
     expect(report.mrr10).toBeGreaterThanOrEqual(0.62);
+    // The thesaurus ranker is what finds paraphrases (0.512 without it).
+    expect(kind('paraphrase').recall5).toBeGreaterThanOrEqual(0.54);
     // The character n-gram ranker is what finds Spanish, French and German requests.
     expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.55);
     expect(kind('keyword').top1).toBeGreaterThanOrEqual(0.95);
     expect(kind('paraphrase').top1).toBeGreaterThanOrEqual(0.3);
-    // The default threshold must not hide real agents.
+    // The default threshold must not hide real agents, and still recognises some requests no agent serves.
     expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.1);
+    expect(kind('unanswerable').noMatchRate).toBeGreaterThanOrEqual(0.09);
   });
 
   it('discovery quality - data-set names map to legal topic names and back', () => {
@@ -56,11 +60,13 @@ describe('discovery quality (second data set, other domains)', () => {
     for (const doc of dataset.documents) await catalog.upsert(doc, { broker: 'eval' });
     const report = await evaluate(dataset, catalogDiscoverFn(catalog));
     const kind = (k: string) => report.perKind.find((p) => p.kind === k)!;
-    // Measured: top-1 0.585, recall@5 0.715, MRR@10 0.666, keyword 1.000, multilingual recall@5 0.700.
-    expect(report.top1).toBeGreaterThanOrEqual(0.55);
-    expect(report.recall5).toBeGreaterThanOrEqual(0.68);
-    expect(report.mrr10).toBeGreaterThanOrEqual(0.62);
+    // Measured: top-1 0.646, recall@5 0.823, MRR@10 0.729, keyword 1.000, paraphrase recall@5 0.778
+    // (0.583 without the thesaurus ranker), multilingual recall@5 0.800, false no-match 0.110.
+    expect(report.top1).toBeGreaterThanOrEqual(0.6);
+    expect(report.recall5).toBeGreaterThanOrEqual(0.78);
+    expect(report.mrr10).toBeGreaterThanOrEqual(0.68);
     expect(kind('keyword').top1).toBeGreaterThanOrEqual(0.95);
+    expect(kind('paraphrase').recall5).toBeGreaterThanOrEqual(0.7);
     expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.6);
     expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.15);
 

@@ -109,7 +109,7 @@ describe('hybrid search', () => {
   it('hybrid search - fusion weights: a zero weight removes a ranker from the ordering', async () => {
     const embedder = new LexicalEmbedder();
     const lexOnly = new HybridSearch(embedder, { weights: { lexical: 1, vector: 0 } });
-    const vecOnly = new HybridSearch(embedder, { weights: { lexical: 0, vector: 1, charNgram: 0 } });
+    const vecOnly = new HybridSearch(embedder, { weights: { lexical: 0, vector: 1, charNgram: 0, thesaurus: 0 } });
     const docs = topics.map((t) => validateTopicDocument(t));
     await lexOnly.upsertMany(docs);
     await vecOnly.upsertMany(docs);
@@ -118,7 +118,7 @@ describe('hybrid search', () => {
     expect(a.hits[0]!.name).toBe('text-translation');
     expect(b.hits[0]!.name).toBe('text-translation');
     expect(a.hits[0]!.signals.fused).toBeCloseTo(1, 5);
-    expect(() => new HybridSearch(embedder, { weights: { lexical: 0, vector: 0, charNgram: 0 } })).toThrow(/at least one ranker/);
+    expect(() => new HybridSearch(embedder, { weights: { lexical: 0, vector: 0, charNgram: 0, thesaurus: 0 } })).toThrow(/at least one ranker/);
     expect(() => new HybridSearch(embedder, { weights: { lexical: -1 } })).toThrow(/weights.lexical/);
   });
 

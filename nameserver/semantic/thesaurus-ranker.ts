@@ -1,0 +1,232 @@
+/**
+ * The thesaurus ranker: the fourth ranker of the hybrid search with the offline (lexical)
+ * embedder. It matches a query to a topic through words that mean the same or nearly the same
+ * thing, using a general-English thesaurus (thesaurus.ts), not the catalog: "nudge me when I get
+ * to the supermarket" finds *reminders*, whose description says "remind", "store", "location".
+ *
+ * Model (second-order co-occurrence, as in explicit semantic analysis): a term t stands for a
+ * vector over the thesaurus's terms,
+ *
+ *   v(t) = g(t)·e_t + α/√deg(t) · Σ_{r related to t} g(r)·e_r,    g(x) = ln(1 + N / (1 + deg(x)))
+ *
+ * (N terms in the thesaurus, deg = number of related terms; g is an idf over the thesaurus, so
+ * "get" with its hundreds of relatives counts little). A text is Σ w(t)·v(t) with the catalog's
+ * tf-idf weights w(t) = (1 + ln tf)·idf(t). A topic's score x is the dot product of the query's
+ * and the topic's vectors over the query vector's norm and the topic's tf-idf norm (cheaper than
+ * the topic vector's norm, and as good on both data sets), reported as x / (1 + x). Terms the
+ * thesaurus does not know (product names, other languages) keep their own dimension only.
+ *
+ * Cost: the query vector is built once (dense over the thesaurus ids, ~41k doubles, only the
+ * touched entries are reset); a topic is scored by walking its terms, each term's dot product with
+ * the query vector cached for the query. Catalogs up to `fullScanMax` topics are scored whole;
+ * larger ones only over the other rankers' candidates.
+ *
+ * Trust: the ranker's fusion weight is scaled per query by the square of the share of the
+ * query's idf mass that the thesaurus knows, so a Spanish or Japanese query (whose words the
+ * English thesaurus does not know) is left to the other rankers.
+ */
+import type { Thesaurus } from './thesaurus.js';
+
+export interface ThesaurusRankerOptions {
+  /** Weight α of a term's related terms against the term itself. @default 1 */
+  relatedWeight?: number;
+  /** Catalogs up to this many topics are scored whole; larger ones over candidates. @default 2000 */
+  fullScanMax?: number;
+}
+
+export const DEFAULT_THESAURUS_RELATED_WEIGHT = 1;
+export const DEFAULT_THESAURUS_FULL_SCAN_MAX = 2000;
+
+/** A query term with its catalog idf and the number of times it occurs in the query. */
+export interface ThesaurusQueryTerm {
+  term: string;
+  idf: number;
+  count: number;
+}
+
+export interface ThesaurusHit {
+  key: string;
+  /** Similarity in [0, 1): x / (1 + x) of the dot product over the two norms (see `search`). */
+  similarity: number;
+}
+
+export interface ThesaurusQuery {
+  hits: ThesaurusHit[];
+  /** Share of the query's idf mass the thesaurus knows, in [0, 1]. */
+  known: number;
+}
+
+/** One topic: its distinct analysed terms (interned ids) and their weighted term frequencies. */
+interface TopicTerms {
+  terms: Int32Array;
+  tfs: Float32Array;
+}
+
+const logTf = (tf: number): number => (tf >= 1 ? 1 + Math.log(tf) : tf);
+
+export class ThesaurusRanker {
+  readonly #thesaurus: Thesaurus;
+  readonly #alpha: number;
+  readonly #fullScanMax: number;
+  /** Interned analysed terms of the topics: term -> id, id -> term. */
+  readonly #termIds = new Map<string, number>();
+  readonly #termOf: string[] = [];
+  readonly #topics = new Map<string, TopicTerms>();
+  /** Per query: the query vector over thesaurus ids, and the entries it touched. */
+  #qv: Float64Array;
+  #touched: number[] = [];
+
+  constructor(thesaurus: Thesaurus, options: ThesaurusRankerOptions = {}) {
+    this.#thesaurus = thesaurus;
+    this.#alpha = options.relatedWeight ?? DEFAULT_THESAURUS_RELATED_WEIGHT;
+    this.#fullScanMax = options.fullScanMax ?? DEFAULT_THESAURUS_FULL_SCAN_MAX;
+    if (!(this.#alpha >= 0) || !Number.isFinite(this.#alpha)) throw new RangeError(`relatedWeight must be a finite number >= 0 (got ${String(this.#alpha)})`);
+    if (!(this.#fullScanMax >= 0)) throw new RangeError(`fullScanMax must be >= 0 (got ${String(this.#fullScanMax)})`);
+    this.#qv = new Float64Array(thesaurus.size);
+  }
+
+  get size(): number {
+    return this.#topics.size;
+  }
+
+  /** True when the catalog is small enough to be scored whole (no candidates needed). */
+  get scansAll(): boolean {
+    return this.#topics.size <= this.#fullScanMax;
+  }
+
+  /** Indexes (or re-indexes) a topic from its analysed terms and weighted term frequencies. */
+  upsert(key: string, tf: ReadonlyMap<string, number>): void {
+    const terms = new Int32Array(tf.size);
+    const tfs = new Float32Array(tf.size);
+    let i = 0;
+    for (const [term, f] of tf) {
+      let id = this.#termIds.get(term);
+      if (id === undefined) {
+        id = this.#termOf.length;
+        this.#termIds.set(term, id);
+        this.#termOf.push(term);
+      }
+      terms[i] = id;
+      tfs[i++] = f;
+    }
+    this.#topics.set(key, { terms, tfs });
+  }
+
+  remove(key: string): boolean {
+    return this.#topics.delete(key);
+  }
+
+  /** g(x) = ln(1 + N / (1 + deg(x))); a term unknown to the thesaurus has degree 0. */
+  #g(degree: number): number {
+    return Math.log(1 + this.#thesaurus.size / (1 + degree));
+  }
+
+  /**
+   * Ranks topics for the query terms: every topic when the catalog has at most `fullScanMax`
+   * topics, otherwise the `candidates`. `idf` is the catalog's idf of a topic term.
+   */
+  search(
+    query: readonly ThesaurusQueryTerm[],
+    idf: (term: string) => number,
+    limit: number,
+    candidates: Iterable<string>,
+    accept?: (key: string) => boolean,
+  ): ThesaurusQuery {
+    const th = this.#thesaurus;
+    const qv = this.#qv;
+    /** Query weight on terms the thesaurus does not know (their own dimension only). */
+    const outside = new Map<string, number>();
+    let knownMass = 0;
+    let mass = 0;
+    try {
+      for (const { term, idf: qIdf, count } of query) {
+        const w = logTf(count) * qIdf;
+        mass += qIdf;
+        const id = th.id(term);
+        if (id === undefined) {
+          outside.set(term, (outside.get(term) ?? 0) + w * this.#g(0));
+          continue;
+        }
+        knownMass += qIdf;
+        this.#addTo(id, w * this.#g(th.degree(id)));
+        const related = th.neighbours(id);
+        if (related.length === 0 || this.#alpha === 0) continue;
+        const rw = (w * this.#alpha) / Math.sqrt(related.length);
+        for (let j = 0; j < related.length; j++) this.#addTo(related[j]!, rw * this.#g(th.degree(related[j]!)));
+      }
+      let qNorm2 = 0;
+      for (const id of this.#touched) qNorm2 += qv[id]! * qv[id]!;
+      for (const w of outside.values()) qNorm2 += w * w;
+      const known = mass > 0 ? knownMass / mass : 0;
+      if (qNorm2 === 0) return { hits: [], known };
+      const qNorm = Math.sqrt(qNorm2);
+
+      // Dot product of one topic term's vector with the query vector, cached for this query.
+      const dots = new Map<number, number>();
+      const dotOf = (termId: number): number => {
+        let d = dots.get(termId);
+        if (d !== undefined) return d;
+        const term = this.#termOf[termId]!;
+        const id = th.id(term);
+        if (id === undefined) d = (outside.get(term) ?? 0) * this.#g(0);
+        else {
+          d = qv[id]! * this.#g(th.degree(id));
+          const related = th.neighbours(id);
+          if (related.length > 0 && this.#alpha !== 0) {
+            let s = 0;
+            for (let j = 0; j < related.length; j++) {
+              const x = qv[related[j]!]!;
+              if (x !== 0) s += x * this.#g(th.degree(related[j]!));
+            }
+            d += (s * this.#alpha) / Math.sqrt(related.length);
+          }
+        }
+        dots.set(termId, d);
+        return d;
+      };
+      const idfs = new Map<number, number>();
+      const idfOf = (termId: number): number => {
+        let x = idfs.get(termId);
+        if (x === undefined) idfs.set(termId, (x = idf(this.#termOf[termId]!)));
+        return x;
+      };
+
+      const hits: ThesaurusHit[] = [];
+      const score = (key: string, topic: TopicTerms): void => {
+        let dot = 0;
+        let norm2 = 0;
+        for (let i = 0; i < topic.terms.length; i++) {
+          const id = topic.terms[i]!;
+          const w = logTf(topic.tfs[i]!) * idfOf(id);
+          norm2 += w * w;
+          dot += w * dotOf(id);
+        }
+        if (dot > 0 && norm2 > 0) hits.push({ key, similarity: dot / (qNorm * Math.sqrt(norm2)) });
+      };
+      if (this.scansAll) {
+        for (const [key, topic] of this.#topics) if (!accept || accept(key)) score(key, topic);
+      } else {
+        for (const key of candidates) {
+          const topic = this.#topics.get(key);
+          if (topic && (!accept || accept(key))) score(key, topic);
+        }
+      }
+      hits.sort((a, b) => b.similarity - a.similarity || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      if (hits.length > limit) hits.length = limit;
+      // The topic's tf-idf norm stands in for its vector's norm (which would cost a pass over
+      // every related term of every topic term), so the ratio is unbounded: x / (1 + x) maps it
+      // to [0, 1) without changing the order.
+      for (const h of hits) h.similarity = h.similarity / (1 + h.similarity);
+      return { hits, known };
+    } finally {
+      for (const id of this.#touched) qv[id] = 0;
+      this.#touched = [];
+    }
+  }
+
+  #addTo(id: number, x: number): void {
+    if (x === 0) return;
+    if (this.#qv[id] === 0) this.#touched.push(id);
+    this.#qv[id]! += x;
+  }
+}

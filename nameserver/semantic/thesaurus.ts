@@ -1,0 +1,159 @@
+/**
+ * A general-English thesaurus as a graph of analysed terms: which words a writer may use for one
+ * another ("nudge" ~ "remind", "furious" ~ "angry", "supermarket" ~ "store"). It is the
+ * knowledge about language that a catalog of topic descriptions does not hold, and that lets the
+ * offline ranker (thesaurus-ranker.ts) match a paraphrase without any model weights.
+ *
+ * Source: Moby Thesaurus II (Grady Ward, 1996, public domain), reduced by
+ * scripts/build-thesaurus.ts to single-word roots and entries in their analysed form (the Porter
+ * stems of text-analysis.ts). Links are made symmetric on load: Moby lists "remind" under
+ * "nudge" but not always the other way round.
+ *
+ * File (data/thesaurus.br, ~2.6 MB): brotli-compressed UTF-8 text.
+ *
+ *   line 1      THESAURUS_HEADER
+ *   each line   root,related 1,related 2,...      (analysed terms, sorted)
+ *
+ * Memory (compressed sparse rows, ~41k terms, ~3M directed links, ~16 MB):
+ *
+ *   ids        Map term -> id (0 .. size-1)
+ *   offsets    Uint32Array(size + 1)    neighbours of id i = targets[offsets[i] .. offsets[i+1])
+ *   targets    Int32Array               neighbour ids, sorted, no duplicates, no self links
+ *
+ * The bundled file is loaded once per process, on first use (~0.5 s).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { brotliDecompressSync } from 'node:zlib';
+
+/** First line of a thesaurus file: format version and the analyser its terms come from. */
+export const THESAURUS_HEADER = '# agentmq-thesaurus v1 analyzer=porter-1980 source=moby-thesaurus-ii';
+
+/** Path of the thesaurus bundled with the NameServer. */
+export const BUNDLED_THESAURUS_PATH = fileURLToPath(new URL('./data/thesaurus.br', import.meta.url));
+
+export class Thesaurus {
+  readonly #ids: Map<string, number>;
+  readonly #terms: string[];
+  readonly #offsets: Uint32Array;
+  readonly #targets: Int32Array;
+
+  private constructor(ids: Map<string, number>, terms: string[], offsets: Uint32Array, targets: Int32Array) {
+    this.#ids = ids;
+    this.#terms = terms;
+    this.#offsets = offsets;
+    this.#targets = targets;
+  }
+
+  /** Parses the text form (see the file comment); throws on a wrong header. */
+  static parse(text: string): Thesaurus {
+    const lines = text.split('\n');
+    if (lines[0] !== THESAURUS_HEADER) {
+      throw new Error(`not a thesaurus of this version: first line is ${JSON.stringify(lines[0]?.slice(0, 80))}, want ${JSON.stringify(THESAURUS_HEADER)}`);
+    }
+    const ids = new Map<string, number>();
+    const terms: string[] = [];
+    const idOf = (t: string): number => {
+      let id = ids.get(t);
+      if (id === undefined) {
+        id = terms.length;
+        ids.set(t, id);
+        terms.push(t);
+      }
+      return id;
+    };
+    // Pass 1: links as (from, to) pairs, both directions.
+    let from = new Int32Array(1 << 20);
+    let to = new Int32Array(1 << 20);
+    let n = 0;
+    const add = (a: number, b: number): void => {
+      if (n + 2 > from.length) {
+        const f = new Int32Array(from.length * 2);
+        f.set(from);
+        from = f;
+        const t = new Int32Array(to.length * 2);
+        t.set(to);
+        to = t;
+      }
+      from[n] = a;
+      to[n++] = b;
+      from[n] = b;
+      to[n++] = a;
+    };
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line === '') continue;
+      const parts = line.split(',');
+      const root = idOf(parts[0]!);
+      for (let j = 1; j < parts.length; j++) {
+        const other = idOf(parts[j]!);
+        if (other !== root) add(root, other);
+      }
+    }
+    // Pass 2: counting sort by `from`, then sort and deduplicate each row.
+    const size = terms.length;
+    const counts = new Uint32Array(size + 1);
+    for (let i = 0; i < n; i++) counts[from[i]! + 1]!++;
+    for (let i = 0; i < size; i++) counts[i + 1]! += counts[i]!;
+    const raw = new Int32Array(n);
+    const fill = counts.slice(0, size);
+    for (let i = 0; i < n; i++) raw[fill[from[i]!]!++] = to[i]!;
+    const offsets = new Uint32Array(size + 1);
+    const targets = new Int32Array(n);
+    let w = 0;
+    for (let id = 0; id < size; id++) {
+      offsets[id] = w;
+      const row = raw.subarray(counts[id]!, counts[id + 1]!).sort();
+      for (let j = 0; j < row.length; j++) if (j === 0 || row[j] !== row[j - 1]) targets[w++] = row[j]!;
+    }
+    offsets[size] = w;
+    return new Thesaurus(ids, terms, offsets, targets.slice(0, w));
+  }
+
+  /** Reads a brotli-compressed thesaurus file. */
+  static load(path: string): Thesaurus {
+    return Thesaurus.parse(brotliDecompressSync(readFileSync(path)).toString('utf8'));
+  }
+
+  /** Terms in the thesaurus. */
+  get size(): number {
+    return this.#terms.length;
+  }
+
+  /** Directed links (each symmetric link counts twice). */
+  get links(): number {
+    return this.#targets.length;
+  }
+
+  /** The id of an analysed term, or undefined when the thesaurus does not know it. */
+  id(term: string): number | undefined {
+    return this.#ids.get(term);
+  }
+
+  term(id: number): string {
+    return this.#terms[id]!;
+  }
+
+  /** Number of related terms of `id`. */
+  degree(id: number): number {
+    return this.#offsets[id + 1]! - this.#offsets[id]!;
+  }
+
+  /** Ids of the terms related to `id` (a view; do not modify). */
+  neighbours(id: number): Int32Array {
+    return this.#targets.subarray(this.#offsets[id]!, this.#offsets[id + 1]!);
+  }
+
+  /** The related terms of an analysed term (empty when unknown). */
+  related(term: string): string[] {
+    const id = this.#ids.get(term);
+    return id === undefined ? [] : Array.from(this.neighbours(id), (r) => this.#terms[r]!);
+  }
+}
+
+let bundled: Thesaurus | undefined;
+
+/** The bundled thesaurus, loaded on the first call and shared by every index in the process. */
+export function bundledThesaurus(): Thesaurus {
+  return (bundled ??= Thesaurus.load(BUNDLED_THESAURUS_PATH));
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { LexicalEmbedder } from '../../../nameserver/semantic/embedder.js';
+import { HybridSearch } from '../../../nameserver/semantic/hybrid-search.js';
+import { analyze } from '../../../nameserver/semantic/text-analysis.js';
+import { THESAURUS_HEADER, Thesaurus, bundledThesaurus } from '../../../nameserver/semantic/thesaurus.js';
+import { ThesaurusRanker } from '../../../nameserver/semantic/thesaurus-ranker.js';
+import type { ThesaurusQueryTerm } from '../../../nameserver/semantic/thesaurus-ranker.js';
+import { validateTopicDocument } from '../../../nameserver/semantic/topic-document.js';
+
+const one = (word: string): string => {
+  const t = analyze(word);
+  expect(t).toHaveLength(1);
+  return t[0]!;
+};
+
+/** Term frequencies of a text, as the hybrid search builds them. */
+function tf(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of analyze(text)) m.set(t, (m.get(t) ?? 0) + 1);
+  return m;
+}
+
+function queryTerms(text: string, idf: (t: string) => number): ThesaurusQueryTerm[] {
+  return [...tf(text)].map(([term, count]) => ({ term, count, idf: idf(term) }));
+}
+
+describe('thesaurus', () => {
+  it('thesaurus - parse makes links symmetric, drops duplicates and self links, checks the header', () => {
+    const t = Thesaurus.parse(`${THESAURUS_HEADER}\nremind,nudg,prompt,nudg,remind\nnudg,push\n`);
+    expect(t.size).toBe(4);
+    expect(t.related('remind').sort()).toEqual(['nudg', 'prompt']);
+    expect(t.related('nudg').sort()).toEqual(['push', 'remind']);
+    expect(t.related('prompt')).toEqual(['remind']);
+    expect(t.related('push')).toEqual(['nudg']);
+    expect(t.related('unknown')).toEqual([]);
+    expect(t.links).toBe(6);
+    expect(t.degree(t.id('nudg')!)).toBe(2);
+    expect(() => Thesaurus.parse('remind,nudg\n')).toThrow(/not a thesaurus of this version/);
+  });
+
+  it('thesaurus - the bundled thesaurus loads and speaks the analyser of the BM25 index', () => {
+    const t = bundledThesaurus();
+    expect(bundledThesaurus()).toBe(t); // loaded once per process
+    expect(t.size).toBeGreaterThan(30_000);
+    expect(t.links).toBeGreaterThan(1_000_000);
+    // Pairs a paraphrase needs; each side is the analysed form, so a stemmer change that the file
+    // was not rebuilt for shows up here.
+    for (const [a, b] of [
+      ['nudge', 'remind'],
+      ['furious', 'angry'],
+      ['supermarket', 'store'],
+      ['reminders', 'prompt'],
+      ['translate', 'interpret'],
+    ] as const) {
+      expect(t.related(one(a)), `${a} ~ ${b}`).toContain(one(b));
+      expect(t.related(one(b)), `${b} ~ ${a}`).toContain(one(a));
+    }
+  });
+});
+
+describe('thesaurus ranker', () => {
+  const thesaurus = Thesaurus.parse(`${THESAURUS_HEADER}\nremind,nudg,prompt\nstore,supermarket,shop\nforecast,predict\n`);
+  const topics: Record<string, string> = {
+    reminders: 'Remind the user of a task when they reach a store or at a given time.',
+    weather: 'Forecast of rain and temperature for a city.',
+    translation: 'Translate text between languages.',
+  };
+  const ranker = (options = {}) => {
+    const r = new ThesaurusRanker(thesaurus, options);
+    for (const [k, text] of Object.entries(topics)) r.upsert(k, tf(text));
+    return r;
+  };
+  const idf = () => 1;
+
+  it('thesaurus ranker - a paraphrase with no word in common finds the topic through related terms', () => {
+    const q = queryTerms('nudge me at the supermarket', idf);
+    const { hits, known } = ranker().search(q, idf, 10, []);
+    expect(hits.map((h) => h.key)).toEqual(['reminders']);
+    expect(hits[0]!.similarity).toBeGreaterThan(0);
+    expect(hits[0]!.similarity).toBeLessThanOrEqual(1);
+    expect(known).toBe(1);
+    // With related terms switched off, only shared words count: nothing is shared.
+    expect(ranker({ relatedWeight: 0 }).search(q, idf, 10, []).hits).toEqual([]);
+  });
+
+  it('thesaurus ranker - the known share measures how much of the query the thesaurus speaks', () => {
+    const { known } = ranker().search(queryTerms('recuérdame supermarket', idf), idf, 10, []);
+    expect(known).toBeCloseTo(0.5, 5);
+    expect(ranker().search(queryTerms('recuérdame comprar café', idf), idf, 10, []).known).toBe(0);
+  });
+
+  it('thesaurus ranker - filters, limits, removal, and candidates above the full-scan size', () => {
+    const r = ranker();
+    const q = queryTerms('predict the weather at the shop and remind me', idf);
+    expect(r.search(q, idf, 10, []).hits.map((h) => h.key).sort()).toEqual(['reminders', 'weather']);
+    expect(r.search(q, idf, 1, []).hits).toHaveLength(1);
+    expect(r.search(q, idf, 10, [], (k) => k !== 'weather').hits.map((h) => h.key)).toEqual(['reminders']);
+    const big = ranker({ fullScanMax: 1 });
+    expect(big.scansAll).toBe(false);
+    expect(big.search(q, idf, 10, []).hits).toEqual([]);
+    expect(big.search(q, idf, 10, ['weather', 'missing']).hits.map((h) => h.key)).toEqual(['weather']);
+    expect(r.remove('weather')).toBe(true);
+    expect(r.remove('weather')).toBe(false);
+    expect(r.search(q, idf, 10, []).hits.map((h) => h.key)).toEqual(['reminders']);
+    // The query vector is reset between searches: the same query scores the same.
+    const a = r.search(q, idf, 10, []).hits[0]!.similarity;
+    r.search(queryTerms('forecast', idf), idf, 10, []);
+    expect(r.search(q, idf, 10, []).hits[0]!.similarity).toBe(a);
+    expect(() => new ThesaurusRanker(thesaurus, { relatedWeight: -1 })).toThrow(/relatedWeight/);
+  });
+
+  it('thesaurus ranker - in the hybrid search it finds what a paraphrase means (bundled thesaurus)', async () => {
+    const docs = [
+      { name: 'escalation-detector', description: 'Flags messages from angry customers who threaten to leave.', tags: ['support'] },
+      { name: 'order-tracking', description: 'Tracks the delivery status of an order.', tags: ['orders'] },
+      { name: 'refunds', description: 'Decides whether a customer purchase can be refunded.', tags: ['refunds'] },
+      { name: 'reminders', description: 'Sets reminders that fire at a time or when the user arrives at a place.', tags: ['reminders'] },
+    ].map((d) => validateTopicDocument(d));
+    const embedder = new LexicalEmbedder();
+    const withIt = new HybridSearch(embedder);
+    const without = new HybridSearch(embedder, { weights: { thesaurus: 0 } });
+    await withIt.upsertMany(docs);
+    await without.upsertMany(docs);
+    expect(without.thesaurus).toBeUndefined();
+    for (const [query, want] of [
+      ['tell me when a client writes in a furious mood', 'escalation-detector'],
+      ['nudge me to pick up milk once I get to the shop', 'reminders'],
+    ] as const) {
+      // No analysed word of the query is in any topic: BM25 finds nothing, the order without the
+      // thesaurus is only the weak lexical-vector fill.
+      const b = await without.search(query);
+      expect(b.hits.every((h) => h.signals.lexicalRank === undefined && h.signals.thesaurusRank === undefined)).toBe(true);
+      const a = await withIt.search(query);
+      expect(a.hits[0]!.name, query).toBe(want);
+      expect(a.hits[0]!.signals.thesaurusRank).toBe(1);
+      expect(a.hits[0]!.signals.thesaurusSimilarity).toBeGreaterThan(0);
+      expect(a.hits[0]!.signals.thesaurusSimilarity).toBeLessThan(1);
+    }
+    // A tag filter holds for the thesaurus ranking too.
+    const filtered = await withIt.search('tell me when a client writes in a furious mood', { filters: { tags: ['refunds'] } });
+    expect(filtered.hits.map((h) => h.name)).toEqual(['refunds']);
+  });
+});

@@ -111,7 +111,7 @@ export function embedderFamily(embedder: Embedder): EmbedderFamily {
  *   measured there.
  */
 export const DEFAULT_RANKER_WEIGHTS: Readonly<Record<EmbedderFamily, Readonly<Required<RankerWeights>>>> = {
-  lexical: { lexical: 1, vector: 0, charNgram: 0.3, thesaurus: 1.5 },
+  lexical: { lexical: 1, vector: 0, charNgram: 0.3, thesaurus: 2 },
   transformers: { lexical: 1, vector: 1.5, charNgram: 0, thesaurus: 0 },
 };
 
@@ -126,7 +126,7 @@ export const DEFAULT_RANKER_WEIGHTS: Readonly<Record<EmbedderFamily, Readonly<Re
  *   Refit it with `--embedder transformers --model-dir DIR --fit` where the model is present.
  */
 export const DEFAULT_CALIBRATIONS: Readonly<Record<EmbedderFamily, ScoreCalibration>> = {
-  lexical: { intercept: -1.53, vector: 4.92, lexical: 2.37, thesaurus: -0.28 },
+  lexical: { intercept: -1.67, vector: 4.87, lexical: 2.02, thesaurus: 0.25 },
   transformers: { intercept: -5, vector: 10, lexical: 2 },
 };
 
@@ -137,7 +137,7 @@ export const DEFAULT_CALIBRATIONS: Readonly<Record<EmbedderFamily, ScoreCalibrat
  * unanswerable request). The transformers value is the natural 0.5 of the uncalibrated prior.
  */
 export const DEFAULT_MIN_SCORES: Readonly<Record<EmbedderFamily, number>> = {
-  lexical: 0.217,
+  lexical: 0.243,
   transformers: 0.5,
 };
 

@@ -32,10 +32,16 @@ export interface ThesaurusRankerOptions {
   relatedWeight?: number;
   /** Catalogs up to this many topics are scored whole; larger ones over candidates. @default 2000 */
   fullScanMax?: number;
+  /**
+   * A term stands for at most this many related terms, its most specific ones (fewest relatives
+   * of their own). Bounds the cost of a term with hundreds of relatives. @default DEFAULT_THESAURUS_MAX_RELATED
+   */
+  maxRelated?: number;
 }
 
 export const DEFAULT_THESAURUS_RELATED_WEIGHT = 1;
 export const DEFAULT_THESAURUS_FULL_SCAN_MAX = 2000;
+export const DEFAULT_THESAURUS_MAX_RELATED = 150;
 
 /** A query term with its catalog idf and the number of times it occurs in the query. */
 export interface ThesaurusQueryTerm {
@@ -56,10 +62,10 @@ export interface ThesaurusQuery {
   known: number;
 }
 
-/** One topic: its distinct analysed terms (interned ids) and their weighted term frequencies. */
+/** One topic: its distinct analysed terms (interned ids) and their damped frequencies 1 + ln tf. */
 interface TopicTerms {
   terms: Int32Array;
-  tfs: Float32Array;
+  logTfs: Float32Array;
 }
 
 const logTf = (tf: number): number => (tf >= 1 ? 1 + Math.log(tf) : tf);
@@ -68,9 +74,21 @@ export class ThesaurusRanker {
   readonly #thesaurus: Thesaurus;
   readonly #alpha: number;
   readonly #fullScanMax: number;
-  /** Interned analysed terms of the topics: term -> id, id -> term. */
+  readonly #maxRelated: number;
+  /** Interned analysed terms of the topics: term -> id, id -> term, id -> thesaurus id (-1: unknown). */
   readonly #termIds = new Map<string, number>();
   readonly #termOf: string[] = [];
+  #thesaurusIdOf = new Int32Array(1024);
+  /** Per thesaurus id: g(id), and α / √deg(id) (0 without related terms). */
+  readonly #g: Float64Array;
+  readonly #relatedScale: Float64Array;
+  /** g of a term the thesaurus does not know (degree 0). */
+  readonly #gUnknown: number;
+  /** Per-query caches over topic term ids, valid where `#stamp[id] === #query`. */
+  #stamp = new Int32Array(1024);
+  #dotCache = new Float64Array(1024);
+  #idfCache = new Float64Array(1024);
+  #query = 0;
   readonly #topics = new Map<string, TopicTerms>();
   /** Per query: the query vector over thesaurus ids, and the entries it touched. */
   #qv: Float64Array;
@@ -80,9 +98,20 @@ export class ThesaurusRanker {
     this.#thesaurus = thesaurus;
     this.#alpha = options.relatedWeight ?? DEFAULT_THESAURUS_RELATED_WEIGHT;
     this.#fullScanMax = options.fullScanMax ?? DEFAULT_THESAURUS_FULL_SCAN_MAX;
+    this.#maxRelated = options.maxRelated ?? DEFAULT_THESAURUS_MAX_RELATED;
+    if (!(this.#maxRelated >= 0)) throw new RangeError(`maxRelated must be >= 0 (got ${String(this.#maxRelated)})`);
     if (!(this.#alpha >= 0) || !Number.isFinite(this.#alpha)) throw new RangeError(`relatedWeight must be a finite number >= 0 (got ${String(this.#alpha)})`);
     if (!(this.#fullScanMax >= 0)) throw new RangeError(`fullScanMax must be >= 0 (got ${String(this.#fullScanMax)})`);
     this.#qv = new Float64Array(thesaurus.size);
+    const n = thesaurus.size;
+    this.#g = new Float64Array(n);
+    this.#relatedScale = new Float64Array(n);
+    for (let id = 0; id < n; id++) {
+      const deg = Math.min(thesaurus.degree(id), this.#maxRelated);
+      this.#g[id] = Math.log(1 + n / (1 + deg));
+      this.#relatedScale[id] = deg > 0 ? this.#alpha / Math.sqrt(deg) : 0;
+    }
+    this.#gUnknown = Math.log(1 + n);
   }
 
   get size(): number {
@@ -97,7 +126,7 @@ export class ThesaurusRanker {
   /** Indexes (or re-indexes) a topic from its analysed terms and weighted term frequencies. */
   upsert(key: string, tf: ReadonlyMap<string, number>): void {
     const terms = new Int32Array(tf.size);
-    const tfs = new Float32Array(tf.size);
+    const logTfs = new Float32Array(tf.size);
     let i = 0;
     for (const [term, f] of tf) {
       let id = this.#termIds.get(term);
@@ -105,20 +134,31 @@ export class ThesaurusRanker {
         id = this.#termOf.length;
         this.#termIds.set(term, id);
         this.#termOf.push(term);
+        if (id >= this.#thesaurusIdOf.length) this.#grow(id + 1);
+        this.#thesaurusIdOf[id] = this.#thesaurus.id(term) ?? -1;
       }
       terms[i] = id;
-      tfs[i++] = f;
+      logTfs[i++] = logTf(f);
     }
-    this.#topics.set(key, { terms, tfs });
+    this.#topics.set(key, { terms, logTfs });
   }
 
   remove(key: string): boolean {
     return this.#topics.delete(key);
   }
 
-  /** g(x) = ln(1 + N / (1 + deg(x))); a term unknown to the thesaurus has degree 0. */
-  #g(degree: number): number {
-    return Math.log(1 + this.#thesaurus.size / (1 + degree));
+  #grow(min: number): void {
+    let size = this.#thesaurusIdOf.length;
+    while (size < min) size *= 2;
+    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.#thesaurusIdOf = grow(this.#thesaurusIdOf, (n) => new Int32Array(n));
+    this.#stamp = grow(this.#stamp, (n) => new Int32Array(n));
+    this.#dotCache = grow(this.#dotCache, (n) => new Float64Array(n));
+    this.#idfCache = grow(this.#idfCache, (n) => new Float64Array(n));
   }
 
   /**
@@ -136,6 +176,8 @@ export class ThesaurusRanker {
     const qv = this.#qv;
     /** Query weight on terms the thesaurus does not know (their own dimension only). */
     const outside = new Map<string, number>();
+    const g = this.#g;
+    const scale = this.#relatedScale;
     let knownMass = 0;
     let mass = 0;
     try {
@@ -144,15 +186,15 @@ export class ThesaurusRanker {
         mass += qIdf;
         const id = th.id(term);
         if (id === undefined) {
-          outside.set(term, (outside.get(term) ?? 0) + w * this.#g(0));
+          outside.set(term, (outside.get(term) ?? 0) + w * this.#gUnknown);
           continue;
         }
         knownMass += qIdf;
-        this.#addTo(id, w * this.#g(th.degree(id)));
-        const related = th.neighbours(id);
-        if (related.length === 0 || this.#alpha === 0) continue;
-        const rw = (w * this.#alpha) / Math.sqrt(related.length);
-        for (let j = 0; j < related.length; j++) this.#addTo(related[j]!, rw * this.#g(th.degree(related[j]!)));
+        this.#addTo(id, w * g[id]!);
+        const rw = w * this.#relatedScale[id]!;
+        if (rw === 0) continue;
+        const related = this.#related(id);
+        for (let j = 0; j < related.length; j++) this.#addTo(related[j]!, rw * g[related[j]!]!);
       }
       let qNorm2 = 0;
       for (const id of this.#touched) qNorm2 += qv[id]! * qv[id]!;
@@ -161,45 +203,52 @@ export class ThesaurusRanker {
       if (qNorm2 === 0) return { hits: [], known };
       const qNorm = Math.sqrt(qNorm2);
 
-      // Dot product of one topic term's vector with the query vector, cached for this query.
-      const dots = new Map<number, number>();
-      const dotOf = (termId: number): number => {
-        let d = dots.get(termId);
-        if (d !== undefined) return d;
-        const term = this.#termOf[termId]!;
-        const id = th.id(term);
-        if (id === undefined) d = (outside.get(term) ?? 0) * this.#g(0);
-        else {
-          d = qv[id]! * this.#g(th.degree(id));
-          const related = th.neighbours(id);
-          if (related.length > 0 && this.#alpha !== 0) {
-            let s = 0;
-            for (let j = 0; j < related.length; j++) {
-              const x = qv[related[j]!]!;
-              if (x !== 0) s += x * this.#g(th.degree(related[j]!));
-            }
-            d += (s * this.#alpha) / Math.sqrt(related.length);
-          }
+      // Dot product of one topic term's vector with the query vector, and the term's idf, cached
+      // for this query (valid where stamp === query).
+      if (this.#query === 0x7fffffff) {
+        this.#query = 0;
+        this.#stamp.fill(0);
+      }
+      const query0 = ++this.#query;
+      const stamp = this.#stamp;
+      const dots = this.#dotCache;
+      const idfs = this.#idfCache;
+      const thesaurusIdOf = this.#thesaurusIdOf;
+      const fill = (termId: number): void => {
+        stamp[termId] = query0;
+        idfs[termId] = idf(this.#termOf[termId]!);
+        const id = thesaurusIdOf[termId]!;
+        if (id < 0) {
+          dots[termId] = (outside.get(this.#termOf[termId]!) ?? 0) * this.#gUnknown;
+          return;
         }
-        dots.set(termId, d);
-        return d;
-      };
-      const idfs = new Map<number, number>();
-      const idfOf = (termId: number): number => {
-        let x = idfs.get(termId);
-        if (x === undefined) idfs.set(termId, (x = idf(this.#termOf[termId]!)));
-        return x;
+        let d = qv[id]! * g[id]!;
+        const sc = scale[id]!;
+        if (sc !== 0) {
+          const related = this.#related(id);
+          let sum = 0;
+          for (let j = 0; j < related.length; j++) {
+            const r = related[j]!;
+            const x = qv[r]!;
+            if (x !== 0) sum += x * g[r]!;
+          }
+          d += sum * sc;
+        }
+        dots[termId] = d;
       };
 
       const hits: ThesaurusHit[] = [];
       const score = (key: string, topic: TopicTerms): void => {
         let dot = 0;
         let norm2 = 0;
-        for (let i = 0; i < topic.terms.length; i++) {
-          const id = topic.terms[i]!;
-          const w = logTf(topic.tfs[i]!) * idfOf(id);
+        const terms = topic.terms;
+        const logTfs = topic.logTfs;
+        for (let i = 0; i < terms.length; i++) {
+          const id = terms[i]!;
+          if (stamp[id] !== query0) fill(id);
+          const w = logTfs[i]! * idfs[id]!;
           norm2 += w * w;
-          dot += w * dotOf(id);
+          dot += w * dots[id]!;
         }
         if (dot > 0 && norm2 > 0) hits.push({ key, similarity: dot / (qNorm * Math.sqrt(norm2)) });
       };
@@ -222,6 +271,12 @@ export class ThesaurusRanker {
       for (const id of this.#touched) qv[id] = 0;
       this.#touched = [];
     }
+  }
+
+  /** The related terms a term stands for: its `maxRelated` most specific ones. */
+  #related(id: number): Int32Array {
+    const all = this.#thesaurus.neighbours(id);
+    return all.length > this.#maxRelated ? all.subarray(0, this.#maxRelated) : all;
   }
 
   #addTo(id: number, x: number): void {

@@ -18,7 +18,9 @@
  *
  *   ids        Map term -> id (0 .. size-1)
  *   offsets    Uint32Array(size + 1)    neighbours of id i = targets[offsets[i] .. offsets[i+1])
- *   targets    Int32Array               neighbour ids, sorted, no duplicates, no self links
+ *   targets    Int32Array               neighbour ids, no duplicates, no self links; in each row
+ *                                       first the links both roots list, then the rest, each
+ *                                       part by the neighbour's degree (least connected first)
  *
  * The bundled file is loaded once per process, on first use (~0.5 s).
  */
@@ -90,7 +92,8 @@ export class Thesaurus {
         if (other !== root) add(root, other);
       }
     }
-    // Pass 2: counting sort by `from`, then sort and deduplicate each row.
+    // Pass 2: counting sort by `from`, then sort and deduplicate each row (by id); a link seen
+    // twice was listed by both roots. Pass 3 orders each row (see below).
     const size = terms.length;
     const counts = new Uint32Array(size + 1);
     for (let i = 0; i < n; i++) counts[from[i]! + 1]!++;
@@ -100,13 +103,30 @@ export class Thesaurus {
     for (let i = 0; i < n; i++) raw[fill[from[i]!]!++] = to[i]!;
     const offsets = new Uint32Array(size + 1);
     const targets = new Int32Array(n);
+    /** 1 where the link was listed in both directions (each root listing the other). */
+    const mutual = new Uint8Array(n);
     let w = 0;
     for (let id = 0; id < size; id++) {
       offsets[id] = w;
       const row = raw.subarray(counts[id]!, counts[id + 1]!).sort();
-      for (let j = 0; j < row.length; j++) if (j === 0 || row[j] !== row[j - 1]) targets[w++] = row[j]!;
+      for (let j = 0; j < row.length; j++) {
+        if (j === 0 || row[j] !== row[j - 1]) targets[w++] = row[j]!;
+        else mutual[w - 1] = 1;
+      }
     }
     offsets[size] = w;
+    if (size > 0x10000) throw new Error(`thesaurus too large: ${size} terms (at most 65,536)`);
+    // Row order: links both roots list first (the closest synonyms), then the neighbour's degree
+    // (least connected, i.e. most specific, first), then id.
+    const keys = new Int32Array(w);
+    for (let id = 0; id < size; id++) {
+      for (let j = offsets[id]!; j < offsets[id + 1]!; j++) {
+        const r = targets[j]!;
+        keys[j] = (1 - mutual[j]!) * 0x40000000 + Math.min(offsets[r + 1]! - offsets[r]!, 0x3fff) * 0x10000 + r;
+      }
+      const row = keys.subarray(offsets[id]!, offsets[id + 1]!).sort();
+      for (let j = 0; j < row.length; j++) targets[offsets[id]! + j] = row[j]! & 0xffff;
+    }
     return new Thesaurus(ids, terms, offsets, targets.slice(0, w));
   }
 
@@ -139,7 +159,7 @@ export class Thesaurus {
     return this.#offsets[id + 1]! - this.#offsets[id]!;
   }
 
-  /** Ids of the terms related to `id` (a view; do not modify). */
+  /** Ids of the terms related to `id`, closest first (see the file comment; a view, do not modify). */
   neighbours(id: number): Int32Array {
     return this.#targets.subarray(this.#offsets[id]!, this.#offsets[id + 1]!);
   }

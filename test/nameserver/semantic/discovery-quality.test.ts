@@ -1,8 +1,8 @@
 /**
  * Quality floor of discovery with the offline (lexical) embedder on the dev set. The floors sit a
- * little below what was measured (docs/discovery.md: top-1 0.583, recall@5 0.719, MRR@10 0.648,
- * paraphrase recall@5 0.563, multilingual recall@5 0.650, unanswerable recognised 0.100 at false
- * no-match 0.078), so a change that makes ranking worse fails here.
+ * little below what was measured (docs/discovery.md: top-1 0.600, recall@5 0.721, MRR@10 0.658,
+ * paraphrase recall@5 0.563, multilingual recall@5 0.600, unanswerable recognised 0.150 at false
+ * no-match 0.100), so a change that makes ranking worse fails here.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ describe('discovery quality (dev set, offline embedder)', () => {
     expect(kind('paraphrase').top1).toBeGreaterThanOrEqual(0.3);
     // The default threshold must not hide real agents, and still recognises some requests no agent serves.
     expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.1);
-    expect(kind('unanswerable').noMatchRate).toBeGreaterThanOrEqual(0.09);
+    expect(kind('unanswerable').noMatchRate).toBeGreaterThanOrEqual(0.1);
   });
 
   it('discovery quality - data-set names map to legal topic names and back', () => {
@@ -60,8 +60,8 @@ describe('discovery quality (second data set, other domains)', () => {
     for (const doc of dataset.documents) await catalog.upsert(doc, { broker: 'eval' });
     const report = await evaluate(dataset, catalogDiscoverFn(catalog));
     const kind = (k: string) => report.perKind.find((p) => p.kind === k)!;
-    // Measured: top-1 0.646, recall@5 0.823, MRR@10 0.729, keyword 1.000, paraphrase recall@5 0.778
-    // (0.583 without the thesaurus ranker), multilingual recall@5 0.800, false no-match 0.110.
+    // Measured: top-1 0.622, recall@5 0.829, MRR@10 0.714, keyword 1.000, paraphrase recall@5 0.778
+    // (0.583 without the thesaurus ranker), multilingual recall@5 0.800, false no-match 0.134.
     expect(report.top1).toBeGreaterThanOrEqual(0.6);
     expect(report.recall5).toBeGreaterThanOrEqual(0.78);
     expect(report.mrr10).toBeGreaterThanOrEqual(0.68);

@@ -38,6 +38,13 @@ describe('thesaurus', () => {
     expect(() => Thesaurus.parse('remind,nudg\n')).toThrow(/not a thesaurus of this version/);
   });
 
+  it('thesaurus - a row lists the links both roots name first, then the least connected terms', () => {
+    // a names b, c, d; b names a back (a mutual link); c and d are named by other roots too.
+    const t = Thesaurus.parse(`${THESAURUS_HEADER}\na,b,c,d\nb,a\nx,c,d\ny,d\n`);
+    expect(t.related('a')).toEqual(['b', 'c', 'd']);
+    expect(t.related('d')).toEqual(['y', 'x', 'a']); // degrees 1, 2, 3
+  });
+
   it('thesaurus - the bundled thesaurus loads and speaks the analyser of the BM25 index', () => {
     const t = bundledThesaurus();
     expect(bundledThesaurus()).toBe(t); // loaded once per process
@@ -107,6 +114,9 @@ describe('thesaurus ranker', () => {
     r.search(queryTerms('forecast', idf), idf, 10, []);
     expect(r.search(q, idf, 10, []).hits[0]!.similarity).toBe(a);
     expect(() => new ThesaurusRanker(thesaurus, { relatedWeight: -1 })).toThrow(/relatedWeight/);
+    expect(() => new ThesaurusRanker(thesaurus, { maxRelated: -1 })).toThrow(/maxRelated/);
+    // maxRelated 0: a term stands only for itself.
+    expect(ranker({ maxRelated: 0 }).search(queryTerms('nudge me at the supermarket', idf), idf, 10, []).hits).toEqual([]);
   });
 
   it('thesaurus ranker - in the hybrid search it finds what a paraphrase means (bundled thesaurus)', async () => {
@@ -123,7 +133,7 @@ describe('thesaurus ranker', () => {
     await without.upsertMany(docs);
     expect(without.thesaurus).toBeUndefined();
     for (const [query, want] of [
-      ['tell me when a client writes in a furious mood', 'escalation-detector'],
+      ['alert me when a buyer is furious', 'escalation-detector'],
       ['nudge me to pick up milk once I get to the shop', 'reminders'],
     ] as const) {
       // No analysed word of the query is in any topic: BM25 finds nothing, the order without the
@@ -137,7 +147,7 @@ describe('thesaurus ranker', () => {
       expect(a.hits[0]!.signals.thesaurusSimilarity).toBeLessThan(1);
     }
     // A tag filter holds for the thesaurus ranking too.
-    const filtered = await withIt.search('tell me when a client writes in a furious mood', { filters: { tags: ['refunds'] } });
+    const filtered = await withIt.search('alert me when a buyer is furious', { filters: { tags: ['refunds'] } });
     expect(filtered.hits.map((h) => h.name)).toEqual(['refunds']);
   });
 });

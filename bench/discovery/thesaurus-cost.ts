@@ -1,0 +1,83 @@
+/**
+ * What the thesaurus ranker (nameserver/semantic/thesaurus-ranker.ts) costs per query, on English
+ * text (the synthetic catalogs of bench:discovery use pseudo-words the thesaurus does not know,
+ * so there it would cost nothing and prove nothing).
+ *
+ *   node --import tsx bench/discovery/thesaurus-cost.ts [--sizes 1000,2000,100000] [--queries N]
+ *
+ * Catalog: topics made by recombining the sections (description, skill descriptions, examples,
+ * tags) of the dev set's and the synthetic set's topics at random, so vocabulary and lengths are
+ * those of real capability descriptions. Queries: the two data sets' queries. Up to the ranker's
+ * full-scan size every topic is scored; above it, the candidates are the word BM25's top 100
+ * plus 100 random topics (the hybrid search passes the union of its other rankers' top 100s).
+ * Prints p50 / p99 per query of the ranker alone, and of the BM25 search for scale.
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadDataset } from '../../nameserver/semantic/discovery-eval.js';
+import { LexicalIndex } from '../../nameserver/semantic/lexical-index.js';
+import { analyze } from '../../nameserver/semantic/text-analysis.js';
+import { bundledThesaurus } from '../../nameserver/semantic/thesaurus.js';
+import { ThesaurusRanker } from '../../nameserver/semantic/thesaurus-ranker.js';
+import { lexicalSections } from '../../nameserver/semantic/topic-document.js';
+import { Rng } from './corpus.js';
+
+const { values } = parseArgs({
+  options: { sizes: { type: 'string', default: '1000,2000,100000' }, queries: { type: 'string', default: '2000' }, help: { type: 'boolean', short: 'h' } },
+});
+if (values.help) {
+  console.log('Usage: node --import tsx bench/discovery/thesaurus-cost.ts [--sizes 1000,2000,100000] [--queries N]');
+  process.exit(0);
+}
+const sizes = values.sizes!.split(',').map(Number);
+const queryCount = Number(values.queries);
+
+const sets = [fileURLToPath(new URL('../../../shared/datasets/discovery-dev', import.meta.url)), fileURLToPath(new URL('../../test/nameserver/fixtures/discovery-synth', import.meta.url))];
+const datasets = sets.map((d) => loadDataset(d));
+const sections = datasets.flatMap((d) => d.documents.flatMap((doc) => lexicalSections(doc)));
+const queries = datasets.flatMap((d) => d.queries.map((q) => q.query));
+
+const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+const t0 = performance.now();
+const thesaurus = bundledThesaurus();
+console.log(`thesaurus: ${thesaurus.size} terms, ${thesaurus.links} links, loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+console.log('| topics | mode | ranker p50 / p99 ms | word BM25 p50 / p99 ms | upsert µs/topic |');
+console.log('| ---: | --- | ---: | ---: | ---: |');
+for (const size of sizes) {
+  const rng = new Rng(size);
+  const ranker = new ThesaurusRanker(thesaurus);
+  const lexical = new LexicalIndex();
+  let upsertMs = 0;
+  for (let i = 0; i < size; i++) {
+    const tf = new Map<string, number>();
+    const parts = 6 + Math.floor(rng.next() * 6);
+    for (let j = 0; j < parts; j++) {
+      const s = sections[Math.floor(rng.next() * sections.length)]!;
+      for (const term of analyze(s.text)) tf.set(term, (tf.get(term) ?? 0) + s.weight);
+    }
+    lexical.upsertTerms(`t${i}`, tf);
+    const u = performance.now();
+    ranker.upsert(`t${i}`, tf);
+    upsertMs += performance.now() - u;
+  }
+  const n = lexical.size;
+  const idf = (t: string) => Math.log(1 + (n + 1) / (1 + lexical.documentFrequency(t)));
+  const rankerMs: number[] = [];
+  const bm25Ms: number[] = [];
+  for (let q = 0; q < queryCount; q++) {
+    const text = queries[q % queries.length]!;
+    const counts = new Map<string, number>();
+    for (const t of analyze(text)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const b = performance.now();
+    const hits = lexical.search(text, 100);
+    bm25Ms.push(performance.now() - b);
+    const candidates = hits.map((h) => h.key);
+    for (let j = 0; j < 100; j++) candidates.push(`t${Math.floor(rng.next() * size)}`);
+    const a = performance.now();
+    ranker.search([...counts].map(([term, count]) => ({ term, count, idf: idf(term) })), idf, 100, candidates);
+    rankerMs.push(performance.now() - a);
+  }
+  const f = (xs: number[]) => `${pct(xs, 50).toFixed(2)} / ${pct(xs, 99).toFixed(2)}`;
+  console.log(`| ${size} | ${ranker.scansAll ? 'every topic' : '200 candidates'} | ${f(rankerMs)} | ${f(bm25Ms)} | ${((upsertMs * 1000) / size).toFixed(1)} |`);
+}
+console.log(`heap after: ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);

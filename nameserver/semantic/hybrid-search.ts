@@ -28,7 +28,6 @@ import { CharNgramIndex } from './char-ngram-index.js';
 import { bundledThesaurus } from './thesaurus.js';
 import type { Thesaurus } from './thesaurus.js';
 import { ThesaurusRanker } from './thesaurus-ranker.js';
-import type { ThesaurusQueryTerm } from './thesaurus-ranker.js';
 import type { Embedder } from './embedder.js';
 import { LexicalIndex } from './lexical-index.js';
 import type { WeightedTerm } from './lexical-index.js';
@@ -483,13 +482,13 @@ export class HybridSearch {
     // Thesaurus ranking: over the whole catalog while it is small, else over the candidates above.
     let thesaurusWeight = 0;
     if (this.thesaurus) {
-      const counts = new Map<string, number>();
-      for (const { term } of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
-      const n = this.lexical.size;
-      const idf = (term: string): number => Math.log(1 + (n + 1) / (1 + this.lexical.documentFrequency(term)));
-      const qTerms: ThesaurusQueryTerm[] = [...counts].map(([term, count]) => ({ term, count, idf: idf(term) }));
       const candidates = among ?? (this.thesaurus.scansAll ? [] : [...rows.keys()]);
-      const t = this.thesaurus.search(qTerms, idf, k, candidates, allow);
+      const t = this.thesaurus.search(
+        terms.map((t) => t.term),
+        k,
+        candidates,
+        allow,
+      );
       thesaurusWeight = this.#weights.thesaurus * t.known * t.known;
       t.hits.forEach((h, i) => {
         const r = row(h.key);

@@ -43,13 +43,6 @@ export const DEFAULT_THESAURUS_RELATED_WEIGHT = 1;
 export const DEFAULT_THESAURUS_FULL_SCAN_MAX = 2000;
 export const DEFAULT_THESAURUS_MAX_RELATED = 150;
 
-/** A query term with its catalog idf and the number of times it occurs in the query. */
-export interface ThesaurusQueryTerm {
-  term: string;
-  idf: number;
-  count: number;
-}
-
 export interface ThesaurusHit {
   key: string;
   /** Similarity in [0, 1): x / (1 + x) of the dot product over the two norms (see `search`). */
@@ -89,6 +82,8 @@ export class ThesaurusRanker {
   #dotCache = new Float64Array(1024);
   #idfCache = new Float64Array(1024);
   #query = 0;
+  /** Number of topics holding each term id (the catalog's document frequency). */
+  #df = new Int32Array(1024);
   readonly #topics = new Map<string, TopicTerms>();
   /** Per query: the query vector over thesaurus ids, and the entries it touched. */
   #qv: Float64Array;
@@ -125,6 +120,7 @@ export class ThesaurusRanker {
 
   /** Indexes (or re-indexes) a topic from its analysed terms and weighted term frequencies. */
   upsert(key: string, tf: ReadonlyMap<string, number>): void {
+    this.remove(key);
     const terms = new Int32Array(tf.size);
     const logTfs = new Float32Array(tf.size);
     let i = 0;
@@ -138,13 +134,22 @@ export class ThesaurusRanker {
         this.#thesaurusIdOf[id] = this.#thesaurus.id(term) ?? -1;
       }
       terms[i] = id;
+      this.#df[id]!++;
       logTfs[i++] = logTf(f);
     }
     this.#topics.set(key, { terms, logTfs });
   }
 
   remove(key: string): boolean {
+    const topic = this.#topics.get(key);
+    if (!topic) return false;
+    for (const id of topic.terms) this.#df[id]!--;
     return this.#topics.delete(key);
+  }
+
+  /** Catalog idf of a term id: ln(1 + (n + 1) / (1 + df)), n = topics indexed. */
+  #idf(df: number): number {
+    return Math.log(1 + (this.#topics.size + 1) / (1 + df));
   }
 
   #grow(min: number): void {
@@ -159,34 +164,38 @@ export class ThesaurusRanker {
     this.#stamp = grow(this.#stamp, (n) => new Int32Array(n));
     this.#dotCache = grow(this.#dotCache, (n) => new Float64Array(n));
     this.#idfCache = grow(this.#idfCache, (n) => new Float64Array(n));
+    this.#df = grow(this.#df, (n) => new Int32Array(n));
   }
 
   /**
-   * Ranks topics for the query terms: every topic when the catalog has at most `fullScanMax`
-   * topics, otherwise the `candidates`. `idf` is the catalog's idf of a topic term.
+   * Ranks topics for a query's analysed terms (repeats count): every topic when the catalog has
+   * at most `fullScanMax` topics, otherwise the `candidates`. Answers no hits, without scoring,
+   * when the thesaurus knows none of the query's terms (its fusion weight is then 0 anyway).
    */
-  search(
-    query: readonly ThesaurusQueryTerm[],
-    idf: (term: string) => number,
-    limit: number,
-    candidates: Iterable<string>,
-    accept?: (key: string) => boolean,
-  ): ThesaurusQuery {
+  search(queryTerms: readonly string[], limit: number, candidates: Iterable<string>, accept?: (key: string) => boolean): ThesaurusQuery {
     const th = this.#thesaurus;
     const qv = this.#qv;
-    /** Query weight on terms the thesaurus does not know (their own dimension only). */
-    const outside = new Map<string, number>();
+    /** Query weight on topic terms the thesaurus does not know (their own dimension only), by term id. */
+    const outside = new Map<number, number>();
+    /** Norm² of the query's weight on terms neither the thesaurus nor any topic knows. */
+    let strangers2 = 0;
     const g = this.#g;
     const scale = this.#relatedScale;
     let knownMass = 0;
     let mass = 0;
+    const counts = new Map<string, number>();
+    for (const t of queryTerms) counts.set(t, (counts.get(t) ?? 0) + 1);
     try {
-      for (const { term, idf: qIdf, count } of query) {
+      for (const [term, count] of counts) {
+        const termId = this.#termIds.get(term);
+        const qIdf = this.#idf(termId === undefined ? 0 : this.#df[termId]!);
         const w = logTf(count) * qIdf;
         mass += qIdf;
         const id = th.id(term);
         if (id === undefined) {
-          outside.set(term, (outside.get(term) ?? 0) + w * this.#gUnknown);
+          const x = w * this.#gUnknown;
+          if (termId === undefined) strangers2 += x * x;
+          else outside.set(termId, (outside.get(termId) ?? 0) + x);
           continue;
         }
         knownMass += qIdf;
@@ -196,11 +205,11 @@ export class ThesaurusRanker {
         const related = this.#related(id);
         for (let j = 0; j < related.length; j++) this.#addTo(related[j]!, rw * g[related[j]!]!);
       }
-      let qNorm2 = 0;
+      const known = mass > 0 ? knownMass / mass : 0;
+      if (known === 0) return { hits: [], known };
+      let qNorm2 = strangers2;
       for (const id of this.#touched) qNorm2 += qv[id]! * qv[id]!;
       for (const w of outside.values()) qNorm2 += w * w;
-      const known = mass > 0 ? knownMass / mass : 0;
-      if (qNorm2 === 0) return { hits: [], known };
       const qNorm = Math.sqrt(qNorm2);
 
       // Dot product of one topic term's vector with the query vector, and the term's idf, cached
@@ -214,12 +223,13 @@ export class ThesaurusRanker {
       const dots = this.#dotCache;
       const idfs = this.#idfCache;
       const thesaurusIdOf = this.#thesaurusIdOf;
+      const df = this.#df;
       const fill = (termId: number): void => {
         stamp[termId] = query0;
-        idfs[termId] = idf(this.#termOf[termId]!);
+        idfs[termId] = this.#idf(df[termId]!);
         const id = thesaurusIdOf[termId]!;
         if (id < 0) {
-          dots[termId] = (outside.get(this.#termOf[termId]!) ?? 0) * this.#gUnknown;
+          dots[termId] = (outside.get(termId) ?? 0) * this.#gUnknown;
           return;
         }
         let d = qv[id]! * g[id]!;

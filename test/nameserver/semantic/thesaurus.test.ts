@@ -4,7 +4,6 @@ import { HybridSearch } from '../../../nameserver/semantic/hybrid-search.js';
 import { analyze } from '../../../nameserver/semantic/text-analysis.js';
 import { THESAURUS_HEADER, Thesaurus, bundledThesaurus } from '../../../nameserver/semantic/thesaurus.js';
 import { ThesaurusRanker } from '../../../nameserver/semantic/thesaurus-ranker.js';
-import type { ThesaurusQueryTerm } from '../../../nameserver/semantic/thesaurus-ranker.js';
 import { validateTopicDocument } from '../../../nameserver/semantic/topic-document.js';
 
 const one = (word: string): string => {
@@ -20,9 +19,6 @@ function tf(text: string): Map<string, number> {
   return m;
 }
 
-function queryTerms(text: string, idf: (t: string) => number): ThesaurusQueryTerm[] {
-  return [...tf(text)].map(([term, count]) => ({ term, count, idf: idf(term) }));
-}
 
 describe('thesaurus', () => {
   it('thesaurus - parse makes links symmetric, drops duplicates and self links, checks the header', () => {
@@ -77,46 +73,45 @@ describe('thesaurus ranker', () => {
     for (const [k, text] of Object.entries(topics)) r.upsert(k, tf(text));
     return r;
   };
-  const idf = () => 1;
 
   it('thesaurus ranker - a paraphrase with no word in common finds the topic through related terms', () => {
-    const q = queryTerms('nudge me at the supermarket', idf);
-    const { hits, known } = ranker().search(q, idf, 10, []);
+    const q = analyze('nudge me at the supermarket');
+    const { hits, known } = ranker().search(q, 10, []);
     expect(hits.map((h) => h.key)).toEqual(['reminders']);
     expect(hits[0]!.similarity).toBeGreaterThan(0);
     expect(hits[0]!.similarity).toBeLessThanOrEqual(1);
     expect(known).toBe(1);
     // With related terms switched off, only shared words count: nothing is shared.
-    expect(ranker({ relatedWeight: 0 }).search(q, idf, 10, []).hits).toEqual([]);
+    expect(ranker({ relatedWeight: 0 }).search(q, 10, []).hits).toEqual([]);
   });
 
   it('thesaurus ranker - the known share measures how much of the query the thesaurus speaks', () => {
-    const { known } = ranker().search(queryTerms('recuérdame supermarket', idf), idf, 10, []);
+    const { known } = ranker().search(analyze('recuérdame supermarket'), 10, []);
     expect(known).toBeCloseTo(0.5, 5);
-    expect(ranker().search(queryTerms('recuérdame comprar café', idf), idf, 10, []).known).toBe(0);
+    expect(ranker().search(analyze('recuérdame comprar café'), 10, []).known).toBe(0);
   });
 
   it('thesaurus ranker - filters, limits, removal, and candidates above the full-scan size', () => {
     const r = ranker();
-    const q = queryTerms('predict the weather at the shop and remind me', idf);
-    expect(r.search(q, idf, 10, []).hits.map((h) => h.key).sort()).toEqual(['reminders', 'weather']);
-    expect(r.search(q, idf, 1, []).hits).toHaveLength(1);
-    expect(r.search(q, idf, 10, [], (k) => k !== 'weather').hits.map((h) => h.key)).toEqual(['reminders']);
+    const q = analyze('predict the weather at the shop and remind me');
+    expect(r.search(q, 10, []).hits.map((h) => h.key).sort()).toEqual(['reminders', 'weather']);
+    expect(r.search(q, 1, []).hits).toHaveLength(1);
+    expect(r.search(q, 10, [], (k) => k !== 'weather').hits.map((h) => h.key)).toEqual(['reminders']);
     const big = ranker({ fullScanMax: 1 });
     expect(big.scansAll).toBe(false);
-    expect(big.search(q, idf, 10, []).hits).toEqual([]);
-    expect(big.search(q, idf, 10, ['weather', 'missing']).hits.map((h) => h.key)).toEqual(['weather']);
+    expect(big.search(q, 10, []).hits).toEqual([]);
+    expect(big.search(q, 10, ['weather', 'missing']).hits.map((h) => h.key)).toEqual(['weather']);
     expect(r.remove('weather')).toBe(true);
     expect(r.remove('weather')).toBe(false);
-    expect(r.search(q, idf, 10, []).hits.map((h) => h.key)).toEqual(['reminders']);
+    expect(r.search(q, 10, []).hits.map((h) => h.key)).toEqual(['reminders']);
     // The query vector is reset between searches: the same query scores the same.
-    const a = r.search(q, idf, 10, []).hits[0]!.similarity;
-    r.search(queryTerms('forecast', idf), idf, 10, []);
-    expect(r.search(q, idf, 10, []).hits[0]!.similarity).toBe(a);
+    const a = r.search(q, 10, []).hits[0]!.similarity;
+    r.search(analyze('forecast'), 10, []);
+    expect(r.search(q, 10, []).hits[0]!.similarity).toBe(a);
     expect(() => new ThesaurusRanker(thesaurus, { relatedWeight: -1 })).toThrow(/relatedWeight/);
     expect(() => new ThesaurusRanker(thesaurus, { maxRelated: -1 })).toThrow(/maxRelated/);
     // maxRelated 0: a term stands only for itself.
-    expect(ranker({ maxRelated: 0 }).search(queryTerms('nudge me at the supermarket', idf), idf, 10, []).hits).toEqual([]);
+    expect(ranker({ maxRelated: 0 }).search(analyze('nudge me at the supermarket'), 10, []).hits).toEqual([]);
   });
 
   it('thesaurus ranker - in the hybrid search it finds what a paraphrase means (bundled thesaurus)', async () => {

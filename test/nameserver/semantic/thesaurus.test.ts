@@ -104,6 +104,10 @@ describe('thesaurus ranker', () => {
     expect(r.remove('weather')).toBe(true);
     expect(r.remove('weather')).toBe(false);
     expect(r.search(q, 10, []).hits.map((h) => h.key)).toEqual(['reminders']);
+    // Re-indexing a topic replaces it (its document frequencies are not counted twice).
+    const before = r.search(q, 10, []).hits;
+    r.upsert('reminders', tf(topics.reminders!));
+    expect(r.search(q, 10, []).hits).toEqual(before);
     // The query vector is reset between searches: the same query scores the same.
     const a = r.search(q, 10, []).hits[0]!.similarity;
     r.search(analyze('forecast'), 10, []);

@@ -453,20 +453,8 @@ export class HybridSearch {
     // Character n-gram ranking.
     const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(query, k, allow) : { hits: [], ceiling: 0 };
 
-    const rows = new Map<
-      TopicName,
-      {
-        fused: number;
-        cosine?: number;
-        coverage?: number;
-        charCoverage?: number;
-        vectorRank?: number;
-        lexicalRank?: number;
-        charNgramRank?: number;
-        thesaurusSimilarity?: number;
-        thesaurusRank?: number;
-      }
-    >();
+    /** Per candidate: the signals so far, `fused` not yet normalised. */
+    const rows = new Map<TopicName, Omit<SearchSignals, 'rawScore'>>();
     const row = (name: TopicName) => {
       let r = rows.get(name);
       if (!r) rows.set(name, (r = { fused: 0 }));

@@ -102,8 +102,20 @@ function sampleCdf(cdf: Float64Array, u: number): number {
   return lo;
 }
 
+/** The word strings of a corpus: generated pseudo-words, or English (see `CorpusOptions.words`). */
+export type CorpusWords = 'pseudo' | 'english';
+
 export interface CorpusOptions {
   seed: number;
+  /**
+   * 'pseudo': generated pseudo-words no dictionary knows. 'english': the bundled thesaurus's
+   * terms (English stems, ~41k), shuffled over the word ids and reused when the vocabulary is
+   * larger, so catalogs read like English to the analyser and the thesaurus ranker has work.
+   * @default 'pseudo'
+   */
+  words?: CorpusWords;
+  /** The English word list ('english' only). */
+  englishWords?: readonly string[];
   /** Capability domains. @default 200 */
   domains?: number;
   /** Words specific to each domain. @default 400 */
@@ -164,7 +176,9 @@ export class Corpus {
       const j = Math.floor(rng.next() * (i + 1));
       [perm[i], perm[j]] = [perm[j]!, perm[i]!];
     }
-    this.#words = perm.map((p) => pseudoWord(p));
+    const english = options.words === 'english' ? options.englishWords : undefined;
+    if (options.words === 'english' && !english?.length) throw new Error('words: english needs englishWords');
+    this.#words = english ? perm.map((p) => english[p % english.length]!) : perm.map((p) => pseudoWord(p));
   }
 
   word(id: number): string {

@@ -23,6 +23,7 @@ export interface DiscoveryBenchOptions {
   bowWeights: [number, number];
   embedTexts: number;
   seed: number;
+  words: 'pseudo' | 'english';
   heapMb: number;
   quietWaitS: number;
   save: boolean;
@@ -77,6 +78,9 @@ Options:
                             (default 0.05,0.15: unrelated texts cosine ~0.08, same domain ~0.5)
   --embed-texts N           texts per embedder for the throughput run (default 2000; 0 = skip)
   --seed N                  corpus seed (default 1)
+  --words pseudo|english    word strings of the synthetic texts: generated pseudo-words (default;
+                            unknown to the thesaurus, which then skips the query) or the bundled
+                            thesaurus's English terms (the lexical family's thesaurus ranker works)
   --heap-mb N               --max-old-space-size of the measuring processes (default 20000)
   --quiet-wait-s N          before each run, wait up to N s for other processes to leave the
                             CPUs alone (< 15% of a core; default 30, 0 = do not wait)
@@ -138,6 +142,7 @@ export function parseOptions(argv: string[]): DiscoveryBenchOptions | undefined 
         'bow-weights': { type: 'string' },
         'embed-texts': { type: 'string' },
         seed: { type: 'string' },
+        words: { type: 'string' },
         'heap-mb': { type: 'string' },
         'quiet-wait-s': { type: 'string' },
         'no-save': { type: 'boolean' },
@@ -186,10 +191,16 @@ export function parseOptions(argv: string[]): DiscoveryBenchOptions | undefined 
     bowWeights: [weights[0]!, weights[1]!],
     embedTexts: num('embed-texts', v['embed-texts'], 2000, 0),
     seed: num('seed', v.seed, 1, 0),
+    words: wordsOption(v.words),
     heapMb: num('heap-mb', v['heap-mb'], 20_000, 512),
     quietWaitS: num('quiet-wait-s', v['quiet-wait-s'], 30, 0, false),
     save: !(v['no-save'] ?? false),
     outDir: v.out ?? 'bench/discovery/results',
     verbose: v.verbose ?? false,
   };
+}
+
+function wordsOption(v: string | undefined): 'pseudo' | 'english' {
+  if (v === undefined || v === 'pseudo' || v === 'english') return v ?? 'pseudo';
+  throw new UsageError(`--words is pseudo or english (got ${v})`);
 }

@@ -32,6 +32,8 @@ export interface IndexSpec {
   liveShare: number;
   bowWeights: [number, number];
   seed: number;
+  /** Word strings of the corpus (corpus.ts). */
+  words: 'pseudo' | 'english';
 }
 
 export interface EmbedSpec {

@@ -122,8 +122,9 @@ async function main(): Promise<void> {
         liveShare: opts.liveShare,
         bowWeights: opts.bowWeights,
         seed: opts.seed,
+        words: opts.words,
       };
-      const label = `${vectors} × ${size.toLocaleString('en-US')} topics${spec.mode === 'parts' ? ' (BM25 and HNSW measured separately)' : ''}`;
+      const label = `${vectors} × ${size.toLocaleString('en-US')} topics${opts.words === 'english' ? ' (English words)' : ''}${spec.mode === 'parts' ? ' (BM25 and HNSW measured separately)' : ''}`;
       await quiet(opts);
       log(`\n== ${label}`);
       const started = Date.now();

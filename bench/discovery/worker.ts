@@ -18,6 +18,7 @@ import type { SearchFilters } from '../../nameserver/semantic/hybrid-search.js';
 import type { CharNgramIndex } from '../../nameserver/semantic/char-ngram-index.js';
 import { LexicalIndex } from '../../nameserver/semantic/lexical-index.js';
 import { TopicCatalog } from '../../nameserver/semantic/topic-catalog.js';
+import { bundledThesaurus } from '../../nameserver/semantic/thesaurus.js';
 import { embeddingText, lexicalSections, validateTopicDocument } from '../../nameserver/semantic/topic-document.js';
 import type { TopicDocument } from '../../nameserver/semantic/topic-document.js';
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_M, VectorIndex } from '../../nameserver/semantic/vector-index.js';
@@ -152,9 +153,15 @@ interface Setup {
   queryTerms: number;
 }
 
+/** The bundled thesaurus's terms: the vocabulary of `--words english`. */
+function englishWords(): string[] {
+  const t = bundledThesaurus();
+  return Array.from({ length: t.size }, (_, i) => t.term(i));
+}
+
 function setup(spec: IndexSpec): Setup {
   const N = spec.size;
-  const corpus = new Corpus({ seed: spec.seed });
+  const corpus = new Corpus({ seed: spec.seed, words: spec.words, englishWords: spec.words === 'english' ? englishWords() : undefined });
   const lexicalEmbedder = new LexicalEmbedder();
   const bow = spec.vectors === 'bow' ? new BagOfWordVectors(corpus, spec.dims, spec.seed, { globalWeight: spec.bowWeights[0], domainWeight: spec.bowWeights[1] }) : undefined;
   const dims = bow ? bow.dimensions : lexicalEmbedder.dimensions;

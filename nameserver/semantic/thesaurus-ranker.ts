@@ -63,6 +63,54 @@ interface TopicTerms {
 
 const logTf = (tf: number): number => (tf >= 1 ? 1 + Math.log(tf) : tf);
 
+/**
+ * What a ranker derives from the thesaurus, shared by every ranker with the same thesaurus,
+ * `maxRelated` and α (a catalog rebuild does not redo it):
+ *
+ *   g[id]            ln(1 + N / (1 + deg)), deg = min(degree, maxRelated)
+ *   scale[id]        α / √deg (0 without relatives)
+ *   invOffsets/inv   the inverse of the capped rows: inv[invOffsets[r] .. invOffsets[r+1]) are
+ *                    the terms t whose first `maxRelated` relatives include r
+ */
+interface Derived {
+  g: Float64Array;
+  scale: Float64Array;
+  invOffsets: Uint32Array;
+  inv: Int32Array;
+}
+
+const derivedCache = new WeakMap<Thesaurus, Map<string, Derived>>();
+
+function derive(th: Thesaurus, maxRelated: number, alpha: number): Derived {
+  let byKey = derivedCache.get(th);
+  if (!byKey) derivedCache.set(th, (byKey = new Map()));
+  const key = `${maxRelated}:${alpha}`;
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const n = th.size;
+  const g = new Float64Array(n);
+  const scale = new Float64Array(n);
+  const counts = new Uint32Array(n + 1);
+  for (let id = 0; id < n; id++) {
+    const row = th.neighbours(id);
+    const deg = Math.min(row.length, maxRelated);
+    g[id] = Math.log(1 + n / (1 + deg));
+    scale[id] = deg > 0 ? alpha / Math.sqrt(deg) : 0;
+    for (let j = 0; j < deg; j++) counts[row[j]! + 1]!++;
+  }
+  for (let i = 0; i < n; i++) counts[i + 1]! += counts[i]!;
+  const inv = new Int32Array(counts[n]!);
+  const fill = counts.slice(0, n);
+  for (let id = 0; id < n; id++) {
+    const row = th.neighbours(id);
+    const deg = Math.min(row.length, maxRelated);
+    for (let j = 0; j < deg; j++) inv[fill[row[j]!]!++] = id;
+  }
+  const d: Derived = { g, scale, invOffsets: counts, inv };
+  byKey.set(key, d);
+  return d;
+}
+
 export class ThesaurusRanker {
   readonly #thesaurus: Thesaurus;
   readonly #alpha: number;
@@ -72,9 +120,11 @@ export class ThesaurusRanker {
   readonly #termIds = new Map<string, number>();
   readonly #termOf: string[] = [];
   #thesaurusIdOf = new Int32Array(1024);
-  /** Per thesaurus id: g(id), and α / √deg(id) (0 without related terms). */
+  /** Per thesaurus id: g(id), α / √deg(id) (0 without related terms), the inverse rows. */
   readonly #g: Float64Array;
   readonly #relatedScale: Float64Array;
+  readonly #invOffsets: Uint32Array;
+  readonly #inv: Int32Array;
   /** g of a term the thesaurus does not know (degree 0). */
   readonly #gUnknown: number;
   /** Per-query caches over topic term ids, valid where `#stamp[id] === #query`. */
@@ -85,9 +135,15 @@ export class ThesaurusRanker {
   /** Number of topics holding each term id (the catalog's document frequency). */
   #df = new Int32Array(1024);
   readonly #topics = new Map<string, TopicTerms>();
-  /** Per query: the query vector over thesaurus ids, and the entries it touched. */
+  /**
+   * Per query, over thesaurus ids: the query vector qv and the entries it touched, and
+   * s[t] = Σ_{r among t's relatives} g(r)·qv[r] (pushed from qv through the inverse rows) and the
+   * entries it touched. Reset after each query.
+   */
   #qv: Float64Array;
   #touched: number[] = [];
+  #s: Float64Array;
+  #sTouched: number[] = [];
 
   constructor(thesaurus: Thesaurus, options: ThesaurusRankerOptions = {}) {
     this.#thesaurus = thesaurus;
@@ -98,15 +154,13 @@ export class ThesaurusRanker {
     if (!(this.#alpha >= 0) || !Number.isFinite(this.#alpha)) throw new RangeError(`relatedWeight must be a finite number >= 0 (got ${String(this.#alpha)})`);
     if (!(this.#fullScanMax >= 0)) throw new RangeError(`fullScanMax must be >= 0 (got ${String(this.#fullScanMax)})`);
     this.#qv = new Float64Array(thesaurus.size);
-    const n = thesaurus.size;
-    this.#g = new Float64Array(n);
-    this.#relatedScale = new Float64Array(n);
-    for (let id = 0; id < n; id++) {
-      const deg = Math.min(thesaurus.degree(id), this.#maxRelated);
-      this.#g[id] = Math.log(1 + n / (1 + deg));
-      this.#relatedScale[id] = deg > 0 ? this.#alpha / Math.sqrt(deg) : 0;
-    }
-    this.#gUnknown = Math.log(1 + n);
+    this.#s = new Float64Array(thesaurus.size);
+    const d = derive(thesaurus, this.#maxRelated, this.#alpha);
+    this.#g = d.g;
+    this.#relatedScale = d.scale;
+    this.#invOffsets = d.invOffsets;
+    this.#inv = d.inv;
+    this.#gUnknown = Math.log(1 + thesaurus.size);
   }
 
   get size(): number {
@@ -224,27 +278,24 @@ export class ThesaurusRanker {
       const idfs = this.#idfCache;
       const thesaurusIdOf = this.#thesaurusIdOf;
       const df = this.#df;
+      // Push qv through the inverse rows once: s[t] = Σ_{r ∈ R'(t)} g(r)·qv[r]. The cost depends
+      // on the query only, not on how many topics or distinct terms the catalog has.
+      const sv = this.#s;
+      const inv = this.#inv;
+      const invOffsets = this.#invOffsets;
+      for (const r of this.#touched) {
+        const val = g[r]! * qv[r]!;
+        for (let j = invOffsets[r]!, end = invOffsets[r + 1]!; j < end; j++) {
+          const t = inv[j]!;
+          if (sv[t] === 0) this.#sTouched.push(t);
+          sv[t]! += val;
+        }
+      }
       const fill = (termId: number): void => {
         stamp[termId] = query0;
         idfs[termId] = this.#idf(df[termId]!);
         const id = thesaurusIdOf[termId]!;
-        if (id < 0) {
-          dots[termId] = (outside.get(termId) ?? 0) * this.#gUnknown;
-          return;
-        }
-        let d = qv[id]! * g[id]!;
-        const sc = scale[id]!;
-        if (sc !== 0) {
-          const related = this.#related(id);
-          let sum = 0;
-          for (let j = 0; j < related.length; j++) {
-            const r = related[j]!;
-            const x = qv[r]!;
-            if (x !== 0) sum += x * g[r]!;
-          }
-          d += sum * sc;
-        }
-        dots[termId] = d;
+        dots[termId] = id < 0 ? (outside.get(termId) ?? 0) * this.#gUnknown : qv[id]! * g[id]! + scale[id]! * sv[id]!;
       };
 
       const hits: ThesaurusHit[] = [];
@@ -280,6 +331,8 @@ export class ThesaurusRanker {
     } finally {
       for (const id of this.#touched) qv[id] = 0;
       this.#touched = [];
+      for (const id of this.#sTouched) this.#s[id] = 0;
+      this.#sTouched = [];
     }
   }
 

@@ -16,10 +16,15 @@
  * the topic vector's norm, and as good on both data sets), reported as x / (1 + x). Terms the
  * thesaurus does not know (product names, other languages) keep their own dimension only.
  *
- * Cost: the query vector is built once (dense over the thesaurus ids, ~41k doubles, only the
- * touched entries are reset); a topic is scored by walking its terms, each term's dot product with
- * the query vector cached for the query. Catalogs up to `fullScanMax` topics are scored whole;
- * larger ones only over the other rankers' candidates.
+ * A term stands for at most `maxRelated` relatives (the first of its thesaurus row: closest
+ * synonyms, then the most specific terms), which bounds what one common word can pull in.
+ *
+ * Cost: per query, the query vector qv is built (dense over the thesaurus ids, ~41k doubles) and
+ * pushed once through the inverse of the capped rows, s[t] = Σ_{r ∈ R'(t)} g(r)·qv[r], so that a
+ * topic term's dot product with the query is g(t)·qv[t] + α/√deg(t)·s[t], O(1). The work of a
+ * query depends on the query's terms, not on the catalog's vocabulary; only the touched entries
+ * are reset. A topic is scored by walking its terms. Catalogs up to `fullScanMax` topics are
+ * scored whole; larger ones only over the candidates the caller passes.
  *
  * Trust: the ranker's fusion weight is scaled per query by the square of the share of the
  * query's idf mass that the thesaurus knows, so a Spanish or Japanese query (whose words the

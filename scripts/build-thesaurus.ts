@@ -9,7 +9,7 @@
  * Only single-word roots and single-word entries are kept, each reduced to its analysed form
  * (text-analysis.ts: lowercase, accents stripped, Porter stem), so the file speaks the same terms
  * as the BM25 index. Rebuild it whenever `analyze()` changes; the thesaurus test checks that the
- * bundled file still agrees with the analyser. Format: see thesaurus.ts.
+ * bundled file still agrees with the analyser. Format: see thesaurus.ts (the bundled file is the parsed graph in binary).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,12 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { analyze } from '../nameserver/semantic/text-analysis.js';
-import { THESAURUS_HEADER } from '../nameserver/semantic/thesaurus.js';
+import { THESAURUS_HEADER, Thesaurus } from '../nameserver/semantic/thesaurus.js';
 
 const USAGE = `Usage: node --import tsx scripts/build-thesaurus.ts MOBY_WORDS_TXT [--out FILE]
 
-Reads the Moby Thesaurus II list (root,related,...) and writes the analysed, brotli-compressed
-thesaurus the NameServer's offline ranker loads (default nameserver/semantic/data/thesaurus.br).`;
+Reads the Moby Thesaurus II list (root,related,...) and writes the analysed thesaurus graph,
+brotli-compressed, that the NameServer's offline ranker loads (default
+nameserver/semantic/data/thesaurus.br; format in nameserver/semantic/thesaurus.ts).`;
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help || positionals.length !== 1) {
@@ -55,7 +56,9 @@ for (const line of readFileSync(resolve(positionals[0]!), 'latin1').split(/\r?\n
 }
 const rows = [...related].filter(([, s]) => s.size > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const text = [THESAURUS_HEADER, ...rows.map(([h, s]) => [h, ...[...s].sort()].join(','))].join('\n') + '\n';
-const packed = brotliCompressSync(Buffer.from(text, 'utf8'), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 24 } });
+// The bundled form is the parsed graph (symmetric links, rows ordered), so loading is a copy.
+const graph = Thesaurus.parse(text);
+const packed = brotliCompressSync(graph.toBinary(), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 24 } });
 writeFileSync(out, packed);
 const edges = rows.reduce((n, [, s]) => n + s.size, 0);
-console.log(`${lines} lines read, ${rows.length} roots, ${edges} links -> ${out} (${(packed.length / 1e6).toFixed(2)} MB)`);
+console.log(`${lines} lines read, ${rows.length} roots, ${edges} links; ${graph.size} terms, ${graph.links} directed links -> ${out} (${(packed.length / 1e6).toFixed(2)} MB)`);

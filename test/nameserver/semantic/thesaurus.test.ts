@@ -34,6 +34,19 @@ describe('thesaurus', () => {
     expect(() => Thesaurus.parse('remind,nudg\n')).toThrow(/not a thesaurus of this version/);
   });
 
+  it('thesaurus - the bundled (binary) form round-trips and rejects a wrong or truncated buffer', () => {
+    const t = Thesaurus.parse(`${THESAURUS_HEADER}\na,b,c,d\nb,a\nx,c,d\ny,d\n`);
+    const bin = t.toBinary();
+    const back = Thesaurus.fromBinary(bin);
+    expect(back.size).toBe(t.size);
+    expect(back.links).toBe(t.links);
+    for (const term of ['a', 'b', 'c', 'd', 'x', 'y']) expect(back.related(term)).toEqual(t.related(term));
+    expect(() => Thesaurus.fromBinary(bin.subarray(0, bin.length - 2))).toThrow(/truncated/);
+    expect(() => Thesaurus.fromBinary(Buffer.from('a,b\n'))).toThrow(/not a thesaurus of this version/);
+    const empty = Thesaurus.fromBinary(Thesaurus.parse(`${THESAURUS_HEADER}\n`).toBinary());
+    expect(empty.size).toBe(0);
+  });
+
   it('thesaurus - a row lists the links both roots name first, then the least connected terms', () => {
     // a names b, c, d; b names a back (a mutual link); c and d are named by other roots too.
     const t = Thesaurus.parse(`${THESAURUS_HEADER}\na,b,c,d\nb,a\nx,c,d\ny,d\n`);

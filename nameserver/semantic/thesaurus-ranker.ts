@@ -121,7 +121,11 @@ export class ThesaurusRanker {
   readonly #alpha: number;
   readonly #fullScanMax: number;
   readonly #maxRelated: number;
-  /** Interned analysed terms of the topics: term -> id, id -> term, id -> thesaurus id (-1: unknown). */
+  /**
+   * Interned analysed terms of the topics: term -> id, id -> term, id -> thesaurus id (-1:
+   * unknown). Ids are never freed: the table grows with the vocabulary ever registered, not
+   * with the topics (a catalog's vocabulary levels off).
+   */
   readonly #termIds = new Map<string, number>();
   readonly #termOf: string[] = [];
   #thesaurusIdOf = new Int32Array(1024);
@@ -341,7 +345,7 @@ export class ThesaurusRanker {
     }
   }
 
-  /** The related terms a term stands for: its `maxRelated` most specific ones. */
+  /** The related terms a term stands for: the first `maxRelated` of its row (closest first). */
   #related(id: number): Int32Array {
     const all = this.#thesaurus.neighbours(id);
     return all.length > this.#maxRelated ? all.subarray(0, this.#maxRelated) : all;

@@ -228,5 +228,16 @@ let bundled: Thesaurus | undefined;
 
 /** The bundled thesaurus, loaded on the first call and shared by every index in the process. */
 export function bundledThesaurus(): Thesaurus {
-  return (bundled ??= Thesaurus.load(BUNDLED_THESAURUS_PATH));
+  if (!bundled) {
+    try {
+      bundled = Thesaurus.load(BUNDLED_THESAURUS_PATH);
+    } catch (err) {
+      throw new Error(
+        `cannot load the bundled thesaurus ${BUNDLED_THESAURUS_PATH} (${(err as Error).message}); ` +
+          'reinstall AgentMQ, rebuild it with scripts/build-thesaurus.ts, or turn the thesaurus ranker off (weights.thesaurus 0)',
+        { cause: err },
+      );
+    }
+  }
+  return bundled;
 }

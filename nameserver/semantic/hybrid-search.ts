@@ -30,6 +30,7 @@ import { CharNgramIndex } from './char-ngram-index.js';
 import { bundledThesaurus } from './thesaurus.js';
 import type { Thesaurus } from './thesaurus.js';
 import { ThesaurusRanker } from './thesaurus-ranker.js';
+import type { ThesaurusRankerOptions } from './thesaurus-ranker.js';
 import type { Embedder } from './embedder.js';
 import { LexicalIndex } from './lexical-index.js';
 import type { WeightedTerm } from './lexical-index.js';
@@ -92,6 +93,10 @@ export const DEFAULT_RRF_K = 60;
  * and n-gram rankings fused so far (~0.4 ms at 100 topics; docs/discovery.md).
  */
 export const THESAURUS_CANDIDATES = 100;
+/** Relatives per query term in the BM25 search for thesaurus candidates (large catalogs). */
+export const THESAURUS_EXPANSION_PER_TERM = 10;
+/** Postings budget of that search (rarest terms first; see `LexicalSearchOptions.maxPostings`). */
+export const THESAURUS_EXPANSION_MAX_POSTINGS = 300_000;
 export const DEFAULT_CANDIDATES = 100;
 
 /** Embedder families with their own defaults: the offline lexical embedder, or a neural model. */
@@ -164,6 +169,8 @@ export interface HybridSearchOptions {
   fieldWeights?: LexicalFieldWeights;
   /** The thesaurus of the thesaurus ranker. @default the bundled one (thesaurus.ts), loaded when its weight is positive */
   thesaurus?: Thesaurus;
+  /** Options of the thesaurus ranker (relatives per term, full-scan size). @default its defaults */
+  thesaurusRanker?: ThesaurusRankerOptions;
   /** Initial vector index capacity. @default 1024 */
   initialCapacity?: number;
   /** Default "no match" threshold of searches. @default DEFAULT_MIN_SCORES of the embedder's family */
@@ -309,7 +316,7 @@ export class HybridSearch {
     this.#prefilterMax = options.prefilterMax ?? Math.floor(DEFAULT_PREFILTER_WORK / embedder.dimensions);
     this.lexical = new LexicalIndex();
     this.charNgrams = this.#weights.charNgram > 0 ? new CharNgramIndex() : undefined;
-    this.thesaurus = this.#weights.thesaurus > 0 ? new ThesaurusRanker(options.thesaurus ?? bundledThesaurus()) : undefined;
+    this.thesaurus = this.#weights.thesaurus > 0 ? new ThesaurusRanker(options.thesaurus ?? bundledThesaurus(), options.thesaurusRanker) : undefined;
     this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity });
   }
 
@@ -481,15 +488,26 @@ export class HybridSearch {
     // Thesaurus ranking: over the whole catalog while it is small, else over the candidates above.
     let thesaurusWeight = 0;
     if (this.thesaurus) {
-      // Above the full-scan size it re-ranks the best THESAURUS_CANDIDATES of the fusion so far.
-      const candidates =
-        among ??
-        (this.thesaurus.scansAll
-          ? []
-          : [...rows.entries()]
-              .sort((a, b) => b[1].fused - a[1].fused)
-              .slice(0, THESAURUS_CANDIDATES)
-              .map(([name]) => name));
+      // Above the full-scan size it scores the best THESAURUS_CANDIDATES of the fusion so far,
+      // and as many found by BM25 over the query's terms and their closest relatives (topics
+      // that share no word with the query).
+      let candidates: Iterable<TopicName> = among ?? [];
+      if (!among && !this.thesaurus.scansAll) {
+        const set = new Set(
+          [...rows.entries()]
+            .sort((a, b) => b[1].fused - a[1].fused)
+            .slice(0, THESAURUS_CANDIDATES)
+            .map(([name]) => name),
+        );
+        const expanded = this.thesaurus.expansion(
+          terms.map((t) => t.term),
+          THESAURUS_EXPANSION_PER_TERM,
+        );
+        if (expanded.length > 0) {
+          for (const h of this.lexical.search(expanded, THESAURUS_CANDIDATES, allow, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS })) set.add(h.key);
+        }
+        candidates = set;
+      }
       const t = this.thesaurus.search(
         terms.map((t) => t.term),
         k,

@@ -231,6 +231,33 @@ export class ThesaurusRanker {
   }
 
   /**
+   * The query's terms and their closest relatives that some topic uses, weighted for a BM25
+   * search that finds candidates on a catalog too large to score whole: a query term 1, each of
+   * its first `perTerm` relatives `relatedWeight`. Without these, a topic that shares no word
+   * with the query could not be a candidate there. Empty when the thesaurus knows no query term.
+   */
+  expansion(queryTerms: readonly string[], perTerm: number, relatedWeight = 0.5): Array<{ term: string; weight: number }> {
+    const th = this.#thesaurus;
+    if (!queryTerms.some((t) => th.id(t) !== undefined)) return [];
+    const weights = new Map<string, number>();
+    for (const term of queryTerms) {
+      weights.set(term, Math.max(weights.get(term) ?? 0, 1));
+      const id = th.id(term);
+      if (id === undefined) continue;
+      const related = this.#related(id);
+      let taken = 0;
+      for (let j = 0; j < related.length && taken < perTerm; j++) {
+        const r = th.term(related[j]!);
+        const termId = this.#termIds.get(r);
+        if (termId === undefined || this.#df[termId] === 0) continue;
+        taken++;
+        if ((weights.get(r) ?? 0) < relatedWeight) weights.set(r, relatedWeight);
+      }
+    }
+    return [...weights].map(([term, weight]) => ({ term, weight }));
+  }
+
+  /**
    * Ranks topics for a query's analysed terms (repeats count): every topic when the catalog has
    * at most `fullScanMax` topics, otherwise the `candidates`. Answers no hits, without scoring,
    * when the thesaurus knows none of the query's terms (its fusion weight is then 0 anyway).

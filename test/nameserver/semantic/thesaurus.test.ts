@@ -162,4 +162,31 @@ describe('thesaurus ranker', () => {
     const filtered = await withIt.search('alert me when a buyer is furious', { filters: { tags: ['refunds'] } });
     expect(filtered.hits.map((h) => h.name)).toEqual(['refunds']);
   });
+
+  it('thesaurus ranker - above the full-scan size, a topic that shares no word with the query is still found', async () => {
+    // 40 topics about other things (they share words with the query: "me", "when", "someone"
+    // are stop words, "message" and "writes" are not), and the one that fits, which shares none.
+    const filler = Array.from({ length: 40 }, (_, i) =>
+      validateTopicDocument({ name: `filler-${i}`, description: `Writes message number ${i} about topic ${i} for someone who asks for it.`, tags: [`t${i}`] }),
+    );
+    const target = validateTopicDocument({ name: 'escalation-detector', description: 'Flags angry customers who threaten to leave.', tags: ['support'] });
+    const embedder = new LexicalEmbedder();
+    const small = new HybridSearch(embedder, { thesaurusRanker: { fullScanMax: 1_000 } });
+    const large = new HybridSearch(embedder, { thesaurusRanker: { fullScanMax: 5 } });
+    const none = new HybridSearch(embedder, { weights: { thesaurus: 0 } });
+    for (const h of [small, large, none]) await h.upsertMany([...filler, target]);
+    expect(small.thesaurus!.scansAll).toBe(true);
+    expect(large.thesaurus!.scansAll).toBe(false);
+    const query = 'alert me when a furious buyer writes a message';
+    const hit = async (h: HybridSearch) => (await h.search(query, { topK: 50 })).hits.find((x) => x.name === 'escalation-detector');
+    // BM25 and the n-grams do not find it (they find the fillers' "writes" and "message").
+    expect((await hit(none))?.signals.lexicalRank).toBeUndefined();
+    // The thesaurus ranks it first, scoring every topic of the small catalog ...
+    expect((await hit(small))?.signals.thesaurusRank).toBe(1);
+    // ... and on the large one, where it scores only candidates: this one came from the BM25
+    // search over the query's relatives ("angry", "customer").
+    const found = await hit(large);
+    expect(found?.signals.lexicalRank).toBeUndefined();
+    expect(found?.signals.thesaurusRank).toBe(1);
+  });
 });

@@ -93,10 +93,13 @@ export const DEFAULT_RRF_K = 60;
  * and n-gram rankings fused so far (~0.4 ms at 100 topics; docs/discovery.md).
  */
 export const THESAURUS_CANDIDATES = 100;
-/** Relatives per query term in the BM25 search for thesaurus candidates (large catalogs). */
-export const THESAURUS_EXPANSION_PER_TERM = 10;
-/** Postings budget of that search (rarest terms first; see `LexicalSearchOptions.maxPostings`). */
-export const THESAURUS_EXPANSION_MAX_POSTINGS = 300_000;
+/**
+ * The BM25 search for thesaurus candidates on large catalogs: relatives per query term, topics
+ * it adds, and its postings budget (rarest terms first; see `LexicalSearchOptions.maxPostings`).
+ */
+export const THESAURUS_EXPANSION_PER_TERM = 5;
+export const THESAURUS_EXPANSION_CANDIDATES = 50;
+export const THESAURUS_EXPANSION_MAX_POSTINGS = 100_000;
 export const DEFAULT_CANDIDATES = 100;
 
 /** Embedder families with their own defaults: the offline lexical embedder, or a neural model. */
@@ -489,8 +492,8 @@ export class HybridSearch {
     let thesaurusWeight = 0;
     if (this.thesaurus) {
       // Above the full-scan size it scores the best THESAURUS_CANDIDATES of the fusion so far,
-      // and as many found by BM25 over the query's terms and their closest relatives (topics
-      // that share no word with the query).
+      // and the best THESAURUS_EXPANSION_CANDIDATES of a BM25 search over the query terms'
+      // closest relatives (topics that share no word with the query).
       let candidates: Iterable<TopicName> = among ?? [];
       if (!among && !this.thesaurus.scansAll) {
         const set = new Set(
@@ -504,7 +507,7 @@ export class HybridSearch {
           THESAURUS_EXPANSION_PER_TERM,
         );
         if (expanded.length > 0) {
-          for (const h of this.lexical.search(expanded, THESAURUS_CANDIDATES, allow, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS })) set.add(h.key);
+          for (const h of this.lexical.search(expanded, THESAURUS_EXPANSION_CANDIDATES, allow, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS })) set.add(h.key);
         }
         candidates = set;
       }

@@ -231,17 +231,16 @@ export class ThesaurusRanker {
   }
 
   /**
-   * The query's terms and their closest relatives that some topic uses, weighted for a BM25
-   * search that finds candidates on a catalog too large to score whole: a query term 1, each of
-   * its first `perTerm` relatives `relatedWeight`. Without these, a topic that shares no word
-   * with the query could not be a candidate there. Empty when the thesaurus knows no query term.
+   * The closest relatives of the query's terms that some topic uses (the first `perTerm` of each
+   * term's row), for a BM25 search that finds candidates on a catalog too large to score whole:
+   * without it, a topic that shares no word with the query could not be a candidate there. The
+   * query's own terms are left out (the word ranking has searched them already).
    */
-  expansion(queryTerms: readonly string[], perTerm: number, relatedWeight = 0.5): Array<{ term: string; weight: number }> {
+  expansion(queryTerms: readonly string[], perTerm: number): Array<{ term: string; weight: number }> {
     const th = this.#thesaurus;
-    if (!queryTerms.some((t) => th.id(t) !== undefined)) return [];
+    const own = new Set(queryTerms);
     const weights = new Map<string, number>();
-    for (const term of queryTerms) {
-      weights.set(term, Math.max(weights.get(term) ?? 0, 1));
+    for (const term of own) {
       const id = th.id(term);
       if (id === undefined) continue;
       const related = this.#related(id);
@@ -249,9 +248,9 @@ export class ThesaurusRanker {
       for (let j = 0; j < related.length && taken < perTerm; j++) {
         const r = th.term(related[j]!);
         const termId = this.#termIds.get(r);
-        if (termId === undefined || this.#df[termId] === 0) continue;
+        if (own.has(r) || termId === undefined || this.#df[termId] === 0) continue;
         taken++;
-        if ((weights.get(r) ?? 0) < relatedWeight) weights.set(r, relatedWeight);
+        weights.set(r, 1);
       }
     }
     return [...weights].map(([term, weight]) => ({ term, weight }));

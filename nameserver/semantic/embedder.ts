@@ -299,7 +299,7 @@ export async function createEmbedder(options: EmbedderOptions = {}): Promise<Emb
   } catch (err) {
     if (kind === 'transformers') throw err;
     const model = options.transformers?.model ?? DEFAULT_TRANSFORMERS_MODEL;
-    logger.warn('transformers model could not be loaded; falling back to the offline lexical embedder (no synonyms or cross-language matching)', {
+    logger.warn('transformers model could not be loaded; falling back to the offline lexical embedder (synonyms from the bundled thesaurus only, no paraphrase or cross-language understanding)', {
       model,
       localModelPath: options.transformers?.localModelPath,
       error: (err as Error).message,

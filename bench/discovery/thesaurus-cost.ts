@@ -1,7 +1,7 @@
 /**
  * What the thesaurus ranker (nameserver/semantic/thesaurus-ranker.ts) costs per query, on English
- * text (the synthetic catalogs of bench:discovery use pseudo-words the thesaurus does not know,
- * so there it would cost nothing and prove nothing).
+ * text, without the rest of the hybrid search (`npm run bench:discovery -- --words english`
+ * measures Discover end to end on English catalogs).
  *
  *   node --import tsx bench/discovery/thesaurus-cost.ts [--sizes 1000,2000,100000] [--queries N]
  *
@@ -9,7 +9,8 @@
  * tags) of the dev set's and the synthetic set's topics at random, so vocabulary and lengths are
  * those of real capability descriptions. Queries: the two data sets' queries. Up to the ranker's
  * full-scan size every topic is scored; above it, the candidates are the word BM25's top 100
- * (the hybrid search passes the best 100 of its word and n-gram rankings fused).
+ * (the hybrid search passes the best 100 of its word and n-gram rankings fused, and up to 50
+ * more from a BM25 search over the query's relatives).
  * Prints p50 / p99 per query of the ranker alone, and of the BM25 search for scale.
  */
 import { fileURLToPath } from 'node:url';

@@ -16,7 +16,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../../nameserver/semantic/discovery-eval.js';
-import { LexicalIndex } from '../../nameserver/semantic/lexical-index.js';
+import { LexicalIndex, sectionTermFrequencies } from '../../nameserver/semantic/lexical-index.js';
 import { analyze } from '../../nameserver/semantic/text-analysis.js';
 import { bundledThesaurus } from '../../nameserver/semantic/thesaurus.js';
 import { ThesaurusRanker } from '../../nameserver/semantic/thesaurus-ranker.js';
@@ -50,12 +50,8 @@ for (const size of sizes) {
   const lexical = new LexicalIndex();
   let upsertMs = 0;
   for (let i = 0; i < size; i++) {
-    const tf = new Map<string, number>();
     const parts = 6 + Math.floor(rng.next() * 6);
-    for (let j = 0; j < parts; j++) {
-      const s = sections[Math.floor(rng.next() * sections.length)]!;
-      for (const term of analyze(s.text)) tf.set(term, (tf.get(term) ?? 0) + s.weight);
-    }
+    const tf = sectionTermFrequencies(Array.from({ length: parts }, () => sections[Math.floor(rng.next() * sections.length)]!));
     lexical.upsertTerms(`t${i}`, tf);
     const u = performance.now();
     ranker.upsert(`t${i}`, tf);

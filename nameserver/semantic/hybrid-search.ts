@@ -32,7 +32,7 @@ import type { Thesaurus } from './thesaurus.js';
 import { ThesaurusRanker } from './thesaurus-ranker.js';
 import type { ThesaurusRankerOptions } from './thesaurus-ranker.js';
 import type { Embedder } from './embedder.js';
-import { LexicalIndex } from './lexical-index.js';
+import { LexicalIndex, sectionTermFrequencies } from './lexical-index.js';
 import type { WeightedTerm } from './lexical-index.js';
 import { analyze } from './text-analysis.js';
 import { embeddingText, lexicalSections } from './topic-document.js';
@@ -351,10 +351,8 @@ export class HybridSearch {
         names.add(doc.name);
       }
       this.#docs.set(doc.name, doc);
-      const tf = new Map<string, number>();
-      for (const section of lexicalSections(doc, this.#fieldWeights)) {
-        for (const term of analyze(section.text)) tf.set(term, (tf.get(term) ?? 0) + section.weight);
-      }
+      // Analysed once for both word-level rankers.
+      const tf = sectionTermFrequencies(lexicalSections(doc, this.#fieldWeights));
       this.lexical.upsertTerms(doc.name, tf);
       this.thesaurus?.upsert(doc.name, tf);
       this.charNgrams?.upsert(doc.name, texts[i]!);

@@ -17,6 +17,19 @@
  */
 import { analyze } from './text-analysis.js';
 
+/**
+ * Weighted term frequencies of a document made of sections: each analysed term counts its
+ * section's weight (sections with a weight <= 0 are left out). What `upsert` indexes.
+ */
+export function sectionTermFrequencies(sections: readonly WeightedSection[]): Map<Term, number> {
+  const tf = new Map<Term, number>();
+  for (const section of sections) {
+    if (!(section.weight > 0)) continue;
+    for (const term of analyze(section.text)) tf.set(term, (tf.get(term) ?? 0) + section.weight);
+  }
+  return tf;
+}
+
 /** Document key: the topic name. */
 export type DocKey = string;
 /** An analysed (lowercased, stemmed) term. */
@@ -124,12 +137,7 @@ export class LexicalIndex {
 
   /** Adds or replaces the document `key`, made of weighted sections of text. */
   upsert(key: DocKey, sections: readonly WeightedSection[]): void {
-    const tf = new Map<Term, number>();
-    for (const section of sections) {
-      if (!(section.weight > 0)) continue;
-      for (const term of analyze(section.text)) tf.set(term, (tf.get(term) ?? 0) + section.weight);
-    }
-    this.upsertTerms(key, tf);
+    this.upsertTerms(key, sectionTermFrequencies(sections));
   }
 
   /** Adds or replaces the document `key` from already weighted term frequencies. */

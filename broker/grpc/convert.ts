@@ -2,7 +2,6 @@
  * Wire <-> domain conversion for the broker. The only place besides the handlers where
  * generated proto types are touched.
  */
-import { hash } from 'node:crypto';
 import type { Message } from '../../proto/gen/apache/rocketmq/v2/Message.js';
 import type { MessageType } from '../../proto/gen/apache/rocketmq/v2/MessageType.js';
 import type { MessageQueue } from '../../proto/gen/apache/rocketmq/v2/MessageQueue.js';
@@ -13,18 +12,8 @@ import type { Delivery } from '../pop/pop-service.js';
 import type { TopicConfig } from '../topic/topic-manager.js';
 import { acceptedTypes, clientQueue } from '../topic/lanes.js';
 import { semanticToWire } from '../../proto/common/semantic-metadata.js';
+import { crc32Checksum } from '../../proto/common/crc32.js';
 
-const digests = new WeakMap<Buffer, string>();
-
-/** MD5 of the body, upper-case hex (what Apache's proxy sends; the Node client verifies it). */
-function md5(body: Buffer): string {
-  let d = digests.get(body);
-  if (!d) {
-    d = hash('md5', body, 'hex').toUpperCase();
-    digests.set(body, d);
-  }
-  return d;
-}
 
 export function deliveryToWire(d: Delivery, topic: TopicConfig, storeHost: string, invisibleMs: number): Message {
   const m = d.message;
@@ -35,7 +24,7 @@ export function deliveryToWire(d: Delivery, topic: TopicConfig, storeHost: strin
       tag: m.tag,
       keys: m.keys ?? [],
       messageId: m.id,
-      bodyDigest: { type: 'MD5', checksum: md5(m.body) },
+      bodyDigest: { type: 'CRC32', checksum: crc32Checksum(m.body) },
       bodyEncoding: (m.enc as 'IDENTITY' | 'GZIP' | undefined) ?? 'IDENTITY',
       messageType: m.type as MessageType,
       bornTimestamp: msToTimestamp(m.bornMs),

@@ -306,6 +306,7 @@ export class PopService {
       for (const it of items) {
         const rec = qc.inflight.get(it.offset)!;
         rec.token = this.newToken();
+        rec.handle = undefined;
         rec.visibleAt = Number.MAX_SAFE_INTEGER;
       }
       const ops: BatchOp[] = items.map((it) => ({ type: 'del', key: inflightKey(qc.topic, qc.group, qc.queueId, it.offset) }));
@@ -334,7 +335,7 @@ export class PopService {
 
   /** Claims a message for delivery (in memory) and adds its 'I' op. */
   private claim(qc: QueueConsumer, offset: Offset, attempt: number, fifoGroup: MessageGroup | undefined, invisibleMs: number, now: number, ops: BatchOp[]): InflightRecord {
-    const rec: InflightRecord = { visibleAt: now + invisibleMs, attempt, token: this.newToken(), ...(fifoGroup !== undefined ? { group: fifoGroup } : {}) };
+    const rec: InflightRecord = { visibleAt: now + invisibleMs, attempt, token: this.newToken(), handle: undefined, ...(fifoGroup !== undefined ? { group: fifoGroup } : {}) };
     qc.inflight.set(offset, rec);
     if (fifoGroup !== undefined) qc.blocked.set(fifoGroup, offset);
     this.schedule(qc, offset, rec);
@@ -390,6 +391,7 @@ export class PopService {
         if (cur.attempt >= req.maxAttempts) {
           // Taken out of circulation now; released (and unblocked) once it is dead-lettered.
           cur.token = this.newToken();
+          cur.handle = undefined;
           exhausted.push({ qc, offset: d.offset, attempts: cur.attempt });
           continue;
         }
@@ -526,16 +528,30 @@ export class PopService {
   }
 
   private delivery(qc: QueueConsumer, message: StoredMessage, rec: InflightRecord): Delivery {
-    return {
-      message,
-      attempt: rec.attempt,
-      visibleAt: rec.visibleAt,
-      receiptHandle: this.handles.encode(qc.group, qc.topic, { queueId: qc.queueId, offset: message.offset, token: rec.token }),
-    };
+    return { message, attempt: rec.attempt, visibleAt: rec.visibleAt, receiptHandle: this.issue(qc, message.offset, rec) };
   }
 
-  /** The in-flight record a receipt handle designates, or INVALID_RECEIPT_HANDLE. */
+  /** A receipt handle for `rec`'s current token, remembered on the record for the ack. */
+  private issue(qc: QueueConsumer, offset: Offset, rec: InflightRecord): string {
+    return (rec.handle = this.handles.encode(qc.group, qc.topic, { queueId: qc.queueId, offset, token: rec.token }));
+  }
+
+  /**
+   * The in-flight record a receipt handle designates, or INVALID_RECEIPT_HANDLE.
+   *
+   * Fast path: a handle equal to the one issued for the record's current token (kept in memory
+   * on the record) is genuine, because only this broker made that string for this group, topic,
+   * queue, offset and token; its MAC is not computed again. Anything else (a handle issued before
+   * a restart, a stale, forged or mangled one) takes the verifying path, which also gives the
+   * precise error.
+   */
   private resolveHandle(topic: string, group: string, handle: string): { qc: QueueConsumer; offset: Offset; rec: InflightRecord } {
+    const p = this.handles.peek(handle);
+    if (p !== undefined) {
+      const qc = this.consumers.get(`${topic}\0${group}`)?.[p.queueId];
+      const rec = qc?.inflight.get(p.offset);
+      if (qc && rec && rec.handle === handle) return { qc, offset: p.offset, rec };
+    }
     const h = this.handles.decode(group, topic, handle);
     const list = this.consumersOf(topic, group);
     const qc = list[h.queueId];
@@ -575,7 +591,7 @@ export class PopService {
     const rec = this.claim(qc, offset, attempt, cur.group, invisibleMs, this.clock.now(), ops);
     await this.store.writes.write(ops);
     if (invisibleMs === 0) this.longPolling.signal(topic, 1, group);
-    return this.handles.encode(group, topic, { queueId: qc.queueId, offset, token: rec.token });
+    return this.issue(qc, offset, rec);
   }
 
   /** ForwardMessageToDeadLetterQueue: dead-letters a delivery now. */

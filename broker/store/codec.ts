@@ -173,6 +173,11 @@ export interface InflightRecord {
   token: number;
   /** FIFO topics: the message group the record blocks. */
   group?: string;
+  /**
+   * In memory only, never encoded: the receipt handle issued for this token, so an ack that
+   * presents exactly it needs no MAC check (see `PopService.resolveHandle`).
+   */
+  handle?: string;
 }
 
 export function encodeInflight(r: InflightRecord): Buffer {

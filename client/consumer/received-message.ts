@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Endpoint, MessageType } from '../types.js';
-import { crc32 } from '../util/crc32.js';
+import { crc32 } from '../../proto/common/crc32.js';
 
 export type DigestType = 'CRC32' | 'MD5' | 'SHA1';
 

@@ -17,6 +17,7 @@ import type { Delivery } from '../../broker/pop/pop-service.js';
 import type { MessageTypeName, TopicConfig } from '../../broker/topic/topic-manager.js';
 import { ALPHABET, liteName, rng, text as randomText } from '../helpers/random.js';
 import type { Rng } from '../helpers/random.js';
+import { crc32 } from '../../proto/common/crc32.js';
 
 const method = () => messagingService().service.ReceiveMessage;
 /** long.js, as protobufjs (and so proto-loader) uses it. */
@@ -135,7 +136,7 @@ describe('ReceiveMessage response encoding', () => {
       tag: 'order',
       keys: ['k1', 'k2'],
       messageId: '01HZX',
-      bodyDigest: { type: 'MD5' },
+      bodyDigest: { type: 'CRC32', checksum: String(crc32(Buffer.alloc(1024, 7))) },
       bodyEncoding: 'GZIP',
       messageType: 'LITE',
       bornTimestamp: { seconds: 1_700_000_000, nanos: 123_000_000 },

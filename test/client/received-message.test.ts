@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { computeDigest, ReceivedMessageImpl, verifyDigest } from '../../client/consumer/received-message.js';
 import type { MessageOperations, ReceivedMessageData } from '../../client/consumer/received-message.js';
-import { crc32 } from '../../client/util/crc32.js';
+import { crc32, crc32Table } from '../../proto/common/crc32.js';
 
 function data(over: Partial<ReceivedMessageData> = {}): ReceivedMessageData {
   return {
@@ -40,6 +40,16 @@ describe('crc32', () => {
   it('matches the IEEE check value', () => {
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
     expect(crc32(Buffer.alloc(0))).toBe(0);
+  });
+
+  it('native and table-driven versions agree (values with the top bit set stay unsigned)', () => {
+    let seed = 7;
+    for (let n = 0; n < 200; n++) {
+      const b = Buffer.alloc(n * 13);
+      for (let i = 0; i < b.length; i++) b[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      expect(crc32(b)).toBe(crc32Table(b));
+      expect(crc32(b)).toBeGreaterThanOrEqual(0);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 /** Hot-path encoders that were rewritten for speed must stay byte-compatible with stored data. */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ReceiptHandleCodec } from '../../../broker/pop/receipt-handle.js';
 import { consumerPrefix, cursorKey, decodeConsumerKey, inflightKey, P_CURSOR, P_INFLIGHT, P_WAITING, waitingKey } from '../../../broker/store/keys.js';
@@ -36,17 +36,45 @@ describe('store - key and receipt handle encoders', () => {
     expect(() => cursorKey('x'.repeat(256), 'g', 0)).toThrow(/too long/);
   });
 
-  it('receipt handles - the MAC is HMAC-SHA256 exactly (handles issued before the rewrite stay valid), and tampering is refused', () => {
+  it('receipt handles - version 2 MAC is SHA-256(HMAC-derived key ‖ body) exactly, version 1 (HMAC) handles issued before still verify, and tampering is refused', () => {
+    const group = 'grp-ü';
+    const topic = 'replies$task-1';
     for (const len of [16, 32, 64, 100]) {
       const secret = randomBytes(len);
       const codec = new ReceiptHandleCodec(secret);
-      const handle = codec.encode('grp-ü', 'replies$task-1', { queueId: 3, offset: 123_456_789, token: 42 });
+      const fields = { queueId: 3, offset: 4_294_967_296 * 5 + 123_456_789, token: 0xfedcba98 };
+      const handle = codec.encode(group, topic, fields);
+      expect(handle).toHaveLength(31);
       const b = Buffer.from(handle, 'base64url');
-      const mac = createHmac('sha256', secret).update(b.subarray(0, 15)).update('\0grp-ü\0replies$task-1').digest().subarray(0, 8);
+      expect(b[0]).toBe(2);
+      const key = createHmac('sha256', secret).update(`\0${group}\0${topic}`).digest();
+      const mac = createHash('sha256').update(key).update(b.subarray(0, 15)).digest().subarray(0, 8);
       expect(b.subarray(15).equals(mac)).toBe(true);
-      expect(codec.decode('grp-ü', 'replies$task-1', handle)).toEqual({ queueId: 3, offset: 123_456_789, token: 42 });
-      expect(() => codec.decode('other', 'replies$task-1', handle)).toThrow(/not issued/);
-      expect(() => new ReceiptHandleCodec(randomBytes(len)).decode('grp-ü', 'replies$task-1', handle)).toThrow(/not issued/);
+      expect(codec.decode(group, topic, handle)).toEqual(fields);
+      expect(codec.peek(handle)).toEqual(fields);
+      expect(() => codec.decode('other', topic, handle)).toThrow(/not issued/);
+      expect(() => codec.decode(group, 'replies$task-2', handle)).toThrow(/not issued/);
+      expect(() => new ReceiptHandleCodec(randomBytes(len)).decode(group, topic, handle)).toThrow(/not issued/);
+      // Any flipped bit in the body or the MAC is refused.
+      for (let i = 1; i < 23; i++) {
+        const t = Buffer.from(b);
+        t[i]! ^= 0x10;
+        expect(() => codec.decode(group, topic, t.toString('base64url'))).toThrow(/invalid receipt handle/);
+      }
+
+      // A version 1 handle (HMAC-SHA256 over body ‖ 0 ‖ group ‖ 0 ‖ topic), as issued before.
+      const v1 = Buffer.alloc(23);
+      v1[0] = 1;
+      v1.writeUInt16BE(7, 1);
+      v1.writeBigUInt64BE(99n, 3);
+      v1.writeUInt32BE(42, 11);
+      createHmac('sha256', secret).update(v1.subarray(0, 15)).update(`\0${group}\0${topic}`).digest().copy(v1, 15, 0, 8);
+      expect(codec.decode(group, topic, v1.toString('base64url'))).toEqual({ queueId: 7, offset: 99, token: 42 });
+      expect(() => codec.decode('other', topic, v1.toString('base64url'))).toThrow(/not issued/);
     }
+    const codec = new ReceiptHandleCodec(randomBytes(32));
+    expect(codec.peek('short')).toBeUndefined();
+    expect(() => codec.decode('g', 't', '')).toThrow(/missing/);
+    expect(() => codec.decode('g', 't', 'not a handle!')).toThrow(/malformed/);
   });
 });

@@ -36,6 +36,7 @@ import socket
 import sys
 import time
 import uuid
+import zlib
 
 # --- AgentMQ agent protocol constants (docs/agents.md "Wire protocol", client/agent/protocol.ts) ---
 REPLY_TOPIC = "agentmq-replies"
@@ -294,9 +295,13 @@ def send_task(mq, address, topic, task_id, context_id, args, reply_topic, reply_
 def body_of(mq, m):
     body = m.body
     sp = m.system_properties
-    if sp.body_digest.checksum and sp.body_digest.type == mq.d.DigestType.Value("MD5"):
-        if hashlib.md5(body).hexdigest().upper() != sp.body_digest.checksum.upper():
-            raise Failure(f"message {sp.message_id}: body digest mismatch")
+    digest = sp.body_digest
+    if digest.checksum and digest.type == mq.d.DigestType.Value("CRC32"):
+        if str(zlib.crc32(body) & 0xFFFFFFFF) != digest.checksum:
+            raise Failure(f"message {sp.message_id}: body digest mismatch (CRC32)")
+    elif digest.checksum and digest.type == mq.d.DigestType.Value("MD5"):
+        if hashlib.md5(body).hexdigest().upper() != digest.checksum.upper():
+            raise Failure(f"message {sp.message_id}: body digest mismatch (MD5)")
     if sp.body_encoding == mq.d.Encoding.Value("GZIP"):
         body = gzip.decompress(body)
     return body.decode("utf-8")

@@ -441,7 +441,12 @@ export class PopService {
       // (at-least-once), and any ack that follows is queued behind this write, so it cannot
       // overtake it. The `sync` policy is about acknowledged sends; consumer positions are not
       // fsynced before a delivery in RocketMQ either (it persists consume offsets periodically).
-      this.store.writes.write(ops).catch((err: unknown) => this.logger.error('persisting a receive failed; its messages will be redelivered after a restart', { topic, group: req.group, err: String(err) }));
+      // Detached: no promise per receive; a failed batch is logged by the store.
+      try {
+        this.store.writes.writeDetached(ops);
+      } catch (err) {
+        this.logger.error('persisting a receive failed; its messages will be redelivered after a restart', { topic, group: req.group, err: String(err) });
+      }
     } else {
       await this.store.writes.write(ops);
     }

@@ -127,7 +127,9 @@ export class MessageStore {
   private constructor(private readonly opts: MessageStoreOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
     this.db = new RocksDb(opts.dataDir);
-    this.writes = new WriteQueue(this.db, opts.flush, undefined, () => this.log.flush());
+    this.writes = new WriteQueue(this.db, opts.flush, undefined, () => this.log.flush(), (err, writes) =>
+      opts.logger.error('a write batch failed; its receive claims and new lite topic records are lost (those messages are delivered again, those lite topics are recreated on use)', { writes, err: String(err) }),
+    );
     this.idWrites = new WriteQueue(this.db, opts.flush);
     this.flushPolicy = opts.flush;
   }

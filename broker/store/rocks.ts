@@ -29,6 +29,18 @@ const rocksdb = require('rocksdb') as (location: string) => NativeDb;
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
+/**
+ * An atomic write batch filled op by op and written later. Each op is copied into the native
+ * batch when it is added, so the caller's key and value Buffers are free at once (they die young
+ * instead of waiting in the JavaScript heap for the write).
+ */
+export interface WriteBatch {
+  /** Adds the ops, in order. */
+  add(ops: readonly BatchOp[]): void;
+  /** Writes everything added, atomically; `sync` fsyncs the WAL first. Call once. */
+  write(sync: boolean): Promise<void>;
+}
+
 export interface RangeOptions {
   gte?: Buffer;
   gt?: Buffer;
@@ -107,6 +119,35 @@ export class RocksDb {
         else resolve();
       }),
     );
+  }
+
+  /** A new empty batch (throws if the database is not open). */
+  openBatch(): WriteBatch {
+    this.check();
+    const batch = this.db._chainedBatch();
+    return {
+      add(ops) {
+        for (const op of ops) {
+          if (op.type === 'put') batch._put(op.key, op.value);
+          else batch._del(op.key);
+        }
+      },
+      write: (sync) => {
+        try {
+          this.check();
+        } catch (err) {
+          batch._clear();
+          return Promise.reject(err);
+        }
+        return new Promise((resolve, reject) =>
+          batch._write({ sync }, (err) => {
+            batch._clear();
+            if (err) reject(err);
+            else resolve();
+          }),
+        );
+      },
+    };
   }
 
   /** Deletes every key in the range (no scan through JS). */

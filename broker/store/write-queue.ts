@@ -5,15 +5,32 @@
  * each batch is fsynced once, so N concurrent writers pay for one fsync, not N, and are never
  * serialized behind each other's fsync. Batches commit in submission order: a write that
  * resolves is durable together with everything submitted before it.
+ *
+ * Writes are copied into the next batch's native RocksDB write batch when they are submitted,
+ * not when that batch starts: while one batch is on disk, the ones queued behind it hold no
+ * JavaScript objects per op (a burst of a million small writes, such as the records of new lite
+ * topics, would otherwise keep its ops, keys and values alive long enough to be promoted to the
+ * old generation, and the heap would grow by the size of the burst).
+ *
+ *   submitted ops ──copy──► [open batch N+2] [open batch N+1] ──► writing: batch N ──► RocksDB
+ *                           (≤ maxOpsPerBatch each, whole writes never split)
  */
-import type { BatchOp, RocksDb } from './rocks.js';
+import type { BatchOp, RocksDb, WriteBatch } from './rocks.js';
 
 export type FlushPolicy = 'sync' | 'async';
 
-interface Pending {
-  ops: BatchOp[];
+interface Waiter {
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+/** A batch being filled, then written. */
+interface Pending {
+  batch: WriteBatch;
+  ops: number;
+  waiters: Waiter[];
+  /** Writes submitted with `writeDetached`: no promise; a failure goes to `onDetachedError`. */
+  detached: number;
 }
 
 /**
@@ -25,8 +42,10 @@ interface Pending {
  */
 export const MAX_OPS_PER_BATCH = 512;
 
+const RESOLVED = Promise.resolve();
+
 export class WriteQueue {
-  /** Writes waiting for the next batch, in submission order. */
+  /** Batches filled and waiting, oldest first; only the last one takes new writes. */
   private queue: Pending[] = [];
   private writing = false;
   private scheduled = false;
@@ -37,54 +56,75 @@ export class WriteQueue {
   /**
    * @param beforeBatch runs before each RocksDB batch, which waits for it (the commit log writes
    *   the records that batch's pointers point at); its failure fails the batch.
+   * @param onDetachedError told when a batch holding `writeDetached` writes fails (default: ignored).
    */
   constructor(
     private readonly db: RocksDb,
     private readonly flush: FlushPolicy,
     private readonly maxOpsPerBatch = MAX_OPS_PER_BATCH,
     private readonly beforeBatch?: () => Promise<void>,
+    private readonly onDetachedError: (err: unknown, writes: number) => void = () => undefined,
   ) {}
 
   /** Resolves once `ops` are committed (and fsynced under the `sync` policy). */
   write(ops: BatchOp[]): Promise<void> {
-    if (ops.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
-      // When idle, start on the next turn of the event loop rather than at once: requests that
-      // arrived in the same I/O phase (a burst of calls) then share the first batch.
-      if (!this.writing && !this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          if (!this.writing) this.kick();
-        });
-      }
-    });
+    if (ops.length === 0) return RESOLVED;
+    let p: Pending;
+    try {
+      p = this.enqueue(ops);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Like `write`, for a caller that does not wait: no promise is made, and a failure is
+   * reported to `onDetachedError` (with the number of such writes in the failed batch). Order
+   * and atomicity are the same as `write`'s. Throws if the database is closed.
+   */
+  writeDetached(ops: BatchOp[]): void {
+    if (ops.length === 0) return;
+    this.enqueue(ops).detached++;
+  }
+
+  /** Copies `ops` into the open batch (a new one when it would overflow) and schedules a write. */
+  private enqueue(ops: BatchOp[]): Pending {
+    let p = this.queue[this.queue.length - 1];
+    if (p === undefined || (p.ops > 0 && p.ops + ops.length > this.maxOpsPerBatch)) {
+      p = { batch: this.db.openBatch(), ops: 0, waiters: [], detached: 0 };
+      this.queue.push(p);
+    }
+    p.batch.add(ops);
+    p.ops += ops.length;
+    // When idle, start on the next turn of the event loop rather than at once: requests that
+    // arrived in the same I/O phase (a burst of calls) then share the first batch.
+    if (!this.writing && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        if (!this.writing) this.kick();
+      });
+    }
+    return p;
   }
 
   private kick(): void {
-    if (this.queue.length === 0) return;
-    // Take whole writes, in order, up to the op budget (always at least one).
-    let n = 0;
-    let count = 0;
-    while (n < this.queue.length && (n === 0 || count + this.queue[n]!.ops.length <= this.maxOpsPerBatch)) {
-      count += this.queue[n]!.ops.length;
-      n++;
-    }
-    const batch = this.queue.splice(0, n);
-    const ops = batch.length === 1 ? batch[0]!.ops : batch.flatMap((p) => p.ops);
+    const p = this.queue.shift();
+    if (p === undefined) return;
     this.writing = true;
     this.stats.batches++;
-    this.stats.ops += ops.length;
+    this.stats.ops += p.ops;
     const sync = this.flush === 'sync';
-    (this.beforeBatch ? this.beforeBatch().then(() => this.db.batch(ops, sync)) : this.db.batch(ops, sync)).then(
-      () => this.done(batch, undefined),
-      (err: unknown) => this.done(batch, err ?? new Error('write failed')),
+    (this.beforeBatch ? this.beforeBatch().then(() => p.batch.write(sync)) : p.batch.write(sync)).then(
+      () => this.done(p, undefined),
+      (err: unknown) => this.done(p, err ?? new Error('write failed')),
     );
   }
 
-  private done(batch: Pending[], err: unknown): void {
-    for (const w of batch) (err === undefined ? w.resolve() : w.reject(err));
+  private done(p: Pending, err: unknown): void {
+    for (const w of p.waiters) (err === undefined ? w.resolve() : w.reject(err));
+    if (err !== undefined && p.detached > 0) this.onDetachedError(err, p.detached);
     this.writing = false;
     if (this.queue.length > 0) return this.kick();
     const idle = this.idle;
@@ -94,7 +134,7 @@ export class WriteQueue {
 
   /** Resolves when everything submitted so far is committed. */
   drain(): Promise<void> {
-    if (!this.writing && this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    if (!this.writing && this.queue.length === 0 && !this.scheduled) return RESOLVED;
     return new Promise((resolve) => this.idle.push(resolve));
   }
 }

@@ -3,8 +3,10 @@
 // $AGENTMQ_LITE_PROBE_OUT (written atomically):
 //   mem                 memory figures as they are, then after a forced full garbage collection
 //                       (tells live data from garbage not yet collected)
-//   prof-start          starts the V8 CPU profiler (in-process inspector session)
-//   prof-stop FILE      stops it and writes the .cpuprofile to FILE
+//   prof-start          starts the V8 CPU profiler (in-process inspector session) and the
+//                       sampling heap profiler (every allocation site, collected or not)
+//   prof-stop FILE      stops both; writes the .cpuprofile to FILE and the allocations to
+//                       FILE with .heapprofile in place of .cpuprofile
 //   heap-snapshot FILE  writes a V8 heap snapshot to FILE (large: ~2x the JS heap)
 //   window-start        starts recording event-loop delay and GC pauses
 //   window-stop         returns them (p50/p99/max delay, GC count/total/max by kind)
@@ -107,7 +109,15 @@ if (out) {
         // already connected
       }
       session.post('Profiler.enable', () =>
-        session.post('Profiler.setSamplingInterval', { interval: 1000 }, () => session.post('Profiler.start', (err) => answer({ ok: !err, error: err ? String(err) : undefined }))),
+        session.post('Profiler.setSamplingInterval', { interval: 1000 }, () =>
+          session.post('HeapProfiler.enable', () =>
+            session.post(
+              'HeapProfiler.startSampling',
+              { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true },
+              () => session.post('Profiler.start', (err) => answer({ ok: !err, error: err ? String(err) : undefined })),
+            ),
+          ),
+        ),
       );
       return;
     }
@@ -125,7 +135,10 @@ if (out) {
       if (!session) return answer({ ok: false, error: 'profiler not started' });
       session.post('Profiler.stop', (err, res) => {
         if (!err) writeFileSync(file, JSON.stringify(res.profile));
-        answer({ ok: !err, error: err ? String(err) : undefined, file });
+        session.post('HeapProfiler.stopSampling', (herr, hres) => {
+          if (!herr && hres?.profile) writeFileSync(file.replace(/\.cpuprofile$/, '') + '.heapprofile', JSON.stringify(hres.profile));
+          answer({ ok: !err, error: err ? String(err) : undefined, file });
+        });
       });
       return;
     }

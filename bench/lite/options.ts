@@ -147,7 +147,8 @@ Options:
   --skip-polling          skip the polling baseline of (b)
   --no-probe              do not preload bench/lite/broker-probe.mjs into the broker
   --cpu-prof DIR          profile the broker's JavaScript thread per phase (DIR/<phase>.cpuprofile,
-                          summarized in the report; needs the probe)
+                          summarized in the report) and sample its allocations, collected or not
+                          (DIR/<phase>.heapprofile, for Chrome DevTools); needs the probe
   --heap-snapshot FILE    after the subscriptions, write a heap snapshot of the broker to FILE and
                           summarize it per kind of object (needs the probe; ~2x the JS heap on disk;
                           summarized up to --topics ~200000)

@@ -50,6 +50,39 @@ export interface RangeOptions {
   limit?: number;
 }
 
+/** `WriteBatch` over the binding's chained batch (a class: one object per batch, no closures). */
+class NativeWriteBatch implements WriteBatch {
+  constructor(
+    private readonly db: RocksDb,
+    private readonly batch: NativeChainedBatch,
+  ) {}
+
+  add(ops: readonly BatchOp[]): void {
+    const b = this.batch;
+    for (const op of ops) {
+      if (op.type === 'put') b._put(op.key, op.value);
+      else b._del(op.key);
+    }
+  }
+
+  write(sync: boolean): Promise<void> {
+    const b = this.batch;
+    try {
+      this.db.assertOpen();
+    } catch (err) {
+      b._clear();
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) =>
+      b._write({ sync }, (err) => {
+        b._clear(); // frees the native WriteBatch now rather than when the wrapper is collected
+        if (err) reject(err);
+        else resolve();
+      }),
+    );
+  }
+}
+
 export class RocksDb {
   private readonly db: NativeDb;
   private closing: Promise<void> | undefined;
@@ -124,30 +157,12 @@ export class RocksDb {
   /** A new empty batch (throws if the database is not open). */
   openBatch(): WriteBatch {
     this.check();
-    const batch = this.db._chainedBatch();
-    return {
-      add(ops) {
-        for (const op of ops) {
-          if (op.type === 'put') batch._put(op.key, op.value);
-          else batch._del(op.key);
-        }
-      },
-      write: (sync) => {
-        try {
-          this.check();
-        } catch (err) {
-          batch._clear();
-          return Promise.reject(err);
-        }
-        return new Promise((resolve, reject) =>
-          batch._write({ sync }, (err) => {
-            batch._clear();
-            if (err) reject(err);
-            else resolve();
-          }),
-        );
-      },
-    };
+    return new NativeWriteBatch(this, this.db._chainedBatch());
+  }
+
+  /** Throws unless open (for batches written later). */
+  assertOpen(): void {
+    this.check();
   }
 
   /** Deletes every key in the range (no scan through JS). */

@@ -30,6 +30,7 @@ import { acceptedTypes } from '../topic/lanes.js';
 import type { MessageTypeName, TopicConfig } from '../topic/topic-manager.js';
 import { DEDUP_KEY_PROPERTY } from '../send/dedup.js';
 import { storedHeader } from '../store/codec.js';
+import { Cancellation } from '../pop/cancellation.js';
 
 /** User property carrying a per-message TTL in milliseconds. */
 export const TTL_PROPERTY = 'agentmq.ttl.ms';
@@ -200,7 +201,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
   }
 
   async function receiveMessage(call: grpc.ServerWritableStream<ReceiveMessageRequest__Output, ReceiveMessageResponse>): Promise<void> {
-    const abort = new AbortController();
+    const abort = new Cancellation();
     call.on('cancelled', () => abort.abort());
     try {
       const req = call.request;
@@ -217,7 +218,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
       const groupConfig = await ctx.groups.resolve(group);
       ctx.clients.touch(clientId, { group, topics: [topicName] });
       if (topic.messageType === 'LITE') {
-        await receiveLite(call, abort.signal, { clientId, group, topic, maxMessages, invisibleMs, pollMs, maxAttempts: groupConfig.maxDeliveryAttempts });
+        await receiveLite(call, abort, { clientId, group, topic, maxMessages, invisibleMs, pollMs, maxAttempts: groupConfig.maxDeliveryAttempts });
         return;
       }
       // Answer before the caller's deadline expires, or the client sees DEADLINE_EXCEEDED.
@@ -231,7 +232,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
         if (!current) throw new MqError(Code.TOPIC_NOT_FOUND, `topic ${topicName} was deleted`, { topic: topicName });
         const deliveries = await ctx.pop.pop({ topic: current, group, filter, maxMessages, invisibleMs, maxAttempts: groupConfig.maxDeliveryAttempts });
         if (deliveries.length > 0) {
-          if (abort.signal.aborted) {
+          if (abort.aborted) {
             // The caller left: make them visible again at once instead of waiting out the invisibility.
             for (const d of deliveries) await ctx.pop.changeInvisibleDuration(topicName, group, d.receiptHandle, 0).catch(() => undefined);
             return;
@@ -243,15 +244,15 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
           return;
         }
         if (ctx.closing()) break;
-        const outcome = await ctx.longPolling.park(topicName, group, seq, until - Date.now(), abort.signal);
+        const outcome = await ctx.longPolling.park(topicName, group, seq, until - Date.now(), abort);
         if (outcome !== 'signal') break;
       }
-      if (!abort.signal.aborted) {
+      if (!abort.aborted) {
         call.write({ status: { code: Code.MESSAGE_NOT_FOUND, message: 'no new message' } });
         call.end();
       }
     } catch (err) {
-      if (abort.signal.aborted) return;
+      if (abort.aborted) return;
       call.write({ status: toStatus(err, logger) });
       call.end();
     }
@@ -271,7 +272,7 @@ export function createMessagingHandlers(ctx: BrokerContext, logger: Logger): Mes
    */
   async function receiveLite(
     call: grpc.ServerWritableStream<ReceiveMessageRequest__Output, ReceiveMessageResponse>,
-    aborted: AbortSignal,
+    aborted: Cancellation,
     r: { clientId: string; group: string; topic: TopicConfig; maxMessages: number; invisibleMs: number; pollMs: number; maxAttempts: number },
   ): Promise<void> {
     const key = ctx.lite.waitKey(r.clientId, r.group, r.topic.name);

@@ -13,7 +13,6 @@
  * stream with INVALID_ARGUMENT (the client re-opens one). The stream ending or being cancelled
  * cancels every parked receive of it.
  */
-import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { MessagingServiceHandlers } from '../../proto/index.js';
@@ -28,27 +27,38 @@ const DEFAULT_TIMEOUT_MS = 2 ** 31 - 1;
 
 type Duplex = grpc.ServerDuplexStream<Buffer, Buffer>;
 
-/** What a handler sees of a call (the subset of grpc-js's ServerUnaryCall / ServerWritableStream it uses). */
-class SessionCall extends EventEmitter {
+/**
+ * What a handler sees of a call (the subset of grpc-js's ServerUnaryCall / ServerWritableStream it
+ * uses). Not an EventEmitter: the only event a handler listens to is 'cancelled' (a parked
+ * receive), and one of these is made per request frame.
+ */
+class SessionCall {
   cancelled = false;
   private readonly out: Buffer[] = [];
   private done = false;
+  private onCancelled: Array<() => void> | undefined;
 
   constructor(
     readonly request: unknown,
     readonly metadata: grpc.Metadata,
-    private readonly deadline: Date,
+    /** Absolute deadline, ms since the epoch. */
+    private readonly deadlineMs: number,
     private readonly peer: string,
     private readonly serialize: (value: unknown) => Buffer,
     private readonly finish: (payload: Buffer[]) => void,
     /** The request was cancelled: it is over without an answer (the client gave up on it). */
     private readonly release: () => void,
-  ) {
-    super();
+  ) {}
+
+  /** Only 'cancelled' is ever emitted (a grpc-js call's other events do not occur here). */
+  on(event: string, fn: () => void): this {
+    if (event === 'cancelled') (this.onCancelled ??= []).push(fn);
+    return this;
   }
 
-  getDeadline(): Date {
-    return this.deadline;
+  /** grpc-js's `Deadline` may be a number (ms since the epoch); no Date per request. */
+  getDeadline(): number {
+    return this.deadlineMs;
   }
 
   getPeer(): string {
@@ -76,7 +86,9 @@ class SessionCall extends EventEmitter {
     if (this.cancelled || this.done) return;
     this.cancelled = true;
     this.done = true; // whatever the handler writes now goes nowhere, as on a cancelled call
-    this.emit('cancelled');
+    const fns = this.onCancelled;
+    this.onCancelled = undefined;
+    if (fns) for (const fn of fns) fn();
     this.release();
   }
 }
@@ -146,7 +158,7 @@ export function createSessionHandler(handlers: MessagingServiceHandlers, logger:
         reply({ id, method, payload: [], grpcCode: grpc.status.INTERNAL, grpcMessage: `Request message serialization failure: ${(err as Error).message}` });
         return;
       }
-      const deadline = new Date(Date.now() + (frame.timeoutMs || DEFAULT_TIMEOUT_MS));
+      const deadline = Date.now() + (frame.timeoutMs || DEFAULT_TIMEOUT_MS);
       const serialize = definition.responseSerialize as (value: unknown) => Buffer;
       inFlight++;
       let over = false;

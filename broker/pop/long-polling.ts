@@ -7,6 +7,8 @@
  * before trying to pop and passes it to `park`, which returns at once if a signal came in
  * between.
  */
+import type { AbortSignalLike } from './cancellation.js';
+
 type Outcome = 'signal' | 'timeout' | 'aborted';
 
 interface Waiter {
@@ -39,7 +41,7 @@ export class LongPolling {
   }
 
   /** Waits for a signal on `topic` for `group`, at most `timeoutMs`. */
-  park(topic: string, group: string, seenSeq: number, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+  park(topic: string, group: string, seenSeq: number, timeoutMs: number, signal?: AbortSignalLike): Promise<Outcome> {
     if (this.seq(topic) !== seenSeq) return Promise.resolve('signal');
     if (signal?.aborted) return Promise.resolve('aborted');
     if (timeoutMs <= 0) return Promise.resolve('timeout');

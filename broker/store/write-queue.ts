@@ -19,16 +19,17 @@ import type { BatchOp, RocksDb, WriteBatch } from './rocks.js';
 
 export type FlushPolicy = 'sync' | 'async';
 
-interface Waiter {
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 /** A batch being filled, then written. */
 interface Pending {
   batch: WriteBatch;
   ops: number;
-  waiters: Waiter[];
+  /**
+   * Settles when the batch is written: one promise shared by every `write` in the batch (they
+   * all resolve or fail together anyway), made when the first of them joins.
+   */
+  done: Promise<void> | undefined;
+  resolve: (() => void) | undefined;
+  reject: ((e: unknown) => void) | undefined;
   /** Writes submitted with `writeDetached`: no promise; a failure goes to `onDetachedError`. */
   detached: number;
 }
@@ -75,7 +76,10 @@ export class WriteQueue {
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
+    return (p.done ??= new Promise<void>((resolve, reject) => {
+      p.resolve = resolve;
+      p.reject = reject;
+    }));
   }
 
   /**
@@ -92,7 +96,7 @@ export class WriteQueue {
   private enqueue(ops: BatchOp[]): Pending {
     let p = this.queue[this.queue.length - 1];
     if (p === undefined || (p.ops > 0 && p.ops + ops.length > this.maxOpsPerBatch)) {
-      p = { batch: this.db.openBatch(), ops: 0, waiters: [], detached: 0 };
+      p = { batch: this.db.openBatch(), ops: 0, done: undefined, resolve: undefined, reject: undefined, detached: 0 };
       this.queue.push(p);
     }
     p.batch.add(ops);
@@ -123,7 +127,8 @@ export class WriteQueue {
   }
 
   private done(p: Pending, err: unknown): void {
-    for (const w of p.waiters) (err === undefined ? w.resolve() : w.reject(err));
+    if (err === undefined) p.resolve?.();
+    else p.reject?.(err);
     if (err !== undefined && p.detached > 0) this.onDetachedError(err, p.detached);
     this.writing = false;
     if (this.queue.length > 0) return this.kick();

@@ -10,6 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Code } from '../../proto/common/codes.js';
 import { MqError } from '../../proto/common/errors.js';
+import { decodeReceiveMessageResponse } from '../../proto/common/message-decode.js';
 import { fromStatus } from '../../proto/common/status.js';
 import type { AckMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/AckMessageResponse.js';
 import type { ChangeInvisibleDurationResponse__Output } from '../../proto/gen/apache/rocketmq/v2/ChangeInvisibleDurationResponse.js';
@@ -115,10 +116,16 @@ function entryStatus(entry: { status: WireStatus } | undefined, top: WireStatus)
 
 type MessagingMethod = 'ReceiveMessage' | 'AckMessage' | 'ChangeInvisibleDuration' | 'SyncLiteSubscription' | 'Heartbeat';
 
-/** proto-loader's (de)serializers of a MessagingService method, for payloads of the session. */
+/**
+ * The (de)serializers of a MessagingService method, for payloads of the session: proto-loader's,
+ * except ReceiveMessage responses, decoded by hand (proto/common/message-decode.ts, same output).
+ */
 function codec(name: MessagingMethod): { encode(req: unknown): Buffer; decode(buf: Buffer): unknown } {
   const d = messagingService().service[name];
-  return { encode: d.requestSerialize as (req: unknown) => Buffer, decode: d.responseDeserialize as (buf: Buffer) => unknown };
+  return {
+    encode: d.requestSerialize as (req: unknown) => Buffer,
+    decode: name === 'ReceiveMessage' ? decodeReceiveMessageResponse : (d.responseDeserialize as (buf: Buffer) => unknown),
+  };
 }
 
 export class BrokerRpc {

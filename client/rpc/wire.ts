@@ -19,7 +19,10 @@
  * - `messagingClientConstructor()` is the loaded MessagingService client with SendMessage's
  *   request serializer passing a pre-encoded Buffer through (anything else still goes through
  *   proto-loader) and its response deserializer handing over the raw bytes, for the caller to
- *   decode with the decoder above. Every other method is proto-loader's.
+ *   decode with the decoder above, and ReceiveMessage's response deserializer replaced by
+ *   `decodeReceiveMessageResponse` (proto/common/message-decode.ts, shared with the broker's
+ *   SendMessage decoder: the same plain object as proto-loader's, in one pass). Every other
+ *   method is proto-loader's.
  *
  * Enum numbers and names come from the loaded proto definitions, not from copies. The wire-format
  * primitives (Reader, Writer, sizes) are proto/common/protobuf-wire.ts, shared with the broker's
@@ -28,6 +31,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { messagingService } from '../../proto/index.js';
 import { Reader, Writer, delimitedSize, intSize, rocketmqEnum, utf8Length } from '../../proto/common/protobuf-wire.js';
+import { decodeReceiveMessageResponse } from '../../proto/common/message-decode.js';
 import type { MessagingServiceClient } from '../../proto/index.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
 import type { SendResultEntry__Output } from '../../proto/gen/apache/rocketmq/v2/SendResultEntry.js';
@@ -434,6 +438,7 @@ export function messagingClientConstructor(): MessagingClientConstructor {
         // The raw bytes: callSendMessages decodes them knowing the ids it sent.
         responseDeserialize: (bytes: Buffer) => bytes,
       },
+      ReceiveMessage: { ...service.ReceiveMessage, responseDeserialize: decodeReceiveMessageResponse },
     };
     clientConstructor = grpc.makeGenericClientConstructor(definition, 'MessagingService') as unknown as MessagingClientConstructor;
   }

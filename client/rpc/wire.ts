@@ -31,7 +31,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { messagingService } from '../../proto/index.js';
 import { Reader, Writer, delimitedSize, intSize, rocketmqEnum, utf8Length } from '../../proto/common/protobuf-wire.js';
-import { decodeReceiveMessageResponse } from '../../proto/common/message-decode.js';
+import { decodeReceiveMessageResponse, decodeStatus } from '../../proto/common/message-decode.js';
 import type { MessagingServiceClient } from '../../proto/index.js';
 import type { SendMessageResponse__Output } from '../../proto/gen/apache/rocketmq/v2/SendMessageResponse.js';
 import type { SendResultEntry__Output } from '../../proto/gen/apache/rocketmq/v2/SendResultEntry.js';
@@ -314,50 +314,6 @@ export function encodeSendMessageRequest(messages: readonly PreparedMessage[]): 
 
 // ---------------------------------------------------------------------------------------------
 // decoding
-
-/**
- * The last status decoded, with its encoded bytes: a response carries one status per entry,
- * nearly always the same `OK`, so identical ones share one (frozen) object.
- */
-let lastStatus: { bytes: Buffer; status: Status__Output } | undefined;
-
-function decodeStatus(r: Reader, codeNames: Map<number, string>): Status__Output {
-  const end = r.delimitedEnd();
-  const start = r.pos;
-  const buf = r.buf;
-  const cached = lastStatus;
-  if (cached && cached.bytes.length === end - start) {
-    const bytes = cached.bytes;
-    let i = 0;
-    while (i < bytes.length && buf[start + i] === bytes[i]) i++;
-    if (i === bytes.length) {
-      r.pos = end;
-      return cached.status;
-    }
-  }
-  const outer = r.end;
-  r.end = end;
-  let code = 0;
-  let message = '';
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag) {
-      case 0x08: // code = 1
-        code = r.int32();
-        break;
-      case 0x12: // message = 2
-        message = r.string();
-        break;
-      default:
-        r.other(tag, 2);
-    }
-  }
-  r.end = outer;
-  r.pos = end;
-  const status = Object.freeze({ code: (codeNames.get(code) ?? code) as Status__Output['code'], message });
-  if (end - start <= 64) lastStatus = { bytes: Buffer.from(buf.subarray(start, end)), status };
-  return status;
-}
 
 /** One SendResultEntry; `expectedId` is the id it likely carries ('' if none is expected). */
 function decodeEntry(r: Reader, codeNames: Map<number, string>, expectedId: string): SendResultEntry__Output {

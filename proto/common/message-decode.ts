@@ -330,25 +330,52 @@ export function newPrevious(): Previous {
   return { namespace: '', topic: '', tag: '', host: '', group: '', lite: '' };
 }
 
-/** apache.rocketmq.v2.Status: Code code = 1, string message = 2. */
-function decodeStatus(r: Reader, e: WireEnums): Status__Output {
-  const outer = enter(r);
-  const out = { code: e.code.defaultName, message: '' } as Status__Output;
-  while (r.pos < r.end) {
+/**
+ * The last status decoded, with its encoded bytes: a response carries one status per entry,
+ * nearly always the same `OK`, so identical ones share one (frozen) object.
+ */
+let lastStatus: { bytes: Buffer; status: Status__Output } | undefined;
+
+/**
+ * apache.rocketmq.v2.Status (Code code = 1, string message = 2) at `r`, its tag already read;
+ * `codeNames` is the Code enum's number -> name table.
+ */
+export function decodeStatus(r: Reader, codeNames: Map<number, string>): Status__Output {
+  const end = r.delimitedEnd();
+  const start = r.pos;
+  const buf = r.buf;
+  const cached = lastStatus;
+  if (cached && cached.bytes.length === end - start) {
+    const bytes = cached.bytes;
+    let i = 0;
+    while (i < bytes.length && buf[start + i] === bytes[i]) i++;
+    if (i === bytes.length) {
+      r.pos = end;
+      return cached.status;
+    }
+  }
+  const outer = r.end;
+  r.end = end;
+  let code = 0;
+  let message = '';
+  while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 0x08:
-        out.code = enumName(e.code, r.int32()) as Status__Output['code'];
+      case 0x08: // code = 1
+        code = r.int32();
         break;
-      case 0x12:
-        out.message = r.string();
+      case 0x12: // message = 2
+        message = r.string();
         break;
       default:
         r.other(tag, 2);
     }
   }
-  leave(r, outer);
-  return out;
+  r.end = outer;
+  r.pos = end;
+  const status = Object.freeze({ code: (codeNames.get(code) ?? code) as Status__Output['code'], message });
+  if (end - start <= 64) lastStatus = { bytes: Buffer.from(buf.subarray(start, end)), status };
+  return status;
 }
 
 type ReceiveMessageResponseOut = { -readonly [K in keyof ReceiveMessageResponse__Output]: ReceiveMessageResponse__Output[K] };
@@ -367,7 +394,7 @@ export function decodeReceiveMessageResponse(buf: Buffer): ReceiveMessageRespons
     const tag = r.uint32();
     switch (tag) {
       case 0x0a:
-        out.status = decodeStatus(r, e);
+        out.status = decodeStatus(r, e.code.byNumber);
         break;
       case 0x12:
         out.message = decodeMessage(r, e, newPrevious());

@@ -13,6 +13,9 @@ import { encodeReceiveMessageResponse } from '../../broker/grpc/wire-receive.js'
 import { liteDeliveryToWire } from '../../broker/grpc/convert.js';
 import { storedHeader, storedMessage } from '../../broker/store/codec.js';
 import { randomMessage, rng } from '../helpers/random.js';
+import { everyField } from '../helpers/wire-fixtures.js';
+import type { Delivery } from '../../broker/pop/pop-service.js';
+import type { TopicConfig } from '../../broker/topic/topic-manager.js';
 
 const method = () => messagingService().service.ReceiveMessage;
 const theirs = (buf: Buffer): unknown => method().responseDeserialize(buf);
@@ -33,35 +36,8 @@ function varint(v: number): number[] {
 }
 const bytesField = (n: number, b: number[] | Buffer): number[] => [...varint((n << 3) | 2), ...varint(b.length), ...b];
 
-const everyField = {
-  topic: { resourceNamespace: 'ns', name: 'replies' },
-  userProperties: { a: '1', 'ключ': 'значение', empty: '' },
-  systemProperties: {
-    tag: 'tag',
-    keys: ['k1', '', 'k😀'],
-    messageId: '01ID',
-    bodyDigest: { type: 'CRC32', checksum: '123' },
-    bodyEncoding: 'GZIP',
-    messageType: 'LITE',
-    bornTimestamp: { seconds: 1_700_000_000, nanos: 999_999_999 },
-    bornHost: 'host-α',
-    storeTimestamp: { seconds: 2 ** 40, nanos: 1 },
-    storeHost: '10.0.0.1:8081',
-    deliveryTimestamp: { seconds: 2 ** 52, nanos: 0 },
-    receiptHandle: 'rh',
-    queueId: -3,
-    queueOffset: 2 ** 53 - 1,
-    invisibleDuration: { seconds: 30, nanos: 5 },
-    deliveryAttempt: 7,
-    messageGroup: 'group-1',
-    traceContext: '00-abc-def-01',
-    orphanedTransactionRecoveryDuration: { seconds: -5, nanos: -1 },
-    deadLetterQueue: { topic: 'dlq', messageId: 'orig' },
-    liteTopic: 'task-1',
-    priority: 9,
-  },
-  body: Buffer.from('body ✓'),
-};
+/** A message with every field set, as the broker could send it on a lite delivery. */
+const everyFieldMessage = everyField(0, { messageType: 'LITE', bodyDigest: { type: 'CRC32', checksum: '123' }, liteTopic: 'task-1' }) as { systemProperties: object };
 
 describe('ReceiveMessageResponse decoding (SDK)', () => {
   it('matches proto-loader on statuses, delivery timestamps, every message field and the empty response', () => {
@@ -70,8 +46,8 @@ describe('ReceiveMessageResponse decoding (SDK)', () => {
       expectSame(serialize({ status: { code } }));
     }
     expectSame(serialize({ deliveryTimestamp: { seconds: 5, nanos: 1 } }));
-    expectSame(serialize({ message: everyField }));
-    expectSame(serialize({ message: { ...everyField, systemProperties: { messageId: 'x' } } }));
+    expectSame(serialize({ message: everyFieldMessage }));
+    expectSame(serialize({ message: { ...everyFieldMessage, systemProperties: { messageId: 'x' } } }));
     expectSame(serialize({ message: {} }));
     expectSame(Buffer.alloc(0));
     // Unknown enum numbers stay numbers (status code 99999, digest type 9).
@@ -79,10 +55,10 @@ describe('ReceiveMessageResponse decoding (SDK)', () => {
   });
 
   it('matches proto-loader on what the broker sends for a lite delivery', () => {
-    const header = storedHeader({ id: '01HZX', tag: 'order', keys: ['k1'], props: { a: 'b' }, type: 'LITE', bornMs: 1_700_000_000_123, bornHost: 'h', storeMs: 1_700_000_000_456, enc: undefined, deliveryMs: undefined, expireMs: undefined, group: undefined, priority: undefined, dedupKey: undefined, forGroup: undefined } as never);
-    const d = { message: storedMessage(header, 'replies$task-1', 0, 42, Buffer.alloc(1024, 7)), attempt: 1, receiptHandle: 'AbC_-123', visibleAt: 0 };
-    const parent = { name: 'replies', messageType: 'LITE', queueCount: 1 } as never;
-    const buf = encodeReceiveMessageResponse({ message: liteDeliveryToWire(d as never, parent, 'task-1', '10.0.0.1:8081', 30_000) });
+    const header = storedHeader({ id: '01HZX', tag: 'order', keys: ['k1'], props: { a: 'b' }, type: 'LITE', bornMs: 1_700_000_000_123, bornHost: 'h' }, 1_700_000_000_456, undefined);
+    const d: Delivery = { message: storedMessage(header, 'replies$task-1', 0, 42, Buffer.alloc(1024, 7)), attempt: 1, receiptHandle: 'AbC_-123', visibleAt: 0 };
+    const parent: TopicConfig = { name: 'replies', queueCount: 1, messageType: 'LITE', permission: 'READ_WRITE', attributes: {}, createdAtMs: 0 };
+    const buf = encodeReceiveMessageResponse({ message: liteDeliveryToWire(d, parent, 'task-1', '10.0.0.1:8081', 30_000) });
     expectSame(buf);
     const out = decodeReceiveMessageResponse(buf);
     expect(out.message?.systemProperties?.liteTopic).toBe('task-1');
@@ -112,7 +88,7 @@ describe('ReceiveMessageResponse decoding (SDK)', () => {
   });
 
   it('throws on truncated or malformed input, as proto-loader does', () => {
-    const whole = serialize({ message: everyField });
+    const whole = serialize({ message: everyFieldMessage });
     for (const cut of [1, 5, 20, whole.length - 1]) {
       const b = whole.subarray(0, cut);
       expect(() => theirs(b)).toThrow();

@@ -24,6 +24,7 @@ const SERVER_FLAGS = {
   embedder: { type: 'string' },
   model: { type: 'string' },
   'model-dir': { type: 'string' },
+  dictionaries: { type: 'string' },
   'max-long-polling-ms': { type: 'string' },
   'lite-max-topics': { type: 'string' },
   'lite-max-subscriptions': { type: 'string' },
@@ -64,12 +65,20 @@ const EMBEDDER_HELP = `  --embedder auto|lexical|transformers
                           discovery embedder (default auto: the transformers model if it loads
                           from --model-dir, else the offline lexical embedder)
   --model ID              transformers model id (default Xenova/all-MiniLM-L6-v2)
-  --model-dir DIR         local directory holding transformers models (nothing is downloaded)`;
+  --model-dir DIR         local directory holding transformers models (nothing is downloaded)
+  --dictionaries auto|none|FILE[,FILE...]
+                          bilingual dictionaries that translate discovery queries in other
+                          languages (default auto: those installed in /usr/share/dictd and
+                          /usr/share/edict, e.g. Debian's dict-freedict-deu-eng and edict)`;
 
-function discoveryOptions(values: { embedder?: string; model?: string; 'model-dir'?: string }, cacheDir?: string): DiscoveryOptions {
+function discoveryOptions(values: { embedder?: string; model?: string; 'model-dir'?: string; dictionaries?: string }, cacheDir?: string): DiscoveryOptions {
   const kind = values.embedder ?? 'auto';
   if (kind !== 'auto' && kind !== 'lexical' && kind !== 'transformers') throw new UsageError(`--embedder must be auto, lexical or transformers (got ${kind})`);
+  const d = values.dictionaries ?? 'auto';
+  const dictionaries = d === 'auto' || d === 'none' ? d : d.split(',').map((p) => p.trim()).filter(Boolean);
+  if (Array.isArray(dictionaries) && dictionaries.length === 0) throw new UsageError('--dictionaries must be auto, none or a comma-separated list of files');
   return {
+    dictionaries,
     embedder: {
       kind,
       transformers: { ...(values.model ? { model: values.model } : {}), ...(values['model-dir'] ? { localModelPath: values['model-dir'] } : {}) },

@@ -3,6 +3,7 @@
  * and the gRPC server from resolved options; start() binds, close() unwinds in reverse.
  */
 import { formatHostPort } from '../proto/common/endpoints.js';
+import { InvalidArgumentError } from '../proto/common/errors.js';
 import type { HostPort } from '../proto/common/endpoints.js';
 import type { Logger } from '../proto/common/logger.js';
 import { messagingHandlers } from './grpc/messaging-handlers.js';
@@ -18,6 +19,8 @@ import { EmbeddingCache, withEmbeddingCache } from './semantic/embedding-cache.j
 import { TopicCatalog } from './semantic/topic-catalog.js';
 import { CatalogSync } from './semantic/catalog-sync.js';
 import { discoveryHandlers } from './grpc/discovery-handlers.js';
+import { describeDictionaryFile, dictionaryLabel, findDictionaryFiles, SYSTEM_DICTIONARY_DIRS, type DictionaryFile } from './semantic/bilingual-dictionary.js';
+import { QueryTranslator } from './semantic/query-translator.js';
 
 /** How long close() lets in-flight calls finish before cutting them off. */
 const SHUTDOWN_GRACE_MS = 2_000;
@@ -72,7 +75,8 @@ class NameServerImpl implements NameServer {
         this.cache = await EmbeddingCache.open(d.cacheDir);
         embedder = withEmbeddingCache(embedder, this.cache);
       }
-      this.catalog = new TopicCatalog({ embedder });
+      const translator = this.translator(d.dictionaries ?? 'auto');
+      this.catalog = new TopicCatalog({ embedder, ...(translator ? { translator } : {}) });
       this.registry.onChange(new CatalogSync(this.catalog, this.logger.child('discovery')).onRegistryEvent);
       this.grpc.addDiscovery(discoveryHandlers({ catalog: this.catalog, registry: this.registry, logger: this.logger }));
       const port = await this.grpc.listen(this.opts.host, this.opts.port);
@@ -80,6 +84,30 @@ class NameServerImpl implements NameServer {
       this.logger.info(`nameserver listening ${formatHostPort(this.bound)}`);
     })();
     return this.starting;
+  }
+
+  /** The query translator for `dictionaries` (undefined when there is none), logged. */
+  private translator(dictionaries: 'auto' | 'none' | readonly string[]): QueryTranslator | undefined {
+    if (dictionaries === 'none') return undefined;
+    const log = this.logger.child('discovery');
+    let files: DictionaryFile[];
+    if (dictionaries === 'auto') {
+      files = findDictionaryFiles();
+    } else {
+      files = dictionaries.map((path) => {
+        try {
+          return describeDictionaryFile(path);
+        } catch (err) {
+          throw InvalidArgumentError.format('discovery.dictionaries', (err as Error).message);
+        }
+      });
+    }
+    if (files.length === 0) {
+      if (dictionaries === 'auto') log.info(`no bilingual dictionaries in ${SYSTEM_DICTIONARY_DIRS.join(', ')}: queries in other languages are matched as written`);
+      return undefined;
+    }
+    log.info(`queries in other languages are translated with the dictionaries ${files.map(dictionaryLabel).join(', ')} (each read on its first query)`);
+    return new QueryTranslator({ files, logger: log });
   }
 
   /** The discovery catalog (after start()). */

@@ -60,6 +60,13 @@ export interface DiscoveryOptions {
   cacheDir?: string;
   /** An embedder to use as is (instead of building one from `embedder`); the caller closes it. */
   embedderInstance?: Embedder;
+  /**
+   * Bilingual dictionaries (another language → English) that translate queries written in other
+   * languages (semantic/query-translator.ts): 'auto' uses those installed in SYSTEM_DICTIONARY_DIRS
+   * (Debian: dict-freedict-<lang>-eng, edict), 'none' none, or a list of files (dictd `.index`,
+   * EDICT, CC-CEDICT). Each is read on the first query in its language. @default 'auto'
+   */
+  dictionaries?: 'auto' | 'none' | readonly string[];
 }
 
 /** Every option present and validated. */
@@ -75,6 +82,10 @@ export function resolveNameServerOptions(partial: NameServerOptions = {}): Resol
     clock: partial.clock ?? systemClock,
     discovery: partial.discovery ?? {},
   };
+  const dicts = resolved.discovery.dictionaries;
+  if (dicts !== undefined && dicts !== 'auto' && dicts !== 'none' && !(Array.isArray(dicts) && dicts.every((p) => typeof p === 'string' && p !== ''))) {
+    throw InvalidArgumentError.format('discovery.dictionaries', `must be 'auto', 'none' or a list of file paths (got ${JSON.stringify(dicts)})`);
+  }
   if (typeof resolved.host !== 'string' || resolved.host.trim() === '') {
     throw InvalidArgumentError.format('host', `must be a non-empty host name or IP address (got ${JSON.stringify(resolved.host)})`);
   }

@@ -2,6 +2,7 @@
  * npm run eval:discovery -- [dataset dir] [--embedder lexical|transformers|all]
  *                           [--model ID] [--model-dir DIR] [--allow-remote] [--fit] [--cv] [--verbose]
  *                           [--extra-topics DIR] [--nameserver HOST:PORT | --in-process]
+ *                           [--dictionaries auto|none|FILE,...]
  *
  * By default, for each embedder it starts a NameServer and a broker (real gRPC, loopback,
  * temporary data dir), registers the data set's topics through the broker (RegisterTopic), waits
@@ -19,6 +20,8 @@
  *   prints them (that is how DEFAULT_CALIBRATIONS / DEFAULT_MIN_SCORES were obtained).
  * - `--cv` (in-process) prints the ranking metrics per domain and a leave-one-domain-out check of
  *   the "no match" calibration: fitted without a domain's queries, applied to them.
+ * - `--dictionaries` (default auto, as the NameServer): bilingual dictionaries that translate
+ *   queries in other languages (nameserver/semantic/query-translator.ts); `none` measures without.
  * - `--extra-topics DIR` also registers the topics of another data set as distractors (a bigger,
  *   more varied catalog; its queries are not run).
  *
@@ -43,6 +46,8 @@ import type { EvaluationReport } from '../nameserver/semantic/discovery-eval.js'
 import { LexicalEmbedder, TransformersEmbedder } from '../nameserver/semantic/embedder.js';
 import type { Embedder } from '../nameserver/semantic/embedder.js';
 import { TopicCatalog } from '../nameserver/semantic/topic-catalog.js';
+import { describeDictionaryFile, findDictionaryFiles } from '../nameserver/semantic/bilingual-dictionary.js';
+import { QueryTranslator } from '../nameserver/semantic/query-translator.js';
 import type { DiscoverFn, Dataset } from '../nameserver/semantic/discovery-eval.js';
 import { createNameServer } from '../nameserver/index.js';
 import { createBroker } from '../broker/index.js';
@@ -58,11 +63,20 @@ const option = (name: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const valued = new Set(['--embedder', '--model', '--model-dir', '--nameserver', '--extra-topics']);
+const valued = new Set(['--embedder', '--model', '--model-dir', '--nameserver', '--extra-topics', '--dictionaries']);
 const positional = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? ''));
 const dir = resolve(positional[0] ?? new URL('../../shared/datasets/discovery-dev', import.meta.url).pathname);
 const which = option('embedder') ?? 'all';
 const logger = consoleLogger('eval', 'info');
+const dictionaryOption = option('dictionaries') ?? 'auto';
+const dictionaries: 'auto' | 'none' | string[] = dictionaryOption === 'auto' || dictionaryOption === 'none' ? dictionaryOption : dictionaryOption.split(',');
+
+/** The translator the NameServer would build for `dictionaries` (undefined: none). */
+function translator(): QueryTranslator | undefined {
+  if (dictionaries === 'none') return undefined;
+  const files = dictionaries === 'auto' ? findDictionaryFiles() : dictionaries.map((p) => describeDictionaryFile(p));
+  return files.length > 0 ? new QueryTranslator({ files }) : undefined;
+}
 
 async function embedders(): Promise<Array<{ label: string; embedder: Embedder; note?: string }>> {
   const out: Array<{ label: string; embedder: Embedder; note?: string }> = [];
@@ -122,7 +136,7 @@ async function viaNameServer(nameserver: string, dataset: Dataset): Promise<{ di
 /** A NameServer (with `embedder`) and a broker on loopback, in this process, for one evaluation. */
 async function embeddedCluster(embedder: Embedder): Promise<{ nameserver: string; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'agentmq-eval-'));
-  const ns = createNameServer({ port: 0, logger: silentLogger, discovery: { embedderInstance: embedder } });
+  const ns = createNameServer({ port: 0, logger: silentLogger, discovery: { embedderInstance: embedder, dictionaries } });
   await ns.start();
   const nameserver = `127.0.0.1:${ns.address.port}`;
   const broker = createBroker({ port: 0, nameservers: [nameserver], registerIntervalMs: 1000, logger: silentLogger, store: { dataDir } });
@@ -152,7 +166,9 @@ async function main(): Promise<void> {
     }
     console.log(`+ ${added} distractor topics from ${resolve(extraDir)} (registered, never relevant)`);
   }
-  console.log(`${dataset.documents.length} topics, ${dataset.queries.length} queries, ${new Date().toISOString().slice(0, 10)}\n`);
+  const t = translator();
+  console.log(`${dataset.documents.length} topics, ${dataset.queries.length} queries, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`bilingual dictionaries: ${t ? t.languages.join(', ') : 'none'} (--dictionaries ${dictionaryOption})\n`);
   const remote = option('nameserver');
   if (remote || !flag('in-process')) {
     const runs: Array<{ label: string; nameserver: string; close?: () => Promise<void> }> = [];
@@ -178,7 +194,7 @@ async function main(): Promise<void> {
     return;
   }
   for (const { label, embedder } of await embedders()) {
-    const catalog = new TopicCatalog({ embedder });
+    const catalog = new TopicCatalog({ embedder, ...(t ? { translator: t } : {}) });
     const t0 = performance.now();
     await Promise.all(dataset.documents.map((d) => catalog.upsert(d, { broker: 'eval', live: true })));
     const indexMs = performance.now() - t0;
@@ -195,7 +211,7 @@ async function main(): Promise<void> {
     if (flag('fit')) {
       const cal = fitCalibration(report.rows);
       console.log(`fitted calibration: ${JSON.stringify(Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, +v.toFixed(2)])))}`);
-      const refit = new TopicCatalog({ embedder, search: { calibration: cal } });
+      const refit = new TopicCatalog({ embedder, search: { calibration: cal }, ...(t ? { translator: t } : {}) });
       await Promise.all(dataset.documents.map((d) => refit.upsert(d, { broker: 'eval', live: true })));
       const r2 = await evaluate(dataset, catalogDiscoverFn(refit));
       const b2 = bestThreshold(r2.rows);

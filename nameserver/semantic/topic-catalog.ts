@@ -14,6 +14,7 @@
 import type { Embedder } from './embedder.js';
 import { HybridSearch } from './hybrid-search.js';
 import type { HybridSearchOptions, SearchFilters, SearchSignals, TopicName } from './hybrid-search.js';
+import type { QueryTranslation, QueryTranslator } from './query-translator.js';
 import { validateTopicDocument } from './topic-document.js';
 import type { TopicDocument } from './topic-document.js';
 
@@ -62,6 +63,8 @@ export interface CatalogSearchResult {
   bestScore: number;
   noMatch: boolean;
   minScore: number;
+  /** Present when the query was in another language and English terms were added to it. */
+  translation?: QueryTranslation;
 }
 
 export interface UpsertOptions {
@@ -74,6 +77,8 @@ export interface UpsertOptions {
 export interface TopicCatalogOptions {
   embedder: Embedder;
   search?: HybridSearchOptions;
+  /** Adds English terms to queries in other languages (query-translator.ts). @default none */
+  translator?: QueryTranslator;
 }
 
 interface Entry {
@@ -84,6 +89,7 @@ interface Entry {
 
 export class TopicCatalog {
   readonly #search: HybridSearch;
+  readonly #translator: QueryTranslator | undefined;
   readonly #entries = new Map<TopicName, Entry>();
   readonly #listeners = new Set<CatalogListener>();
   #writes: Promise<unknown> = Promise.resolve();
@@ -91,6 +97,7 @@ export class TopicCatalog {
 
   constructor(options: TopicCatalogOptions) {
     this.#search = new HybridSearch(options.embedder, options.search);
+    this.#translator = options.translator;
   }
 
   get size(): number {
@@ -210,7 +217,10 @@ export class TopicCatalog {
    */
   async search(query: string, options: CatalogSearchOptions = {}): Promise<CatalogSearchResult> {
     const includeOffline = options.includeOffline ?? false;
-    const result = await this.#search.search(query, {
+    // A query in another language keeps its words (names, cognates) and gains English ones.
+    const translation = this.#translator?.translate(query);
+    const text = translation ? `${query} ${translation.terms.join(' ')}` : query;
+    const result = await this.#search.search(text, {
       topK: options.topK,
       filters: options.filters,
       minScore: options.minScore,
@@ -230,7 +240,13 @@ export class TopicCatalog {
       const v = view(entry);
       hits.push({ name: h.name, score: h.score, signals: h.signals, document: v.document, live: v.live, brokers: v.brokers.map((b) => b.broker) });
     }
-    return { hits, bestScore: hits[0]?.score ?? 0, noMatch: hits.length === 0 || result.noMatch, minScore: result.minScore };
+    return {
+      hits,
+      bestScore: hits[0]?.score ?? 0,
+      noMatch: hits.length === 0 || result.noMatch,
+      minScore: result.minScore,
+      ...(translation ? { translation } : {}),
+    };
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {

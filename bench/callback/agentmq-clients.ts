@@ -18,9 +18,12 @@
  */
 import { LiteConsumer, Producer, SimpleConsumer, silentLogger, type LiteMessage, type ReceivedMessage } from '../../client/index.js';
 import { encodeTask, workerReplies } from './messages.js';
-import type { TaskSpec, TaskTrace } from './system.js';
+import { StageClock, type StageMeans, type TaskSpec, type TaskTrace } from './system.js';
 
 export const TASKS = 'tasks';
+
+/** A task's critical path, in the order it is reached (bench:callback prints the means). */
+export const STAGES = ['subscribed', 'task stored', 'worker has task', 'first reply', 'final reply', 'replies stored', 'channel removed'] as const;
 export const REPLIES = 'replies';
 
 export interface AgentmqCallbackClientsOptions {
@@ -38,6 +41,8 @@ export interface AgentmqCallbackClients {
   runTask(task: TaskSpec, trace: TaskTrace): Promise<void>;
   /** Tasks the worker handled so far. */
   handled(): number;
+  /** Mean milestone times of the tasks completed since the last call (StageClock). */
+  stages(): StageMeans;
   /** Stops the loops and closes every client. Idempotent. */
   stop(): Promise<void>;
 }
@@ -80,10 +85,13 @@ export async function startAgentmqCallbackClients(o: AgentmqCallbackClientsOptio
     await workerProducer.start();
     await taskConsumer.start();
     let handled = 0;
+    const clock = new StageClock(STAGES);
     const handle = async (m: ReceivedMessage): Promise<void> => {
       const { task, replies } = workerReplies(m.body);
+      clock.mark(task.replyTo, 'worker has task');
       // Sent back to back: one lite topic's messages are stored in send order.
       await Promise.all(replies.map((body) => workerProducer.send({ topic: REPLIES, liteTopic: task.replyTo, body })));
+      clock.mark(task.replyTo, 'replies stored');
       await taskConsumer.ack(m);
       handled++;
     };
@@ -107,6 +115,7 @@ export async function startAgentmqCallbackClients(o: AgentmqCallbackClientsOptio
     await replies.start();
     const traces = new Map<string, TaskTrace>();
     const route = (m: LiteMessage): void => {
+      clock.mark(m.liteTopic, 'first reply');
       traces.get(m.liteTopic)?.reply(m.body);
       void m.ack().catch(fail);
     };
@@ -125,19 +134,24 @@ export async function startAgentmqCallbackClients(o: AgentmqCallbackClientsOptio
     const runTask = async (task: TaskSpec, trace: TaskTrace): Promise<void> => {
       const lite = `r-${task.id}`;
       traces.set(lite, trace);
+      clock.start(lite);
       try {
         // Subscribe and dispatch at once: a group new to a lite topic starts at its oldest message,
         // so replies stored before the subscription lands are delivered when it does.
-        const subscribed = replies.subscribe(lite);
+        const subscribed = replies.subscribe(lite).then(() => clock.mark(lite, 'subscribed'));
         trace.dispatched();
-        await Promise.all([subscribed, supervisorProducer.send({ topic: TASKS, body: encodeTask(task.id, lite) })]);
+        const sent = supervisorProducer.send({ topic: TASKS, body: encodeTask(task.id, lite) }).then(() => clock.mark(lite, 'task stored'));
+        await Promise.all([subscribed, sent]);
         await trace.completed;
+        clock.mark(lite, 'final reply');
       } finally {
         traces.delete(lite);
         await replies.unsubscribe(lite).catch(() => undefined);
+        clock.mark(lite, 'channel removed');
+        clock.finish(lite);
       }
     };
-    return { runTask, handled: () => handled, stop };
+    return { runTask, handled: () => handled, stages: () => clock.take(), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -46,6 +46,7 @@ async function start(ctx: CallbackContext): Promise<RunningCallbackSystem> {
       serverPids: [server.pid],
       runTask: clients.runTask,
       workerHandled: clients.handled,
+      stages: clients.stages,
       stop: async () => {
         await clients.stop();
         await server.stop();

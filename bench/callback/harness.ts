@@ -14,7 +14,7 @@ import type { HistogramSummary } from '../histogram.js';
 import { processCpu, systemCpu } from '../servers.js';
 import { verifyReplies } from './messages.js';
 import { TaskTrace } from './system.js';
-import type { CallbackContext, CallbackSystem, RunningCallbackSystem, TaskSpec } from './system.js';
+import type { CallbackContext, CallbackSystem, RunningCallbackSystem, StageMeans, TaskSpec } from './system.js';
 
 export interface HarnessOptions {
   tasks: number;
@@ -51,6 +51,8 @@ export interface MeasuredPhase {
   harnessCpu: CpuSeconds;
   /** CPU used by everything else on the machine, % of one core (noise indicator). */
   otherCpuPct: number | undefined;
+  /** The system's own milestones of a task (mean ms after dispatch), when it reports them. */
+  stages?: StageMeans;
 }
 
 export interface SystemRun {
@@ -216,6 +218,7 @@ export async function runSystem(
     const handledBefore = await settleWorker(running, opts.warmup, 5_000);
 
     const ids = Array.from({ length: opts.tasks }, (_, i) => `${base.runId}-${i}`);
+    running.stages?.(); // forget the warm-up
     const cpu0 = serverCpu(running.serverPids);
     const self0 = process.cpuUsage();
     const machine0 = systemCpu();
@@ -223,6 +226,7 @@ export async function runSystem(
     const cpu1 = serverCpu(running.serverPids);
     const self = process.cpuUsage(self0);
     const machine1 = systemCpu();
+    const stages = running.stages?.();
     const handledAfter = await settleWorker(running, handledBefore + opts.tasks, 5_000);
     const workerHandled = handledAfter - handledBefore;
     if (!state.stopped && workerHandled !== opts.tasks) {
@@ -245,6 +249,7 @@ export async function runSystem(
       serverCpu: srvUs ? { user: seconds(srvUs.userUs), system: seconds(srvUs.systemUs) } : undefined,
       harnessCpu: { user: seconds(self.user), system: seconds(self.system) },
       otherCpuPct: busyOthersUs === undefined || phase.wallMs <= 0 ? undefined : Math.max(0, Math.round((busyOthersUs / 1000 / phase.wallMs) * 100)),
+      ...(stages ? { stages } : {}),
     };
   } catch (err) {
     state.error(`${sys.label}: ${message(err)}`, true);

@@ -199,6 +199,12 @@ async function main(argv: string[]): Promise<number> {
       'and the server too when it is "in-process"); "other CPU %" = the rest of the machine during the measured phase (100 = one core).',
     '',
   );
+  for (const r of runs) {
+    const st = r.measured?.stages;
+    if (st && st.meanMs.length > 0) {
+      out.push(`${r.label}, a task's path (mean ms after dispatch, ${st.tasks} tasks): ${st.meanMs.map((s) => `${s.stage} ${s.ms.toFixed(2)}`).join(' · ')}`, '');
+    }
+  }
   out.push(table([['target', 'measured', 'met'], [target.target, target.value, target.met === undefined ? '–' : target.met ? 'yes' : 'NO']]), '');
   for (const r of runs.filter((x) => x.status !== 'ok')) out.push(`${r.label}: ${r.status}${r.reason ? `: ${r.reason}` : ''}`);
   console.log(out.join('\n'));

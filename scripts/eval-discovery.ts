@@ -46,7 +46,7 @@ import type { EvaluationReport } from '../nameserver/semantic/discovery-eval.js'
 import { LexicalEmbedder, TransformersEmbedder } from '../nameserver/semantic/embedder.js';
 import type { Embedder } from '../nameserver/semantic/embedder.js';
 import { TopicCatalog } from '../nameserver/semantic/topic-catalog.js';
-import { describeDictionaryFile, findDictionaryFiles } from '../nameserver/semantic/bilingual-dictionary.js';
+import { resolveDictionaryFiles } from '../nameserver/semantic/bilingual-dictionary.js';
 import { QueryTranslator } from '../nameserver/semantic/query-translator.js';
 import type { DiscoverFn, Dataset } from '../nameserver/semantic/discovery-eval.js';
 import { createNameServer } from '../nameserver/index.js';
@@ -73,8 +73,7 @@ const dictionaries: 'auto' | 'none' | string[] = dictionaryOption === 'auto' || 
 
 /** The translator the NameServer would build for `dictionaries` (undefined: none). */
 function translator(): QueryTranslator | undefined {
-  if (dictionaries === 'none') return undefined;
-  const files = dictionaries === 'auto' ? findDictionaryFiles() : dictionaries.map((p) => describeDictionaryFile(p));
+  const files = resolveDictionaryFiles(dictionaries);
   return files.length > 0 ? new QueryTranslator({ files }) : undefined;
 }
 

@@ -511,6 +511,16 @@ export function findDictionaryFiles(dirs?: readonly string[]): DictionaryFile[] 
   return out;
 }
 
+/**
+ * The files a `dictionaries` setting names: 'auto' = findDictionaryFiles(), 'none' = none, or
+ * each listed file (DictionaryFormatError for one that is missing or not a dictionary).
+ */
+export function resolveDictionaryFiles(dictionaries: 'auto' | 'none' | readonly string[]): DictionaryFile[] {
+  if (dictionaries === 'none') return [];
+  if (dictionaries === 'auto') return findDictionaryFiles();
+  return dictionaries.map((path) => describeDictionaryFile(path));
+}
+
 /** The directory and name of a dictionary, for logs. */
 export function dictionaryLabel(f: { language: string; path: string }): string {
   return `${f.language} (${join(basename(dirname(f.path)), basename(f.path))})`;

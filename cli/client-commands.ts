@@ -577,6 +577,7 @@ async function discover(argv: string[]): Promise<number> {
       includeOffline: values.all ?? false,
     });
     if (values.json) return (console.log(JSON.stringify(res, null, 2)), 0);
+    if (res.translation) console.log(`query in ${res.translation.language}, searched with: ${res.translation.terms.join(', ')}`);
     if (res.noMatch) console.log(`no match: ${res.noMatchReason}`);
     const rows = [['SCORE', 'TOPIC', 'LIVE', 'BROKERS', 'DESCRIPTION']];
     for (const h of res.hits) rows.push([h.score.toFixed(3), h.topic.name, h.topic.live ? 'yes' : 'no', h.topic.routes.map((r) => r.broker).join(','), h.topic.metadata.description.slice(0, 80)]);

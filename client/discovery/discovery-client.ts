@@ -99,6 +99,7 @@ export class DiscoveryClient {
       noMatch: res.noMatch,
       noMatchReason: res.noMatchReason,
       embedder: res.embedder,
+      ...(res.queryLanguage ? { translation: { language: res.queryLanguage, terms: res.translatedTerms ?? [] } } : {}),
     };
   }
 

@@ -42,6 +42,11 @@ export interface DiscoveryResult {
   noMatch: boolean;
   noMatchReason: string;
   embedder: string;
+  /**
+   * Set when the query was in another language and the NameServer translated it with a
+   * bilingual dictionary: the language (ISO 639-3) and the English terms added to the query.
+   */
+  translation?: { language: string; terms: string[] };
 }
 
 export type CatalogEvent =

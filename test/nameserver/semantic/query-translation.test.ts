@@ -226,7 +226,7 @@ describe('NameServer with dictionaries', () => {
     const data = tmpDir('agentmq-dict-ns-');
     const servers: Array<{ close(): Promise<void> }> = [];
     try {
-      const results: Record<string, { top?: string; noMatch: boolean }> = {};
+      const results: Record<string, { top?: string; noMatch: boolean; translation?: { language: string; terms: string[] } }> = {};
       for (const dictionaries of [[deuIndex], 'none'] as const) {
         const ns = createNameServer({ port: 0, logger: silentLogger, discovery: { embedder: { kind: 'lexical' }, dictionaries } });
         await ns.start();
@@ -242,14 +242,20 @@ describe('NameServer with dictionaries', () => {
           await admin.registerTopic({ name: 'print-service', description: 'Prints files on the office printer.', queueCount: 1 });
           for (let i = 0; i < 100 && (await disco.listTopics({ includeOffline: true })).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
           const r = await disco.discover('Kannst du aus unseren Lieferantenrechnungen die Mengen und Preise auslesen?', { includeOffline: true });
-          results[Array.isArray(dictionaries) ? 'deu' : 'none'] = { top: r.hits[0]?.topic.name, noMatch: r.noMatch };
+          results[Array.isArray(dictionaries) ? 'deu' : 'none'] = { top: r.hits[0]?.topic.name, noMatch: r.noMatch, ...(r.translation ? { translation: r.translation } : {}) };
         } finally {
           await disco.close();
           await admin.close();
         }
       }
-      expect(results.deu).toEqual({ top: 'invoice-extraction', noMatch: false });
+      // The response says what the NameServer searched with.
+      expect(results.deu).toEqual({
+        top: 'invoice-extraction',
+        noMatch: false,
+        translation: { language: 'deu', terms: ['invoice', 'bill', 'supplier', 'quantity', 'amount', 'price', 'extract', 'read out'] },
+      });
       expect(results.none!.noMatch).toBe(true);
+      expect(results.none!.translation).toBeUndefined();
     } finally {
       for (const s of servers.reverse()) await s.close();
       data.cleanup();

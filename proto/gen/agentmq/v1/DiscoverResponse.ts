@@ -10,6 +10,8 @@ export interface DiscoverResponse {
   'noMatch'?: (boolean);
   'noMatchReason'?: (string);
   'embedder'?: (string);
+  'queryLanguage'?: (string);
+  'translatedTerms'?: (string)[];
 }
 
 export interface DiscoverResponse__Output {
@@ -18,4 +20,6 @@ export interface DiscoverResponse__Output {
   'noMatch': (boolean);
   'noMatchReason': (string);
   'embedder': (string);
+  'queryLanguage': (string);
+  'translatedTerms': (string)[];
 }

@@ -86,10 +86,10 @@ export class QueryTranslator {
       const t0 = performance.now();
       try {
         d = file.load();
-        this.logger?.info(`discovery: read the ${dictionaryLabel(file)} dictionary`, { headwords: d.size, ms: Math.round(performance.now() - t0) });
+        this.logger?.info(`read the ${dictionaryLabel(file)} dictionary`, { headwords: d.size, ms: Math.round(performance.now() - t0) });
       } catch (err) {
         d = err instanceof Error ? err : new Error(String(err));
-        this.logger?.warn(`discovery: cannot read the ${dictionaryLabel(file)} dictionary; queries in that language are not translated`, { err: d.message });
+        this.logger?.warn(`cannot read the ${dictionaryLabel(file)} dictionary; queries in that language are not translated`, { err: d.message });
       }
       loaded.set(file.path, d);
     }

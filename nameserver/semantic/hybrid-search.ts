@@ -198,6 +198,12 @@ export interface SearchOptions {
   minScore?: number;
   /** Extra restriction (the catalog passes liveness here). */
   accept?: (name: TopicName) => boolean;
+  /**
+   * English terms a translation of the query yielded (query-translator.ts), space-separated.
+   * The word rankers then use them plus the query's words that some topic contains; the n-gram
+   * ranker and the embedder read the query and the translation together.
+   */
+  translation?: string;
 }
 
 /** The evidence behind one result. */
@@ -445,7 +451,14 @@ export class HybridSearch {
     const k = Math.max(topK, this.#candidates);
 
     // Lexical ranking, with coverage = score / the score of a document holding every term.
-    const terms: WeightedTerm[] = analyze(query).map((term) => ({ term, weight: 1 }));
+    // A translated query: the word rankers take the English terms and those of the query's own
+    // words that some topic uses (names, cognates); its other words were translated, and counted
+    // as unknown they would only lower coverage. N-grams and the embedder read both texts.
+    const { translation } = options;
+    const fullText = translation !== undefined ? `${query} ${translation}` : query;
+    const terms: WeightedTerm[] = (
+      translation !== undefined ? [...analyze(query).filter((t) => this.lexical.documentFrequency(t) > 0), ...analyze(translation)] : analyze(query)
+    ).map((term) => ({ term, weight: 1 }));
     const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, allow) : [];
     const ceiling = this.#coverageCeiling(terms);
     // Vector ranking. With a zero fusion weight (the lexical family) the vectors only feed the
@@ -453,13 +466,13 @@ export class HybridSearch {
     // get an exact cosine below, and the HNSW graph is walked only when the list needs filling.
     let vecHits: Array<{ key: TopicName; similarity: number }> = [];
     let qv: Float32Array | undefined;
-    if (this.#weights.vector > 0 || this.#calibration.vector !== 0) [qv] = await this.embedder.embed([query]);
+    if (this.#weights.vector > 0 || this.#calibration.vector !== 0) [qv] = await this.embedder.embed([fullText]);
     if (this.#weights.vector > 0) {
       vecHits = among ? this.vectors.searchAmong(qv!, among, k) : this.vectors.search(qv!, k, allow);
     }
 
     // Character n-gram ranking.
-    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(query, k, allow) : { hits: [], ceiling: 0 };
+    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(fullText, k, allow) : { hits: [], ceiling: 0 };
 
     /** Per candidate: the signals so far, `fused` not yet normalised. */
     const rows = new Map<TopicName, Omit<SearchSignals, 'rawScore'>>();

@@ -219,8 +219,8 @@ export class TopicCatalog {
     const includeOffline = options.includeOffline ?? false;
     // A query in another language keeps its words (names, cognates) and gains English ones.
     const translation = this.#translator?.translate(query);
-    const text = translation ? `${query} ${translation.terms.join(' ')}` : query;
-    const result = await this.#search.search(text, {
+    const result = await this.#search.search(query, {
+      ...(translation ? { translation: translation.terms.join(' ') } : {}),
       topK: options.topK,
       filters: options.filters,
       minScore: options.minScore,

@@ -21,6 +21,9 @@ import {
 } from '../../../nameserver/semantic/bilingual-dictionary.js';
 import { detectLanguage } from '../../../nameserver/semantic/query-language.js';
 import { QueryTranslator } from '../../../nameserver/semantic/query-translator.js';
+import { HybridSearch } from '../../../nameserver/semantic/hybrid-search.js';
+import { LexicalEmbedder } from '../../../nameserver/semantic/embedder.js';
+import { validateTopicDocument } from '../../../nameserver/semantic/topic-document.js';
 import { createBroker } from '../../../broker/index.js';
 import { createNameServer } from '../../../nameserver/index.js';
 import { AdminClient, DiscoveryClient } from '../../../client/index.js';
@@ -218,6 +221,27 @@ describe('query translator', () => {
     } finally {
       broken.cleanup();
     }
+  });
+});
+
+describe('search with a translation', () => {
+  it('query translator - the translated words no topic uses do not count against the match; names the catalog knows still do', async () => {
+    const search = new HybridSearch(new LexicalEmbedder());
+    await search.upsertMany([
+      validateTopicDocument({ name: 'invoice-extraction', description: 'Extracts line items and prices from supplier invoices.' }),
+      validateTopicDocument({ name: 'csv-export', description: 'Exports tables as CSV files.' }),
+      validateTopicDocument({ name: 'print-service', description: 'Prints files on the office printer.' }),
+    ]);
+    const english = await search.search('supplier invoice extract');
+    const german = await search.search('Lieferantenrechnungen auslesen', { translation: 'supplier invoice extract' });
+    expect(german.hits[0]!.name).toBe('invoice-extraction');
+    // "lieferantenrechnungen" and "auslesen" were translated: no topic has them, and they do not
+    // dilute the coverage of the English terms.
+    expect(german.hits[0]!.signals.coverage).toBeCloseTo(english.hits[0]!.signals.coverage!, 6);
+    expect(german.noMatch).toBe(false);
+    // A word of the query itself that some topic uses (a name, a cognate) is still searched.
+    const withName = await search.search('Rechnungen als CSV', { translation: 'invoice' });
+    expect(withName.hits.map((h) => h.name).slice(0, 2).sort()).toEqual(['csv-export', 'invoice-extraction']);
   });
 });
 

@@ -9,7 +9,7 @@
  * until the NameServer's catalog holds them all, and asks Discover for every query.
  * `--nameserver HOST:PORT` does the same against a NameServer (and its brokers) already running;
  * the embedder is then the server's own. `--in-process` skips gRPC (a TopicCatalog in this
- * process; what `--fit` uses). It prints top-1
+ * process; `--fit` and `--cv` imply it). It prints top-1
  * accuracy, recall@5, MRR@10 (answerable queries), the share of unanswerable queries declared
  * "no match" and the false no-match rate, overall and per kind, for each embedder.
  *
@@ -36,6 +36,7 @@ import {
   crossValidateNoMatch,
   domainFolds,
   evaluate,
+  FIT_SIGNALS,
   fitCalibration,
   formatReport,
   loadDataset,
@@ -46,6 +47,7 @@ import type { EvaluationReport } from '../nameserver/semantic/discovery-eval.js'
 import { LexicalEmbedder, TransformersEmbedder } from '../nameserver/semantic/embedder.js';
 import type { Embedder } from '../nameserver/semantic/embedder.js';
 import { TopicCatalog } from '../nameserver/semantic/topic-catalog.js';
+import { embedderFamily } from '../nameserver/semantic/hybrid-search.js';
 import { resolveDictionaryFiles } from '../nameserver/semantic/bilingual-dictionary.js';
 import { QueryTranslator } from '../nameserver/semantic/query-translator.js';
 import type { DiscoverFn, Dataset } from '../nameserver/semantic/discovery-eval.js';
@@ -124,7 +126,7 @@ async function viaNameServer(nameserver: string, dataset: Dataset): Promise<{ di
     const first = r.hits[0];
     return {
       ranked: r.hits.map((h) => h.topic.name),
-      bestScore: first?.score ?? 0,
+      bestScore: r.bestScore,
       noMatch: r.noMatch,
       top: first ? { cosine: first.vectorScore, coverage: first.lexicalScore } : undefined,
     };
@@ -169,7 +171,9 @@ async function main(): Promise<void> {
   console.log(`${dataset.documents.length} topics, ${dataset.queries.length} queries, ${new Date().toISOString().slice(0, 10)}`);
   console.log(`bilingual dictionaries: ${t ? t.languages.join(', ') : 'none'} (--dictionaries ${dictionaryOption})\n`);
   const remote = option('nameserver');
-  if (remote || !flag('in-process')) {
+  // --fit and --cv need each signal of the first hit, which only the in-process search exposes.
+  if (remote && (flag('fit') || flag('cv'))) console.log('(--fit and --cv need the in-process search; ignored with --nameserver)\n');
+  if (remote || !(flag('in-process') || flag('fit') || flag('cv'))) {
     const runs: Array<{ label: string; nameserver: string; close?: () => Promise<void> }> = [];
     if (remote) runs.push({ label: `NameServer ${remote}`, nameserver: remote });
     else {
@@ -208,15 +212,16 @@ async function main(): Promise<void> {
         `(recognises ${best.noMatchAccuracy.toFixed(3)}, false no-match ${best.falseNoMatchRate.toFixed(3)})`,
     );
     if (flag('fit')) {
-      const cal = fitCalibration(report.rows);
-      console.log(`fitted calibration: ${JSON.stringify(Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, +v.toFixed(2)])))}`);
+      const signals = FIT_SIGNALS[embedderFamily(embedder)];
+      const cal = fitCalibration(report.rows, 20000, 0.5, signals);
+      console.log(`fitted calibration (signals: ${signals.join(', ')}): ${JSON.stringify(Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, +v.toFixed(2)])))}`);
       const refit = new TopicCatalog({ embedder, search: { calibration: cal }, ...(t ? { translator: t } : {}) });
       await Promise.all(dataset.documents.map((d) => refit.upsert(d, { broker: 'eval', live: true })));
       const r2 = await evaluate(dataset, catalogDiscoverFn(refit));
       const b2 = bestThreshold(r2.rows);
       console.log(`with it: best τ ${b2.threshold.toFixed(3)} recognises ${b2.noMatchAccuracy.toFixed(3)}, false no-match ${b2.falseNoMatchRate.toFixed(3)}`);
       console.log(formatReport('refit, at that τ', scoreRows(r2.rows, b2.threshold)));
-      const cv = crossValidateNoMatch(report.rows);
+      const cv = crossValidateNoMatch(report.rows, 5, undefined, 0.1, signals);
       console.log(
         `5-fold held-out check (calibration and τ fitted without the fold's topics): recognises ${cv.noMatchAccuracy.toFixed(3)}, ` +
           `false no-match ${cv.falseNoMatchRate.toFixed(3)}`,
@@ -228,7 +233,7 @@ async function main(): Promise<void> {
       console.log('| domain | queries | top-1 | recall@5 | MRR@10 |\n| --- | ---: | ---: | ---: | ---: |');
       for (const d of perDomain(dataset, report.rows)) console.log(`| ${d.domain} | ${d.queries} | ${f(d.top1)} | ${f(d.recall5)} | ${f(d.mrr10)} |`);
       const folds = domainFolds(dataset);
-      const cv = crossValidateNoMatch(report.rows, folds.folds, folds.groupOf);
+      const cv = crossValidateNoMatch(report.rows, folds.folds, folds.groupOf, 0.1, FIT_SIGNALS[embedderFamily(embedder)]);
       console.log(
         `\nleave-one-domain-out "no match" check (${folds.folds} folds; calibration and τ fitted without the domain, applied to it): ` +
           `recognises ${f(cv.noMatchAccuracy)}, false no-match ${f(cv.falseNoMatchRate)}`,

@@ -98,6 +98,8 @@ export class DiscoveryClient {
       hits: (res.hits ?? []).map((h) => ({ topic: topicFromWire(h.topic), score: h.score, vectorScore: h.vectorScore, lexicalScore: h.lexicalScore })),
       noMatch: res.noMatch,
       noMatchReason: res.noMatchReason,
+      bestScore: res.bestScore,
+      threshold: res.threshold,
       embedder: res.embedder,
       ...(res.queryLanguage ? { translation: { language: res.queryLanguage, terms: res.translatedTerms ?? [] } } : {}),
     };

@@ -41,6 +41,10 @@ export interface DiscoveryResult {
   /** Nothing registered fits the query well enough. */
   noMatch: boolean;
   noMatchReason: string;
+  /** How well the closest topic fits (0..1); `noMatch` is this below `threshold`. */
+  bestScore: number;
+  /** The "no match" threshold the NameServer applied. */
+  threshold: number;
   embedder: string;
   /**
    * Set when the query was in another language and the NameServer translated it with a

@@ -124,6 +124,8 @@ export function discoveryHandlers(deps: DiscoveryDeps): DiscoveryHandlers {
         }),
         noMatch: result.noMatch,
         noMatchReason: result.noMatch ? `best score ${result.bestScore.toFixed(3)} is below the threshold ${result.minScore.toFixed(3)}` : '',
+        bestScore: result.bestScore,
+        threshold: result.minScore,
         embedder: catalog.embedder.id,
         queryLanguage: result.translation?.language ?? '',
         translatedTerms: result.translation?.terms ?? [],

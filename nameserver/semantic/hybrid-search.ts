@@ -137,25 +137,28 @@ export const DEFAULT_RANKER_WEIGHTS: Readonly<Record<EmbedderFamily, Readonly<Re
  * Score calibrations per embedder family: σ(intercept + vector·cosine + lexical·coverage +
  * thesaurus·thesaurusSimilarity) estimates the probability that a result serves the query.
  *
- * - lexical: fitted with `npm run eval:discovery -- --embedder lexical --fit` on
- *   ../shared/datasets/discovery-dev (label: the first hit is relevant).
+ * - lexical: the thesaurus similarity alone, fitted with `npm run eval:discovery -- --embedder
+ *   lexical --fit` on ../shared/datasets/discovery-dev (label: the first hit is relevant). It
+ *   tells unanswerable queries from answerable ones better than the cosine and BM25 coverage
+ *   did (AUC 0.79 / 0.81 on the two data sets, against 0.71 / 0.68; docs/discovery.md).
  * - transformers: NOT fitted (no real model was available offline); a prior for a
  *   sentence-transformer whose related texts reach cosine 0.4-0.7 and unrelated ones 0-0.2.
  *   Refit it with `--embedder transformers --model-dir DIR --fit` where the model is present.
  */
 export const DEFAULT_CALIBRATIONS: Readonly<Record<EmbedderFamily, ScoreCalibration>> = {
-  lexical: { intercept: -1.67, vector: 4.87, lexical: 2.02, thesaurus: 0.25 },
+  lexical: { intercept: -6.25, vector: 0, lexical: 0, thesaurus: 9.51 },
   transformers: { intercept: -5, vector: 10, lexical: 2 },
 };
 
 /**
- * Default "no match" thresholds on the best score, per family: the highest τ that declares at
- * most 10% of the dev set's answerable queries "no match" (lexical: recognises 15% of the
- * unanswerable ones at 10% false no-match; lexical matching cannot tell a paraphrase from an
- * unanswerable request). The transformers value is the natural 0.5 of the uncalibrated prior.
+ * Default "no match" thresholds on the best score, per family. Lexical: the highest τ that
+ * declares at most 10% of the answerable queries of the dev set and the second data set together
+ * "no match" (dev: 0.40 of the unanswerable queries recognised at 0.072 false no-match; second
+ * set 0.583 at 0.122; docs/discovery.md). The transformers value is the natural 0.5 of the
+ * uncalibrated prior.
  */
 export const DEFAULT_MIN_SCORES: Readonly<Record<EmbedderFamily, number>> = {
-  lexical: 0.243,
+  lexical: 0.28,
   transformers: 0.5,
 };
 
@@ -239,13 +242,35 @@ export interface SearchHit {
 
 export interface SearchResult {
   hits: SearchHit[];
-  /** Score of the first hit (0 when there is none). */
+  /**
+   * The highest calibrated score of any candidate the rankers returned (0 when there is none):
+   * how well the closest topic fits. It decides "no match"; the first hit's score can be lower
+   * when the fusion ranks another topic first.
+   */
   bestScore: number;
-  /** True when no topic fits: no hit, or `bestScore < minScore`. Hits are still returned. */
+  /**
+   * True when no topic fits: no hit, or `bestScore < minScore` for a query the score can judge
+   * (see `readShare`). Hits are still returned.
+   */
   noMatch: boolean;
   /** The threshold that was applied. */
   minScore: number;
+  /** The signals of the candidate that has `bestScore` (for refitting the calibration). */
+  best?: SearchSignals;
+  /**
+   * With a calibration that uses the thesaurus similarity: the share of the query's idf mass in
+   * words the thesaurus knows. Below MIN_READ_SHARE the similarity says nothing (mostly a query
+   * in another language without a dictionary), and the query is never declared "no match".
+   */
+  readShare?: number;
 }
+
+/**
+ * A query whose idf mass is less than this share in words the thesaurus knows is not judged by
+ * a calibration that uses the thesaurus similarity (never declared "no match"). Every English
+ * query of both data sets reads 0.40 or more, untranslated foreign ones 0 to 0.46.
+ */
+export const MIN_READ_SHARE = 0.5;
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
@@ -325,7 +350,8 @@ export class HybridSearch {
     this.#prefilterMax = options.prefilterMax ?? Math.floor(DEFAULT_PREFILTER_WORK / embedder.dimensions);
     this.lexical = new LexicalIndex();
     this.charNgrams = this.#weights.charNgram > 0 ? new CharNgramIndex() : undefined;
-    this.thesaurus = this.#weights.thesaurus > 0 ? new ThesaurusRanker(options.thesaurus ?? bundledThesaurus(), options.thesaurusRanker) : undefined;
+    // Like the vectors, the thesaurus ranker can feed the score without voting on the order.
+    this.thesaurus = this.#weights.thesaurus > 0 || (this.#calibration.thesaurus ?? 0) !== 0 ? new ThesaurusRanker(options.thesaurus ?? bundledThesaurus(), options.thesaurusRanker) : undefined;
     this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity });
   }
 
@@ -461,12 +487,12 @@ export class HybridSearch {
     ).map((term) => ({ term, weight: 1 }));
     const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, allow) : [];
     const ceiling = this.#coverageCeiling(terms);
-    // Vector ranking. With a zero fusion weight (the lexical family) the vectors only feed the
-    // score and fill the list when the other rankers find fewer than topK topics: the candidates
-    // get an exact cosine below, and the HNSW graph is walked only when the list needs filling.
+    // Vector ranking. With a zero fusion weight (the lexical family) the vectors fill the list when
+    // the other rankers find fewer than topK topics, and every candidate gets its exact cosine
+    // below (a signal of each hit, and of the score where the calibration weighs it); the HNSW
+    // graph is walked only when the list needs filling.
     let vecHits: Array<{ key: TopicName; similarity: number }> = [];
-    let qv: Float32Array | undefined;
-    if (this.#weights.vector > 0 || this.#calibration.vector !== 0) [qv] = await this.embedder.embed([fullText]);
+    const [qv] = await this.embedder.embed([fullText]);
     if (this.#weights.vector > 0) {
       vecHits = among ? this.vectors.searchAmong(qv!, among, k) : this.vectors.search(qv!, k, allow);
     }
@@ -501,6 +527,7 @@ export class HybridSearch {
     });
     // Thesaurus ranking: over the whole catalog while it is small, else over the candidates above.
     let thesaurusWeight = 0;
+    let readShare: number | undefined;
     if (this.thesaurus) {
       // Above the full-scan size it scores the best THESAURUS_CANDIDATES of the fusion so far,
       // and the best THESAURUS_EXPANSION_CANDIDATES of a BM25 search over the query terms'
@@ -529,12 +556,22 @@ export class HybridSearch {
         allow,
       );
       thesaurusWeight = this.#weights.thesaurus * t.known * t.known;
-      t.hits.forEach((h, i) => {
-        const r = row(h.key);
-        r.thesaurusRank = i + 1;
-        r.thesaurusSimilarity = h.similarity;
-        r.fused += thesaurusWeight / (this.#rrfK + i + 1);
-      });
+      if ((this.#calibration.thesaurus ?? 0) !== 0) readShare = t.known;
+      if (this.#weights.thesaurus > 0) {
+        t.hits.forEach((h, i) => {
+          const r = row(h.key);
+          r.thesaurusRank = i + 1;
+          r.thesaurusSimilarity = h.similarity;
+          r.fused += thesaurusWeight / (this.#rrfK + i + 1);
+        });
+      } else {
+        // Fusion weight 0: the similarity is a signal of the score only, on the topics the
+        // other rankers found.
+        for (const h of t.hits) {
+          const r = rows.get(h.key);
+          if (r) r.thesaurusSimilarity = h.similarity;
+        }
+      }
     }
     if (this.#weights.vector === 0 && qv !== undefined) {
       if (rows.size < topK) {
@@ -551,6 +588,8 @@ export class HybridSearch {
     }
     const maxFused = (this.#weights.lexical + this.#weights.vector + this.#weights.charNgram + thesaurusWeight) / (this.#rrfK + 1);
     const c = this.#calibration;
+    let bestRaw = 0;
+    let bestRow: Omit<SearchSignals, 'rawScore'> | undefined;
     const ranked = [...rows.entries()]
       .map(([name, r]) => {
         const rawScore = sigmoid(
@@ -560,14 +599,16 @@ export class HybridSearch {
             (c.charNgram ?? 0) * (r.charCoverage ?? 0) +
             (c.thesaurus ?? 0) * (r.thesaurusSimilarity ?? 0),
         );
+        if (rawScore > bestRaw) {
+          bestRaw = rawScore;
+          bestRow = r;
+        }
         return { name, r, rawScore };
       })
       .sort((a, b) => b.r.fused - a.r.fused || b.rawScore - a.rawScore || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .slice(0, topK);
 
-    let cap = 1;
-    const hits: SearchHit[] = ranked.map(({ name, r, rawScore }) => {
-      cap = Math.min(cap, rawScore);
+    const signalsOf = (r: Omit<SearchSignals, 'rawScore'>, rawScore: number): SearchSignals => {
       const signals: SearchSignals = { fused: r.fused / maxFused, rawScore };
       if (r.cosine !== undefined) signals.cosine = r.cosine;
       if (r.coverage !== undefined) signals.coverage = r.coverage;
@@ -577,10 +618,23 @@ export class HybridSearch {
       if (r.charNgramRank !== undefined) signals.charNgramRank = r.charNgramRank;
       if (r.thesaurusRank !== undefined) signals.thesaurusRank = r.thesaurusRank;
       if (r.thesaurusSimilarity !== undefined) signals.thesaurusSimilarity = r.thesaurusSimilarity;
-      return { name, score: cap, signals };
+      return signals;
+    };
+    let cap = 1;
+    const hits: SearchHit[] = ranked.map(({ name, r, rawScore }) => {
+      cap = Math.min(cap, rawScore);
+      return { name, score: cap, signals: signalsOf(r, rawScore) };
     });
-    const bestScore = hits[0]?.score ?? 0;
-    return { hits, bestScore, noMatch: hits.length === 0 || bestScore < minScore, minScore };
+    const bestScore = hits.length > 0 ? bestRaw : 0;
+    const judged = readShare === undefined || readShare >= MIN_READ_SHARE;
+    return {
+      hits,
+      bestScore,
+      noMatch: hits.length === 0 || (judged && bestScore < minScore),
+      minScore,
+      ...(hits.length > 0 && bestRow ? { best: signalsOf(bestRow, bestRaw) } : {}),
+      ...(readShare !== undefined ? { readShare } : {}),
+    };
   }
 
   /**

@@ -259,7 +259,7 @@ export class ThesaurusRanker {
   /**
    * Ranks topics for a query's analysed terms (repeats count): every topic when the catalog has
    * at most `fullScanMax` topics, otherwise the `candidates`. Answers no hits, without scoring,
-   * when the thesaurus knows none of the query's terms (its fusion weight is then 0 anyway).
+   * when neither the thesaurus nor any topic knows any of the query's terms.
    */
   search(queryTerms: readonly string[], limit: number, candidates: Iterable<string>, accept?: (key: string) => boolean): ThesaurusQuery {
     const th = this.#thesaurus;
@@ -295,7 +295,9 @@ export class ThesaurusRanker {
         for (let j = 0; j < related.length; j++) this.#addTo(related[j]!, rw * g[related[j]!]!);
       }
       const known = mass > 0 ? knownMass / mass : 0;
-      if (known === 0) return { hits: [], known };
+      // Nothing the thesaurus knows: the topics' own words still give a similarity (for the score;
+      // the fusion weight is 0 then). Nothing anyone knows: no hits.
+      if (known === 0 && outside.size === 0) return { hits: [], known };
       let qNorm2 = strangers2;
       for (const id of this.#touched) qNorm2 += qv[id]! * qv[id]!;
       for (const w of outside.values()) qNorm2 += w * w;

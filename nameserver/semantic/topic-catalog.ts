@@ -60,9 +60,12 @@ export interface CatalogHit {
 
 export interface CatalogSearchResult {
   hits: CatalogHit[];
+  /** How well the closest topic fits (HybridSearch's `SearchResult.bestScore`); decides `noMatch`. */
   bestScore: number;
   noMatch: boolean;
   minScore: number;
+  /** The signals behind `bestScore`. */
+  best?: SearchSignals;
   /** Present when the query was in another language and English terms were added to it. */
   translation?: QueryTranslation;
 }
@@ -242,7 +245,8 @@ export class TopicCatalog {
     }
     return {
       hits,
-      bestScore: hits[0]?.score ?? 0,
+      bestScore: hits.length > 0 ? result.bestScore : 0,
+      ...(hits.length > 0 && result.best ? { best: result.best } : {}),
       noMatch: hits.length === 0 || result.noMatch,
       minScore: result.minScore,
       ...(translation ? { translation } : {}),

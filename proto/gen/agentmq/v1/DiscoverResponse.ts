@@ -12,6 +12,8 @@ export interface DiscoverResponse {
   'embedder'?: (string);
   'queryLanguage'?: (string);
   'translatedTerms'?: (string)[];
+  'bestScore'?: (number | string);
+  'threshold'?: (number | string);
 }
 
 export interface DiscoverResponse__Output {
@@ -22,4 +24,6 @@ export interface DiscoverResponse__Output {
   'embedder': (string);
   'queryLanguage': (string);
   'translatedTerms': (string)[];
+  'bestScore': (number);
+  'threshold': (number);
 }

@@ -579,6 +579,10 @@ async function discover(argv: string[]): Promise<number> {
     if (values.json) return (console.log(JSON.stringify(res, null, 2)), 0);
     if (res.translation) console.log(`query in ${res.translation.language}, searched with: ${res.translation.terms.join(', ')}`);
     if (res.noMatch) console.log(`no match: ${res.noMatchReason}`);
+    else if (res.hits.length > 0 && res.bestScore < res.threshold) {
+      // Below the threshold but not declared "no match": the NameServer could not read the query.
+      console.log(`not judged: best score ${res.bestScore.toFixed(3)} is below the threshold ${res.threshold.toFixed(3)}, but the query is mostly in words the NameServer does not know (another language without a dictionary?)`);
+    }
     const rows = [['SCORE', 'TOPIC', 'LIVE', 'BROKERS', 'DESCRIPTION']];
     for (const h of res.hits) rows.push([h.score.toFixed(3), h.topic.name, h.topic.live ? 'yes' : 'no', h.topic.routes.map((r) => r.broker).join(','), h.topic.metadata.description.slice(0, 80)]);
     if (res.hits.length > 0) console.log(table(rows));

@@ -112,7 +112,8 @@ export interface CalibrationSignals {
 /** The signals a calibration can weigh (ScoreCalibration's coefficients). */
 export type CalibrationSignal = 'vector' | 'lexical' | 'charNgram' | 'thesaurus';
 
-const pickSignals = (s: { cosine?: number; coverage?: number; charCoverage?: number; thesaurusSimilarity?: number }): CalibrationSignals => ({
+/** Only the calibration signals of a hit's (larger) signal set. */
+const pickSignals = (s: CalibrationSignals): CalibrationSignals => ({
   cosine: s.cosine,
   coverage: s.coverage,
   charCoverage: s.charCoverage,

@@ -12,11 +12,24 @@
  * a gRPC code in the frame, like a failed unary call; a frame that does not parse at all ends the
  * stream with INVALID_ARGUMENT (the client re-opens one). The stream ending or being cancelled
  * cancels every parked receive of it.
+ *
+ * Bundles (session.proto): a stream message with several frames is handled frame by frame, as if
+ * they had arrived one after the other. The broker announces that it reads bundles in its
+ * response headers; to a client that announced the same, the answers ready in one event-loop turn
+ * go out as one stream message (FrameCoalescer).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { MessagingServiceHandlers } from '../../proto/index.js';
-import { decodeFrame, encodeFrame, SESSION_METHOD_NAMES, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  FrameCoalescer,
+  SESSION_BUNDLE_HEADER,
+  SESSION_METHOD_NAMES,
+  SessionMethod,
+  type SessionFrame,
+} from '../../proto/common/session-frame.js';
 import { messagingServiceDefinition } from './wire.js';
 
 /** Requests of one session handled at once, unless the broker is configured otherwise. */
@@ -109,16 +122,29 @@ export function createSessionHandler(handlers: MessagingServiceHandlers, logger:
     let inFlight = 0;
     let open = true;
     const peer = stream.getPeer();
+    const out = new FrameCoalescer((message) => stream.write(message));
+    out.bundling = stream.metadata.get(SESSION_BUNDLE_HEADER)[0] === '1';
+    const announce = new grpc.Metadata();
+    announce.set(SESSION_BUNDLE_HEADER, '1');
+    stream.sendMetadata(announce);
 
     const reply = (f: SessionFrame) => {
-      if (open) stream.write(encodeFrame(f));
+      if (open) out.push(encodeFrame(f));
     };
 
     const close = () => {
       if (!open) return;
       open = false;
+      out.close();
       for (const c of parked.values()) c.cancel();
       parked.clear();
+    };
+
+    /** A frame that does not parse (or a nested bundle) ends the stream. */
+    const malformed = (err: unknown) => {
+      logger.warn('session frame does not parse; ending the stream', { peer, err: String(err) });
+      close();
+      stream.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: `session frame does not parse: ${(err as Error).message}` });
     };
 
     stream.on('data', (buf: Buffer) => {
@@ -126,11 +152,31 @@ export function createSessionHandler(handlers: MessagingServiceHandlers, logger:
       try {
         frame = decodeFrame(buf);
       } catch (err) {
-        logger.warn('session frame does not parse; ending the stream', { peer, err: String(err) });
-        close();
-        stream.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: `session frame does not parse: ${(err as Error).message}` });
+        malformed(err);
         return;
       }
+      if (!frame.frames) {
+        handle(frame);
+        return;
+      }
+      const inner: SessionFrame[] = [];
+      try {
+        for (const b of frame.frames) {
+          const f = decodeFrame(b);
+          if (f.frames) throw new Error('a bundle inside a bundle');
+          inner.push(f);
+        }
+      } catch (err) {
+        malformed(err);
+        return;
+      }
+      for (const f of inner) {
+        if (!open) return;
+        handle(f);
+      }
+    });
+
+    const handle = (frame: SessionFrame) => {
       const { id, method } = frame;
       if (frame.cancel) {
         parked.get(id)?.cancel();
@@ -186,8 +232,9 @@ export function createSessionHandler(handlers: MessagingServiceHandlers, logger:
           }
         });
       }
-    });
+    };
     stream.on('end', () => {
+      if (open) out.flush(); // answers already made go out before the stream ends
       close();
       stream.end();
     });

@@ -13,9 +13,21 @@
  * - A broker that answers UNIMPLEMENTED (not an AgentMQ broker, or an older one) is remembered:
  *   `supports()` turns false and the pending requests reject with SessionUnsupported, which
  *   BrokerRpc answers by making the unary call instead.
+ * - Bundles: once the broker's response headers say it reads them, the requests made in one
+ *   event-loop turn go out as one stream message (FrameCoalescer), and the broker answers in
+ *   bundles too (we announce that we read them). A gRPC message costs ~13 us on each side.
  */
 import * as grpc from '@grpc/grpc-js';
-import { decodeFrame, encodeFrame, SESSION_METHOD_NAMES, SESSION_PATH, type SessionMethod } from '../../proto/common/session-frame.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  FrameCoalescer,
+  SESSION_BUNDLE_HEADER,
+  SESSION_METHOD_NAMES,
+  SESSION_PATH,
+  type SessionFrame,
+  type SessionMethod,
+} from '../../proto/common/session-frame.js';
 import { ClientError } from '../errors.js';
 import type { Endpoint } from '../types.js';
 import { abortError } from '../util/abort.js';
@@ -44,6 +56,7 @@ const identity = (b: Buffer): Buffer => b;
 
 class EndpointSession {
   private stream: Stream | undefined;
+  private out: FrameCoalescer | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
@@ -78,7 +91,7 @@ class EndpointSession {
         p.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
       this.pending.set(id, p);
-      stream.write(encodeFrame({ id, method, payload: [payload], timeoutMs: Math.min(timeoutMs, 2 ** 32 - 1) }));
+      this.out!.push(encodeFrame({ id, method, payload: [payload], timeoutMs: Math.min(timeoutMs, 2 ** 32 - 1) }));
     });
   }
 
@@ -86,6 +99,8 @@ class EndpointSession {
   close(): void {
     const stream = this.stream;
     this.stream = undefined;
+    this.out?.close();
+    this.out = undefined;
     this.failAll({ code: grpc.status.CANCELLED, details: 'client closed' });
     stream?.cancel();
   }
@@ -93,11 +108,17 @@ class EndpointSession {
   private open(): Stream {
     if (this.stream) return this.stream;
     const client = this.ctx.channels.generic(this.endpoint);
-    const stream = client.makeBidiStreamRequest<Buffer, Buffer>(SESSION_PATH, identity, identity, requestMetadata(this.ctx.clientId));
+    const metadata = requestMetadata(this.ctx.clientId);
+    metadata.set(SESSION_BUNDLE_HEADER, '1');
+    const stream = client.makeBidiStreamRequest<Buffer, Buffer>(SESSION_PATH, identity, identity, metadata);
+    const out = new FrameCoalescer((message) => stream.write(message));
     this.stream = stream;
+    this.out = out;
     const broken = (err: Partial<grpc.ServiceError>) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
+      this.out = undefined;
+      out.close();
       if (err.code === grpc.status.UNIMPLEMENTED) {
         this.onUnsupported();
         for (const id of [...this.pending.keys()]) this.settle(id)?.reject(new SessionUnsupported(this.endpoint));
@@ -105,24 +126,35 @@ class EndpointSession {
       }
       this.failAll(err);
     };
-    stream.on('data', (buf: Buffer) => this.onFrame(buf));
+    stream.on('metadata', (md: grpc.Metadata) => {
+      if (md.get(SESSION_BUNDLE_HEADER)[0] === '1') out.bundling = true;
+    });
+    stream.on('data', (buf: Buffer) => this.onMessage(buf));
     stream.on('error', (err: grpc.ServiceError) => broken(err));
     stream.on('end', () => broken({ code: grpc.status.UNAVAILABLE, details: 'the broker ended the session' }));
     return stream;
   }
 
-  private onFrame(buf: Buffer): void {
-    let frame;
+  /** A stream message: one frame, or a bundle of them. */
+  private onMessage(buf: Buffer): void {
+    let frames: SessionFrame[];
     try {
-      frame = decodeFrame(buf);
+      const frame = decodeFrame(buf);
+      frames = frame.frames ? frame.frames.map((b) => decodeFrame(b)) : [frame];
     } catch (err) {
       this.ctx.logger.warn('session frame from the broker does not parse; re-opening the session', { endpoint: this.endpoint, err });
       const stream = this.stream;
       this.stream = undefined;
+      this.out?.close();
+      this.out = undefined;
       this.failAll({ code: grpc.status.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` });
       stream?.cancel();
       return;
     }
+    for (const f of frames) this.onFrame(f);
+  }
+
+  private onFrame(frame: SessionFrame): void {
     const p = this.settle(frame.id);
     if (!p) return; // timed out or aborted meanwhile
     if (frame.grpcCode) {
@@ -149,8 +181,8 @@ class EndpointSession {
     }
   }
 
-  private write(frame: Parameters<typeof encodeFrame>[0]): void {
-    this.stream?.write(encodeFrame(frame));
+  private write(frame: SessionFrame): void {
+    this.out?.push(encodeFrame(frame));
   }
 }
 

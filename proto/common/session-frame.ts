@@ -11,10 +11,20 @@
  *
  *   08 <varint id>  10 <varint method>  (1A <varint len> <payload bytes>)*  20 01 (cancel)
  *   28 <varint timeout_ms>  30 <varint grpc_code>  3A <varint len> <utf-8 grpc_message>
+ *
+ * A bundle (several frames in one stream message; see session.proto) is a frame with only field 8:
+ *
+ *   (42 <varint len> <one encoded frame>)*
  */
 import type * as grpc from '@grpc/grpc-js';
 
 export const SESSION_PATH = '/agentmq.v1.MessagingSession/Session';
+
+/**
+ * Header announcing bundles (session.proto): the broker sends it in its response headers (it
+ * accepts bundles), the SDK in its request headers (it reads bundles). Value `1`.
+ */
+export const SESSION_BUNDLE_HEADER = 'x-mq-session-bundle';
 
 /** agentmq.v1.SessionMethod. */
 export const SessionMethod = {
@@ -45,6 +55,8 @@ export interface SessionFrame {
   timeoutMs?: number;
   grpcCode?: number;
   grpcMessage?: string;
+  /** Set on a bundle only: its frames, each still encoded (decode them with decodeFrame). */
+  frames?: Buffer[];
 }
 
 /** A frame that does not parse. */
@@ -101,6 +113,20 @@ export function encodeFrame(f: SessionFrame): Buffer {
   return buf;
 }
 
+/** One stream message carrying `frames` (each an encodeFrame output), in order. */
+export function encodeBundle(frames: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const f of frames) size += 1 + varintSize(f.length) + f.length;
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const f of frames) {
+    buf[pos++] = 0x42;
+    pos = writeVarint(buf, pos, f.length);
+    pos += f.copy(buf, pos);
+  }
+  return buf;
+}
+
 /**
  * Decodes a frame. Payloads are views into `buf` (no copy). Unknown fields are skipped, as
  * protobuf requires; a truncated or malformed frame throws FrameError.
@@ -123,6 +149,7 @@ export function decodeFrame(buf: Buffer): SessionFrame {
       const b = r.bytes();
       if (field === 3) f.payload.push(b);
       else if (field === 7) f.grpcMessage = b.toString('utf8');
+      else if (field === 8) (f.frames ??= []).push(b);
     } else if (wire === 1) {
       r.pos += 8;
     } else if (wire === 5) {
@@ -163,6 +190,58 @@ class FrameReader {
     this.pos += len;
     return out;
   }
+}
+
+/**
+ * Coalesces the encoded frames one side writes during an event-loop turn into one stream message
+ * (a bundle when there are several), written from `setImmediate`, i.e. after the I/O callbacks of
+ * the turn. Until `bundling` is set, every frame is written at once, as before.
+ */
+export class FrameCoalescer {
+  /** Whether the peer reads bundles (it announced SESSION_BUNDLE_HEADER). */
+  bundling = false;
+  private queue: Buffer[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  /** @param maxFrames most frames per bundle (a larger turn is written as several). */
+  constructor(
+    private readonly write: (message: Buffer) => void,
+    private readonly maxFrames = 64,
+  ) {}
+
+  push(frame: Buffer): void {
+    if (this.closed) return;
+    if (!this.bundling) {
+      this.write(frame);
+      return;
+    }
+    this.queue.push(frame);
+    if (this.queue.length >= this.maxFrames) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushLater);
+    }
+  }
+
+  /** Writes what is queued now. */
+  flush(): void {
+    const q = this.queue;
+    if (q.length === 0) return;
+    this.queue = [];
+    this.write(q.length === 1 ? q[0]! : encodeBundle(q));
+  }
+
+  /** Drops what is queued and writes nothing more (the stream is gone). Idempotent. */
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+  }
+
+  private readonly flushLater = (): void => {
+    this.scheduled = false;
+    if (!this.closed) this.flush();
+  };
 }
 
 const identity = (b: Buffer): Buffer => b;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBroker, type Broker } from '../../broker/index.js';
 import { silentLogger } from '../../proto/common/logger.js';
 import { messagingService } from '../../proto/index.js';
-import { decodeFrame, encodeFrame, SESSION_PATH, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
+import { decodeFrame, encodeBundle, encodeFrame, SESSION_BUNDLE_HEADER, SESSION_PATH, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
 import { tmpDir } from '../helpers/tmp-dir.js';
 import { adminClient, call, wireMetadata } from '../helpers/wire.js';
 
@@ -22,6 +22,9 @@ function openSession(address: string, md = wireMetadata()) {
   const answers = new Map<number, (f: SessionFrame) => void>();
   const early = new Map<number, SessionFrame>();
   let status: grpc.StatusObject | undefined;
+  /** Stream messages received, and how many of them were bundles. */
+  const received = { messages: 0, bundles: 0 };
+  const headers = new Promise<grpc.Metadata>((resolve) => stream.on('metadata', resolve));
   const ended = new Promise<grpc.StatusObject>((resolve) => {
     stream.on('status', (s: grpc.StatusObject) => {
       status = s;
@@ -30,10 +33,14 @@ function openSession(address: string, md = wireMetadata()) {
   });
   stream.on('error', () => {});
   stream.on('data', (buf: Buffer) => {
-    const f = decodeFrame(buf);
-    const waiter = answers.get(f.id);
-    if (waiter) waiter(f);
-    else early.set(f.id, f);
+    const outer = decodeFrame(buf);
+    received.messages++;
+    if (outer.frames) received.bundles++;
+    for (const f of outer.frames ? outer.frames.map((b) => decodeFrame(b)) : [outer]) {
+      const waiter = answers.get(f.id);
+      if (waiter) waiter(f);
+      else early.set(f.id, f);
+    }
   });
   const answer = (id: number, timeoutMs = 10_000) =>
     new Promise<SessionFrame>((resolve, reject) => {
@@ -47,6 +54,9 @@ function openSession(address: string, md = wireMetadata()) {
     });
   return {
     write: (f: SessionFrame) => stream.write(encodeFrame(f)),
+    writeBundle: (fs: SessionFrame[]) => stream.write(encodeBundle(fs.map((f) => encodeFrame(f)))),
+    received,
+    headers,
     writeRaw: (b: Buffer) => stream.write(b),
     answer,
     ended,
@@ -228,6 +238,51 @@ describe('broker - messaging session (raw frames)', () => {
       await small.close();
       d.cleanup();
     }
+  });
+
+  it('session - a bundle of frames is handled frame by frame; a client that reads bundles gets its answers bundled', async () => {
+    const md = wireMetadata();
+    md.set(SESSION_BUNDLE_HEADER, '1');
+    const s = openSession(addr, md);
+    // The broker announces that it reads bundles.
+    expect((await s.headers).get(SESSION_BUNDLE_HEADER)).toEqual(['1']);
+    // Ten sends in one stream message, a heartbeat among them: each is answered under its own id.
+    const ids = Array.from({ length: 10 }, (_, i) => i + 1);
+    s.writeBundle([
+      ...ids.map((id) => ({ id, method: SessionMethod.SEND_MESSAGE, payload: [sendPayload('sess-a', [`bundle-${id}`])] })),
+      { id: 11, method: SessionMethod.HEARTBEAT, payload: [service.Heartbeat.requestSerialize({ clientType: 'PRODUCER' } as never)] },
+    ]);
+    const answers = await Promise.all(ids.map((id) => s.answer(id)));
+    for (const [i, a] of answers.entries()) {
+      const res = service.SendMessage.responseDeserialize(a.payload[0]!) as { status: { code: string }; entries: { messageId: string }[] };
+      expect(res.status.code).toBe('OK');
+      expect(res.entries[0]!.messageId).toBe(`bundle-${i + 1}`);
+    }
+    expect((service.Heartbeat.responseDeserialize((await s.answer(11)).payload[0]!) as { status: { code: string } }).status.code).toBe('OK');
+    // Eleven answers in fewer stream messages than answers.
+    expect(s.received.bundles).toBeGreaterThan(0);
+    expect(s.received.messages).toBeLessThan(11);
+    s.close();
+  });
+
+  it('session - a client that does not announce bundles gets one frame per stream message, even for a bundle it sent', async () => {
+    const s = openSession(addr);
+    expect((await s.headers).get(SESSION_BUNDLE_HEADER)).toEqual(['1']);
+    const ids = [1, 2, 3, 4, 5];
+    s.writeBundle(ids.map((id) => ({ id, method: SessionMethod.HEARTBEAT, payload: [service.Heartbeat.requestSerialize({ clientType: 'PRODUCER' } as never)] })));
+    await Promise.all(ids.map((id) => s.answer(id)));
+    expect(s.received).toEqual({ messages: 5, bundles: 0 });
+    s.close();
+  });
+
+  it('session - a bundle inside a bundle ends that stream with INVALID_ARGUMENT', async () => {
+    const s = openSession(addr);
+    const inner = encodeBundle([encodeFrame({ id: 1, method: SessionMethod.HEARTBEAT, payload: [Buffer.alloc(0)] })]);
+    s.writeRaw(encodeBundle([inner]));
+    const st = await s.ended;
+    expect(st.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(st.details).toMatch(/bundle inside a bundle/);
+    s.close();
   });
 
   it('session - a broker with messagingSession: false answers UNIMPLEMENTED', async () => {

@@ -10,13 +10,17 @@ import { ChannelPool } from '../../client/rpc/channels.js';
 import { SessionMux } from '../../client/rpc/session-mux.js';
 import type { RpcContext } from '../../client/rpc/rpc-context.js';
 import { messagingService } from '../../proto/index.js';
-import { decodeFrame, encodeFrame, SESSION_SERVICE, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
+import { decodeFrame, encodeBundle, encodeFrame, SESSION_BUNDLE_HEADER, SESSION_SERVICE, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
 
 const service = messagingService().service;
 
 interface FakeBroker {
   endpoint: string;
   frames: SessionFrame[];
+  /** Stream messages from the client that were bundles. */
+  bundles: number;
+  /** The client's `x-mq-session-bundle` header values. */
+  bundleHeaders: string[];
   streams: number;
   unaryHeartbeats: number;
   close(): Promise<void>;
@@ -26,17 +30,29 @@ interface FakeBroker {
  * A server whose session handler is `onFrame` (reply with `write`), or none at all, plus a unary
  * Heartbeat that answers OK.
  */
-async function fakeBroker(onFrame?: (f: SessionFrame, write: (f: SessionFrame) => void, stream: grpc.ServerDuplexStream<Buffer, Buffer>) => void): Promise<FakeBroker> {
+async function fakeBroker(
+  onFrame?: (f: SessionFrame, write: (f: SessionFrame) => void, stream: grpc.ServerDuplexStream<Buffer, Buffer>) => void,
+  announceBundles = false,
+): Promise<FakeBroker> {
   const server = new grpc.Server();
-  const state: FakeBroker = { endpoint: '', frames: [], streams: 0, unaryHeartbeats: 0, close: async () => {} };
+  const state: FakeBroker = { endpoint: '', frames: [], bundles: 0, bundleHeaders: [], streams: 0, unaryHeartbeats: 0, close: async () => {} };
   if (onFrame) {
     server.addService(SESSION_SERVICE, {
       Session: (stream: grpc.ServerDuplexStream<Buffer, Buffer>) => {
         state.streams++;
+        state.bundleHeaders.push(...(stream.metadata.get(SESSION_BUNDLE_HEADER) as string[]));
+        if (announceBundles) {
+          const md = new grpc.Metadata();
+          md.set(SESSION_BUNDLE_HEADER, '1');
+          stream.sendMetadata(md);
+        }
         stream.on('data', (b: Buffer) => {
-          const f = decodeFrame(b);
-          state.frames.push(f);
-          onFrame(f, (r) => stream.write(encodeFrame(r)), stream);
+          const outer = decodeFrame(b);
+          if (outer.frames) state.bundles++;
+          for (const f of outer.frames ? outer.frames.map((x) => decodeFrame(x)) : [outer]) {
+            state.frames.push(f);
+            onFrame(f, (r) => stream.write(encodeFrame(r)), stream);
+          }
         });
         stream.on('end', () => stream.end());
         stream.on('error', () => {});
@@ -92,6 +108,40 @@ describe('client - messaging session', () => {
     expect(b.streams).toBe(1);
     expect(b.unaryHeartbeats).toBe(0);
     expect(new Set(b.frames.map((f) => f.id)).size).toBe(b.frames.length);
+  });
+
+  it('session mux - requests are bundled only once the broker announced bundles; bundled answers are matched by id', async () => {
+    const b = await fakeBroker((f, _write, stream) => {
+      // Answer every heartbeat of a turn in one bundle, in reverse order.
+      held.push(f);
+      if (held.length === 1) {
+        setImmediate(() => {
+          const answers = held.splice(0).reverse();
+          stream.write(encodeBundle(answers.map((a) => encodeFrame({ id: a.id, method: a.method, payload: [service.Heartbeat.responseSerialize({ status: { code: 'OK', message: 'OK' } } as never)] }))));
+        });
+      }
+    }, true);
+    const held: SessionFrame[] = [];
+    cleanups.push(() => b.close());
+    const { rpc: r } = rpc();
+    // The first request opens the stream: no header seen yet, so it goes alone.
+    await r.heartbeat(b.endpoint, 'PRODUCER');
+    expect(b.bundles).toBe(0);
+    await Promise.all(Array.from({ length: 8 }, () => r.heartbeat(b.endpoint, 'PRODUCER')));
+    expect(b.bundleHeaders).toEqual(['1']);
+    expect(b.streams).toBe(1);
+    expect(b.frames.length).toBe(9);
+    expect(b.bundles).toBe(1); // the eight requests of one turn in one stream message
+  });
+
+  it('session mux - without the broker announcing bundles, every request is its own stream message', async () => {
+    const b = await fakeBroker(heartbeatOk);
+    cleanups.push(() => b.close());
+    const { rpc: r } = rpc();
+    await r.heartbeat(b.endpoint, 'PRODUCER');
+    await Promise.all(Array.from({ length: 8 }, () => r.heartbeat(b.endpoint, 'PRODUCER')));
+    expect(b.frames.length).toBe(9);
+    expect(b.bundles).toBe(0);
   });
 
   it('session mux - a request the broker never answers times out (TIMEOUT) and is cancelled with a cancel frame', async () => {

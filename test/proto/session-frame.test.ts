@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { AGENTMQ_PROTO_DIR } from '../../proto/index.js';
-import { decodeFrame, encodeFrame, FrameError, SESSION_METHOD_NAMES, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
+import { decodeFrame, encodeBundle, encodeFrame, FrameCoalescer, FrameError, SESSION_METHOD_NAMES, SessionMethod, type SessionFrame } from '../../proto/common/session-frame.js';
 
 const root = protobuf.loadSync(join(AGENTMQ_PROTO_DIR, 'agentmq/v1/session.proto'));
 const Frame = root.lookupType('agentmq.v1.SessionFrame');
@@ -50,6 +50,45 @@ describe('session frame codec', () => {
       const extended = Buffer.concat([bytes, Buffer.from([0x78, 0x05, 0x7a, 0x02, 0xaa, 0xbb])]);
       expect(plain(decodeFrame(extended))).toEqual(plain(f));
     }
+  });
+
+  it('session frame - a bundle encodes byte-for-byte what protobufjs encodes, and decodes to its frames', () => {
+    const encoded = frames.filter((x) => x.id !== 0).map((f) => encodeFrame(f));
+    const ours = encodeBundle(encoded);
+    const theirs = Buffer.from(Frame.encode(Frame.fromObject({ frames: encoded })).finish());
+    expect(ours.toString('hex')).toBe(theirs.toString('hex'));
+    const d = decodeFrame(ours);
+    expect(d.id).toBe(0);
+    expect(d.method).toBe(0);
+    expect(d.payload).toEqual([]);
+    expect(d.frames!.map((b) => plain(decodeFrame(b)))).toEqual(frames.filter((x) => x.id !== 0).map(plain));
+    // A plain frame has no `frames`.
+    expect(decodeFrame(encoded[0]!).frames).toBeUndefined();
+  });
+
+  it('session frame - the coalescer writes at once until bundling is on, then one message per event-loop turn', async () => {
+    const written: Buffer[] = [];
+    const out = new FrameCoalescer((m) => written.push(m), 3);
+    const f = (id: number) => encodeFrame({ id, method: SessionMethod.HEARTBEAT, payload: [] });
+    out.push(f(1));
+    expect(written.length).toBe(1);
+    out.bundling = true;
+    out.push(f(2));
+    expect(written.length).toBe(1); // queued until the turn ends
+    await new Promise((r) => setImmediate(r));
+    expect(written.length).toBe(2);
+    expect(decodeFrame(written[1]!).id).toBe(2); // a single frame is not wrapped
+    for (const id of [3, 4, 5, 6]) out.push(f(id)); // maxFrames 3: the first three go at once
+    expect(written.length).toBe(3);
+    expect(decodeFrame(written[2]!).frames!.map((b) => decodeFrame(b).id)).toEqual([3, 4, 5]);
+    await new Promise((r) => setImmediate(r));
+    expect(decodeFrame(written[3]!).id).toBe(6);
+    out.push(f(7));
+    out.close();
+    out.close();
+    await new Promise((r) => setImmediate(r));
+    out.push(f(8));
+    expect(written.length).toBe(4); // nothing after close
   });
 
   it('session frame - method numbers match the SessionMethod enum of the proto', () => {

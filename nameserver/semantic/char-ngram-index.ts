@@ -98,6 +98,11 @@ export class CharNgramIndex {
     return this.#index.remove(key);
   }
 
+  /** See LexicalIndex.setHidden. */
+  setHidden(key: DocKey, hidden: boolean): boolean {
+    return this.#index.setHidden(key, hidden);
+  }
+
   /** The best `limit` topics for `query` by BM25 over n-grams (query n-grams weigh 1 + ln tf). */
   search(query: string, limit = 10, accept?: (key: DocKey) => boolean): LexicalHit[] {
     return this.searchWithCeiling(query, limit, accept).hits;
@@ -113,7 +118,7 @@ export class CharNgramIndex {
     query: string,
     limit = 10,
     accept?: (key: DocKey) => boolean,
-    options: { maxPostings?: number } = {},
+    options: { maxPostings?: number; skipHidden?: boolean; only?: readonly DocKey[] } = {},
   ): { hits: LexicalHit[]; ceiling: number } {
     const n = this.#index.size;
     if (n === 0) return { hits: [], ceiling: 0 };
@@ -128,6 +133,6 @@ export class CharNgramIndex {
       if (df > 0) terms.push({ term, weight });
     }
     const maxPostings = options.maxPostings ?? this.#maxPostings;
-    return { hits: terms.length === 0 ? [] : this.#index.search(terms, limit, accept, { maxPostings }), ceiling };
+    return { hits: terms.length === 0 ? [] : this.#index.search(terms, limit, accept, { maxPostings, skipHidden: options.skipHidden, only: options.only }), ceiling };
   }
 }

@@ -199,8 +199,10 @@ export interface SearchOptions {
   filters?: SearchFilters;
   /** Best score below which the result is "no match". @default DEFAULT_MIN_SCORES of the embedder's family */
   minScore?: number;
-  /** Extra restriction (the catalog passes liveness here). */
+  /** Extra restriction, asked by topic name (slower than hiding: see `HybridSearch.setHidden`). */
   accept?: (name: TopicName) => boolean;
+  /** Also rank the topics marked hidden (`HybridSearch.setHidden`). @default false */
+  includeHidden?: boolean;
   /**
    * English terms a translation of the query yielded (query-translator.ts), space-separated.
    * The word rankers then use them plus the query's words that some topic contains; the n-gram
@@ -315,6 +317,8 @@ export class HybridSearch {
   /** Thesaurus ranker (built only when its fusion weight is positive). */
   readonly thesaurus: ThesaurusRanker | undefined;
   readonly #docs = new Map<TopicName, TopicDocument>();
+  /** Topics left out of searches unless `includeHidden` (the catalog: offline topics). */
+  readonly #hidden = new Set<TopicName>();
   /** Each topic's lowercased tags (topic and skill tags), and the reverse: tag -> topics. */
   readonly #tagsOf = new Map<TopicName, Set<string>>();
   readonly #byTag = new Map<string, Set<TopicName>>();
@@ -389,7 +393,30 @@ export class HybridSearch {
       this.thesaurus?.upsert(doc.name, tf);
       this.charNgrams?.upsert(doc.name, texts[i]!);
       this.vectors.upsert(doc.name, vectors[i]!);
+      if (this.#hidden.has(doc.name)) {
+        this.lexical.setHidden(doc.name, true);
+        this.charNgrams?.setHidden(doc.name, true);
+      }
     });
+  }
+
+  /**
+   * Hides `name` from searches (or shows it again) unless they pass `includeHidden`. The catalog
+   * hides offline topics this way rather than through `accept`: the two BM25 rankers, which see
+   * the most candidates, then skip hidden topics by a flag per document instead of a lookup by
+   * name (at 100k topics that lookup was ~20% of a live-only search). The mark is kept by name:
+   * it holds across re-indexing, and applies to a topic indexed later.
+   */
+  setHidden(name: TopicName, hidden: boolean): void {
+    if (hidden) this.#hidden.add(name);
+    else this.#hidden.delete(name);
+    this.lexical.setHidden(name, hidden);
+    this.charNgrams?.setHidden(name, hidden);
+  }
+
+  /** Whether `name` is hidden (see `setHidden`). */
+  isHidden(name: TopicName): boolean {
+    return this.#hidden.has(name);
   }
 
   upsert(doc: TopicDocument): Promise<void> {
@@ -432,6 +459,7 @@ export class HybridSearch {
 
   remove(name: TopicName): boolean {
     this.#untag(name);
+    this.#hidden.delete(name);
     const had = this.#docs.delete(name);
     this.lexical.remove(name);
     this.charNgrams?.remove(name);
@@ -463,17 +491,25 @@ export class HybridSearch {
     };
     const tagged = this.#tagCandidates(filters);
     const taggedSet = tagged ? new Set(tagged) : undefined;
-    let allow: ((name: TopicName) => boolean) | undefined =
+    // `rest`: every restriction but hiding, which the BM25 rankers check by document id
+    // (`skipHidden`); `allow`: all of them, for the other rankers.
+    let rest: ((name: TopicName) => boolean) | undefined =
       taggedSet || attributes.length > 0 || accept
         ? (name) => (!taggedSet || taggedSet.has(name)) && (attributes.length === 0 || attributesHold(name)) && (!accept || accept(name))
         : undefined;
+    const hidden = !options.includeHidden && this.#hidden.size > 0 ? this.#hidden : undefined;
+    const restrict = rest;
+    let allow: ((name: TopicName) => boolean) | undefined = hidden ? (restrict ? (name) => !hidden.has(name) && restrict(name) : (name) => !hidden.has(name)) : rest;
+    const skipHidden = hidden !== undefined;
     // A selective tag filter: the few topics it leaves are searched exactly (see prefilterMax).
     let among: TopicName[] | undefined;
     if (tagged && tagged.length <= this.#prefilterMax) {
-      among = tagged.filter((name) => allow!(name));
+      among = allow ? tagged.filter(allow) : tagged;
       const allowed = new Set(among);
       allow = (name) => allowed.has(name);
+      rest = undefined; // the BM25 rankers take `among` itself (`only`: a flag per document)
     }
+    const only = among;
     const k = Math.max(topK, this.#candidates);
 
     // Lexical ranking, with coverage = score / the score of a document holding every term.
@@ -485,7 +521,7 @@ export class HybridSearch {
     const terms: WeightedTerm[] = (
       translation !== undefined ? [...analyze(query).filter((t) => this.lexical.documentFrequency(t) > 0), ...analyze(translation)] : analyze(query)
     ).map((term) => ({ term, weight: 1 }));
-    const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, allow) : [];
+    const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, rest, { skipHidden, only }) : [];
     const ceiling = this.#coverageCeiling(terms);
     // Vector ranking. With a zero fusion weight (the lexical family) the vectors fill the list when
     // the other rankers find fewer than topK topics, and every candidate gets its exact cosine
@@ -498,7 +534,7 @@ export class HybridSearch {
     }
 
     // Character n-gram ranking.
-    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(fullText, k, allow) : { hits: [], ceiling: 0 };
+    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(fullText, k, rest, { skipHidden, only }) : { hits: [], ceiling: 0 };
 
     /** Per candidate: the signals so far, `fused` not yet normalised. */
     const rows = new Map<TopicName, Omit<SearchSignals, 'rawScore'>>();
@@ -545,7 +581,7 @@ export class HybridSearch {
           THESAURUS_EXPANSION_PER_TERM,
         );
         if (expanded.length > 0) {
-          for (const h of this.lexical.search(expanded, THESAURUS_EXPANSION_CANDIDATES, allow, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS })) set.add(h.key);
+          for (const h of this.lexical.search(expanded, THESAURUS_EXPANSION_CANDIDATES, rest, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS, skipHidden, only })) set.add(h.key);
         }
         candidates = set;
       }

@@ -68,6 +68,18 @@ export interface LexicalSearchOptions {
    * rarest term is always scored. @default Infinity (exact BM25)
    */
   maxPostings?: number;
+  /**
+   * Leave out the documents marked hidden (`setHidden`). A flag per document id, so this costs
+   * nothing like an `accept` lookup by key does (a hash lookup and two cache misses per call,
+   * ~0.35 µs at 50k documents). @default false
+   */
+  skipHidden?: boolean;
+  /**
+   * Search only these documents (keys not indexed are ignored). For a filter that leaves few
+   * documents (a selective tag): their ids are flagged for the search, so the postings scan
+   * checks a flag instead of calling `accept` by key for every document it touches.
+   */
+  only?: readonly DocKey[];
 }
 
 export const DEFAULT_BM25_K1 = 1.2;
@@ -111,6 +123,10 @@ export class LexicalIndex {
   readonly #terms: Array<Int32Array | undefined> = [];
   /** id -> weighted length (sum of tf). */
   #lengths = new Float64Array(64);
+  /** id -> 1 when the document is hidden (`setHidden`). */
+  #hidden = new Uint8Array(64);
+  /** Per-search scratch for `only`: id -> 1 when the document may be returned. */
+  #only = new Uint8Array(64);
   readonly #free: number[] = [];
   /** term -> term id; term id -> posting list (ids of emptied lists are reused). */
   readonly #termIds = new Map<Term, number>();
@@ -150,6 +166,10 @@ export class LexicalIndex {
     }
     if (id >= this.#lengths.length) {
       this.#lengths = growFloat(this.#lengths, id + 1);
+      const hidden = new Uint8Array(this.#lengths.length);
+      hidden.set(this.#hidden);
+      this.#hidden = hidden;
+      this.#only = new Uint8Array(this.#lengths.length);
       this.#acc = new Float64Array(this.#lengths.length);
       this.#touched = new Int32Array(this.#lengths.length);
     }
@@ -177,6 +197,7 @@ export class LexicalIndex {
     }
     this.#ids.set(key, id);
     this.#keys[id] = key;
+    this.#hidden[id] = 0;
     this.#terms[id] = Int32Array.from(own);
     this.#lengths[id] = length;
     this.#totalLength += length;
@@ -202,11 +223,24 @@ export class LexicalIndex {
     }
     this.#totalLength -= this.#lengths[id]!;
     this.#lengths[id] = 0;
+    this.#hidden[id] = 0;
     this.#ids.delete(key);
     this.#keys[id] = undefined;
     this.#terms[id] = undefined;
     this.#free.push(id);
     if (this.#ids.size === 0) this.#totalLength = 0;
+    return true;
+  }
+
+  /**
+   * Marks `key` hidden (or visible again): searches with `skipHidden` leave it out. It still
+   * counts in document frequencies and lengths (hiding is not removing). A re-`upsert` makes the
+   * document visible. Returns false when `key` is not indexed.
+   */
+  setHidden(key: DocKey, hidden: boolean): boolean {
+    const id = this.#ids.get(key);
+    if (id === undefined) return false;
+    this.#hidden[id] = hidden ? 1 : 0;
     return true;
   }
 
@@ -246,37 +280,59 @@ export class LexicalIndex {
     const acc = this.#acc;
     const ids = this.#touched;
     const keys = this.#keys;
+    const hidden = options.skipHidden ? this.#hidden : undefined;
+    let only: Uint8Array | undefined;
+    if (options.only !== undefined) {
+      only = this.#only;
+      for (const key of options.only) {
+        const id = this.#ids.get(key);
+        if (id !== undefined) only[id] = 1;
+      }
+    }
     // Min-heap of the best `limit` (worst at the root): lower score, then larger key, is worse.
     const heap: number[] = [];
     const worse = (a: number, b: number): boolean => acc[a]! < acc[b]! || (acc[a] === acc[b] && keys[a]! > keys[b]!);
-    for (let i = 0; i < touched; i++) {
-      const id = ids[i]!;
-      if (heap.length === limit && !worse(heap[0]!, id)) continue;
-      if (accept && !accept(keys[id]!)) continue;
-      if (heap.length < limit) {
-        heap.push(id);
-        for (let c = heap.length - 1; c > 0; ) {
-          const p = (c - 1) >> 1;
-          if (!worse(heap[c]!, heap[p]!)) break;
-          [heap[c], heap[p]] = [heap[p]!, heap[c]!];
-          c = p;
+    let hits: LexicalHit[];
+    try {
+      for (let i = 0; i < touched; i++) {
+        const id = ids[i]!;
+        if (hidden !== undefined && hidden[id] === 1) continue;
+        if (only !== undefined && only[id] === 0) continue;
+        if (heap.length === limit && !worse(heap[0]!, id)) continue;
+        if (accept && !accept(keys[id]!)) continue;
+        if (heap.length < limit) {
+          heap.push(id);
+          for (let c = heap.length - 1; c > 0; ) {
+            const p = (c - 1) >> 1;
+            if (!worse(heap[c]!, heap[p]!)) break;
+            [heap[c], heap[p]] = [heap[p]!, heap[c]!];
+            c = p;
+          }
+        } else {
+          heap[0] = id;
+          for (let p = 0; ; ) {
+            const l = 2 * p + 1;
+            const r = l + 1;
+            let m = p;
+            if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
+            if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
+            if (m === p) break;
+            [heap[m], heap[p]] = [heap[p]!, heap[m]!];
+            p = m;
+          }
         }
-      } else {
-        heap[0] = id;
-        for (let p = 0; ; ) {
-          const l = 2 * p + 1;
-          const r = l + 1;
-          let m = p;
-          if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
-          if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
-          if (m === p) break;
-          [heap[m], heap[p]] = [heap[p]!, heap[m]!];
-          p = m;
+      }
+      hits = heap.map((id) => ({ key: keys[id]!, score: acc[id]! }));
+    } finally {
+      // The scratch arrays are shared by every search: reset them even if `accept` threw.
+      for (let i = 0; i < touched; i++) acc[ids[i]!] = 0;
+      if (only !== undefined) {
+        for (const key of options.only!) {
+          const id = this.#ids.get(key);
+          if (id !== undefined) only[id] = 0;
         }
       }
     }
-    const hits = heap.map((id) => ({ key: keys[id]!, score: acc[id]! }));
-    for (let i = 0; i < touched; i++) acc[ids[i]!] = 0;
     return hits.sort((a, b) => b.score - a.score || compareKeys(a.key, b.key));
   }
 

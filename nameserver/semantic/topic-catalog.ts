@@ -227,14 +227,9 @@ export class TopicCatalog {
       topK: options.topK,
       filters: options.filters,
       minScore: options.minScore,
-      // Every indexed topic has an entry (a topic removed while the query was being embedded is
-      // dropped below), so includeOffline needs no filter: an unfiltered HNSW walk is cheaper.
-      accept: includeOffline
-        ? undefined
-        : (name) => {
-            const e = this.#entries.get(name);
-            return e !== undefined && isLive(e);
-          },
+      // Offline topics are hidden in the index (kept in step by #emit), so no per-topic lookup is
+      // needed; a topic removed while the query was being embedded is dropped below.
+      includeHidden: includeOffline,
     });
     const hits: CatalogHit[] = [];
     for (const h of result.hits) {
@@ -259,7 +254,12 @@ export class TopicCatalog {
     return next;
   }
 
+  /**
+   * Announces a change, after keeping the index's hidden marks in step with liveness: every
+   * change of an entry goes through here, and offline topics are hidden from live-only searches.
+   */
   #emit(event: CatalogEvent): void {
+    if (event.type !== 'removed') this.#search.setHidden(event.entry.document.name, !event.entry.live);
     for (const l of this.#listeners) {
       try {
         l(event);

@@ -176,6 +176,82 @@ describe('exact search for selective filters', () => {
   });
 });
 
+describe('hidden topics (how the catalog leaves offline topics out)', () => {
+  it('search performance - hiding ranks exactly like the same restriction through accept, and holds across re-indexing', async () => {
+    const topics = Array.from({ length: 60 }, (_, i) =>
+      validateTopicDocument({
+        name: `topic-${i}`,
+        description: `Handles ${['invoices', 'receipts', 'contracts', 'tickets'][i % 4]} for team ${i} with ${['ocr', 'summaries', 'alerts'][i % 3]}`,
+        tags: [`group-${i % 5}`],
+        skills: [{ id: 's', name: 'Skill', description: `Process ${['invoices', 'receipts'][i % 2]} and ${['reminders', 'nudges'][i % 2]}` }],
+      }),
+    );
+    const search = new HybridSearch(new LexicalEmbedder());
+    await search.upsertMany(topics);
+    const offline = new Set(topics.filter((_, i) => i % 3 !== 0).map((t) => t.name));
+    for (const name of offline) search.setHidden(name, true);
+    expect(search.isHidden('topic-1')).toBe(true);
+    expect(search.isHidden('topic-0')).toBe(false);
+    const queries = ['process invoices with ocr', 'contracts alerts', 'send nudges about receipts', 'tickets'];
+    const same = async () => {
+      for (const q of queries) {
+        for (const filters of [undefined, { tags: ['group-2'] }]) {
+          const hidden = await search.search(q, { filters, minScore: 0, topK: 10 });
+          const accepted = await search.search(q, { filters, minScore: 0, topK: 10, includeHidden: true, accept: (n) => !offline.has(n) });
+          expect(hidden.hits.length).toBeGreaterThan(0);
+          expect(hidden.hits.map((h) => h.name)).toEqual(accepted.hits.map((h) => h.name));
+          hidden.hits.forEach((h, i) => expect(h.score).toBeCloseTo(accepted.hits[i]!.score, 9));
+          for (const h of hidden.hits) expect(offline.has(h.name)).toBe(false);
+        }
+      }
+    };
+    await same();
+    // includeHidden ranks them again.
+    const all = await search.search('process invoices with ocr', { minScore: 0, topK: 60 });
+    const withHidden = await search.search('process invoices with ocr', { minScore: 0, topK: 60, includeHidden: true });
+    expect(withHidden.hits.some((h) => offline.has(h.name))).toBe(true);
+    expect(all.hits.length).toBeLessThan(withHidden.hits.length);
+    // Re-indexing a hidden topic keeps it hidden; showing one makes it rank again.
+    await search.upsert({ ...topics[1]!, description: 'Handles invoices with ocr, now better' });
+    offline.delete('topic-2');
+    search.setHidden('topic-2', false);
+    await same();
+    // Removing a hidden topic forgets the mark: indexed again, it is visible.
+    search.remove('topic-1');
+    expect(search.isHidden('topic-1')).toBe(false);
+    offline.delete('topic-1');
+    await search.upsert(topics[1]!);
+    await same();
+  });
+
+  it('search performance - LexicalIndex.skipHidden leaves hidden documents out; a re-upsert shows them', () => {
+    const idx = new LexicalIndex();
+    idx.upsert('a', [{ text: 'invoice extraction', weight: 1 }]);
+    idx.upsert('b', [{ text: 'invoice summary', weight: 1 }]);
+    expect(idx.setHidden('a', true)).toBe(true);
+    expect(idx.setHidden('nope', true)).toBe(false);
+    const terms = LexicalIndex.queryTerms('invoice');
+    expect(idx.search(terms, 10, undefined, { skipHidden: true }).map((h) => h.key)).toEqual(['b']);
+    expect(idx.search(terms, 10).map((h) => h.key).sort()).toEqual(['a', 'b']); // not asked to skip
+    // Hidden documents still count in document frequencies.
+    expect(idx.documentFrequency('invoic')).toBe(2);
+    idx.upsert('a', [{ text: 'invoice extraction', weight: 1 }]);
+    expect(idx.search(terms, 10, undefined, { skipHidden: true }).map((h) => h.key).sort()).toEqual(['a', 'b']);
+    // `only` restricts one search to the listed documents (unknown keys ignored), and only that one.
+    idx.upsert('c', [{ text: 'invoice approval', weight: 1 }]);
+    expect(idx.search(terms, 10, undefined, { only: ['c', 'a', 'zzz'] }).map((h) => h.key).sort()).toEqual(['a', 'c']);
+    expect(idx.search(terms, 10).map((h) => h.key).sort()).toEqual(['a', 'b', 'c']);
+    // ...even when `accept` throws half way.
+    expect(() =>
+      idx.search(terms, 10, () => {
+        throw new Error('boom');
+      }, { only: ['b'] }),
+    ).toThrow('boom');
+    expect(idx.search(terms, 10).map((h) => h.key).sort()).toEqual(['a', 'b', 'c']);
+    expect(idx.search(terms, 10).every((h) => h.score > 0 && h.score < 10)).toBe(true);
+  });
+});
+
 describe('vectors that only feed the score (lexical family)', () => {
   it('search performance - every hit gets its exact cosine, and nearest vectors fill a short list', async () => {
     const embedder = new LexicalEmbedder();

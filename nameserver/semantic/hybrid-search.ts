@@ -619,13 +619,15 @@ export class HybridSearch {
           r.cosine = h.similarity;
         });
       }
-      const missing = [...rows.entries()].filter(([, r]) => r.cosine === undefined).map(([name]) => name);
-      for (const h of this.vectors.searchAmong(qv, missing, missing.length)) rows.get(h.key)!.cosine = h.similarity;
+      // Every candidate's exact cosine when the score weighs it; otherwise it is only reported,
+      // and only the results need it (below).
+      if (this.#calibration.vector !== 0) this.#fillCosines(qv, rows, rows.keys());
     }
     const maxFused = (this.#weights.lexical + this.#weights.vector + this.#weights.charNgram + thesaurusWeight) / (this.#rrfK + 1);
     const c = this.#calibration;
     let bestRaw = 0;
     let bestRow: Omit<SearchSignals, 'rawScore'> | undefined;
+    let bestName: TopicName | undefined;
     const ranked = [...rows.entries()]
       .map(([name, r]) => {
         const rawScore = sigmoid(
@@ -638,11 +640,16 @@ export class HybridSearch {
         if (rawScore > bestRaw) {
           bestRaw = rawScore;
           bestRow = r;
+          bestName = name;
         }
         return { name, r, rawScore };
       })
       .sort((a, b) => b.r.fused - a.r.fused || b.rawScore - a.rawScore || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .slice(0, topK);
+    if (this.#weights.vector === 0 && this.#calibration.vector === 0 && qv !== undefined) {
+      // The cosine is a reported signal only: computed for the results and the best candidate.
+      this.#fillCosines(qv, rows, [...ranked.map((x) => x.name), ...(bestName !== undefined ? [bestName] : [])]);
+    }
 
     const signalsOf = (r: Omit<SearchSignals, 'rawScore'>, rawScore: number): SearchSignals => {
       const signals: SearchSignals = { fused: r.fused / maxFused, rawScore };
@@ -671,6 +678,14 @@ export class HybridSearch {
       ...(hits.length > 0 && bestRow ? { best: signalsOf(bestRow, bestRaw) } : {}),
       ...(readShare !== undefined ? { readShare } : {}),
     };
+  }
+
+  /** Sets the exact cosine of the rows named in `names` that have none yet. */
+  #fillCosines(qv: Float32Array, rows: Map<TopicName, { cosine?: number }>, names: Iterable<TopicName>): void {
+    const missing: TopicName[] = [];
+    for (const name of names) if (rows.get(name)?.cosine === undefined) missing.push(name);
+    if (missing.length === 0) return;
+    for (const h of this.vectors.searchAmong(qv, missing, missing.length)) rows.get(h.key)!.cosine = h.similarity;
   }
 
   /**

@@ -298,7 +298,9 @@ export class LexicalIndex {
         const id = ids[i]!;
         if (hidden !== undefined && hidden[id] === 1) continue;
         if (only !== undefined && only[id] === 0) continue;
-        if (heap.length === limit && !worse(heap[0]!, id)) continue;
+        // Full heap: a document scoring below its worst cannot enter (a plain compare first;
+        // `worse` only settles ties).
+        if (heap.length === limit && (acc[id]! < acc[heap[0]!]! || !worse(heap[0]!, id))) continue;
         if (accept && !accept(keys[id]!)) continue;
         if (heap.length < limit) {
           heap.push(id);

@@ -196,12 +196,26 @@ export class VectorIndex {
     const q = Float32Array.from(query, (x) => x / qn);
     const hits: VectorHit[] = [];
     const d = this.dimensions;
+    // A sparse query (the lexical embedder's hashed features: ~10% of 1024 dimensions set) is
+    // multiplied over its non-zero dimensions only; the zeros add nothing to the dot product.
+    let nnz = 0;
+    for (let i = 0; i < d; i++) if (q[i] !== 0) nnz++;
+    const sparse = nnz < d / 4;
+    const nz = sparse ? new Int32Array(nnz) : undefined;
+    if (nz) for (let i = 0, j = 0; i < d; i++) if (q[i] !== 0) nz[j++] = i;
     for (const key of keys) {
       const label = this.#labelOf.get(key);
       if (label === undefined) continue;
       const v = this.#vectors.get(label)!;
       let dot = 0;
-      for (let i = 0; i < d; i++) dot += v[i]! * q[i]!;
+      if (nz) {
+        for (let j = 0; j < nnz; j++) {
+          const i = nz[j]!;
+          dot += v[i]! * q[i]!;
+        }
+      } else {
+        for (let i = 0; i < d; i++) dot += v[i]! * q[i]!;
+      }
       hits.push({ key, similarity: dot });
     }
     return hits.sort((a, b) => b.similarity - a.similarity || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, Math.max(0, k));

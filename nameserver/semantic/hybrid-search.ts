@@ -524,9 +524,9 @@ export class HybridSearch {
     const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, rest, { skipHidden, only }) : [];
     const ceiling = this.#coverageCeiling(terms);
     // Vector ranking. With a zero fusion weight (the lexical family) the vectors fill the list when
-    // the other rankers find fewer than topK topics, and every candidate gets its exact cosine
-    // below (a signal of each hit, and of the score where the calibration weighs it); the HNSW
-    // graph is walked only when the list needs filling.
+    // the other rankers find fewer than topK topics, and the exact cosine is computed below: for
+    // every candidate when the calibration weighs it, else for the results only (a reported
+    // signal); the HNSW graph is walked only when the list needs filling.
     let vecHits: Array<{ key: TopicName; similarity: number }> = [];
     const [qv] = await this.embedder.embed([fullText]);
     if (this.#weights.vector > 0) {

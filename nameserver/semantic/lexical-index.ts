@@ -307,7 +307,9 @@ export class LexicalIndex {
           for (let c = heap.length - 1; c > 0; ) {
             const p = (c - 1) >> 1;
             if (!worse(heap[c]!, heap[p]!)) break;
-            [heap[c], heap[p]] = [heap[p]!, heap[c]!];
+            const swap = heap[c]!;
+            heap[c] = heap[p]!;
+            heap[p] = swap;
             c = p;
           }
         } else {
@@ -319,7 +321,9 @@ export class LexicalIndex {
             if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
             if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
             if (m === p) break;
-            [heap[m], heap[p]] = [heap[p]!, heap[m]!];
+            const swap = heap[m]!;
+            heap[m] = heap[p]!;
+            heap[p] = swap;
             p = m;
           }
         }

@@ -193,9 +193,10 @@ export class VectorIndex {
     let qn = 0;
     for (let i = 0; i < query.length; i++) qn += query[i]! * query[i]!;
     qn = Math.sqrt(qn) || 1;
-    const q = Float32Array.from(query, (x) => x / qn);
-    const hits: VectorHit[] = [];
     const d = this.dimensions;
+    const q = new Float32Array(d); // a loop, not Float32Array.from(query, fn): that iterates
+    for (let i = 0; i < d; i++) q[i] = query[i]! / qn;
+    const hits: VectorHit[] = [];
     // A sparse query (the lexical embedder's hashed features: ~10% of 1024 dimensions set) is
     // multiplied over its non-zero dimensions only; the zeros add nothing to the dot product.
     let nnz = 0;

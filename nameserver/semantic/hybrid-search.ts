@@ -305,6 +305,24 @@ export function matchesFilters(doc: TopicDocument, filters: SearchFilters | unde
 }
 
 /**
+ * A candidate's signals while a search runs, every field present from the start: one object
+ * shape and one allocation per candidate, where adding the fields one by one grew each object.
+ */
+function newRow(): Omit<SearchSignals, 'rawScore'> {
+  return {
+    fused: 0,
+    cosine: undefined,
+    coverage: undefined,
+    charCoverage: undefined,
+    vectorRank: undefined,
+    lexicalRank: undefined,
+    charNgramRank: undefined,
+    thesaurusSimilarity: undefined,
+    thesaurusRank: undefined,
+  };
+}
+
+/**
  * Both indexes over one set of topic documents. Not safe for overlapping `upsert` calls on the
  * same topic (the catalog serialises writes).
  */
@@ -540,7 +558,7 @@ export class HybridSearch {
     const rows = new Map<TopicName, Omit<SearchSignals, 'rawScore'>>();
     const row = (name: TopicName) => {
       let r = rows.get(name);
-      if (!r) rows.set(name, (r = { fused: 0 }));
+      if (!r) rows.set(name, (r = newRow()));
       return r;
     };
     lexHits.forEach((h, i) => {

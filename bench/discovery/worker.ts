@@ -230,6 +230,9 @@ async function runIndex(spec: IndexSpec): Promise<IndexResult> {
   const family = embedderFamily(su.embedder);
   progress(`  ${spec.mode === 'full' ? 'HybridSearch over' : 'BM25 and HNSW indexes (separately) over'} ${spec.size.toLocaleString('en-US')} topics (${su.embedderId}, ${family} family)`);
   const r = spec.mode === 'full' ? await runFull(spec, su) : await runParts(spec, su);
+  // The Discover path on its own: measured after runFull has returned, so that its HybridSearch
+  // (as large as the catalog's) is garbage, as in a NameServer, which holds one catalog.
+  if (spec.mode === 'full' && spec.catalog) r.catalog = await measureCatalog(spec, su);
   return { kind: 'index', spec, embedderId: su.embedderId, family, dims: su.dims, ...r, queryTerms: su.queryTerms, wallMs: Math.round(now() - tStart) };
 }
 
@@ -316,9 +319,7 @@ async function runFull(spec: IndexSpec, su: Setup): Promise<IndexBody> {
   const charBudget = charNgrams ? measureCharBudget(charNgrams, queries, Math.min(spec.recallQueries, 300)) : undefined;
 
   const recall = await measureRecall(spec, hybrid.vectors, su);
-  let catalog: CatalogResult | undefined;
-  if (spec.catalog) catalog = await measureCatalog(spec, su);
-  return { build, memory: mem, scenarios, recall, ...(catalog ? { catalog } : {}), ...(charBudget ? { charBudget } : {}) };
+  return { build, memory: mem, scenarios, recall, ...(charBudget ? { charBudget } : {}) };
 }
 
 /** The n-gram ranker with its default postings budget vs exact n-gram BM25 (top-100 lists). */

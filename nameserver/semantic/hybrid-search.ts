@@ -527,7 +527,6 @@ export class HybridSearch {
       allow = (name) => allowed.has(name);
       rest = undefined; // the BM25 rankers take `among` itself (`only`: a flag per document)
     }
-    const only = among;
     const k = Math.max(topK, this.#candidates);
 
     // Lexical ranking, with coverage = score / the score of a document holding every term.
@@ -539,7 +538,7 @@ export class HybridSearch {
     const terms: WeightedTerm[] = (
       translation !== undefined ? [...analyze(query).filter((t) => this.lexical.documentFrequency(t) > 0), ...analyze(translation)] : analyze(query)
     ).map((term) => ({ term, weight: 1 }));
-    const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, rest, { skipHidden, only }) : [];
+    const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, rest, { skipHidden, only: among }) : [];
     const ceiling = this.#coverageCeiling(terms);
     // Vector ranking. With a zero fusion weight (the lexical family) the vectors fill the list when
     // the other rankers find fewer than topK topics, and the exact cosine is computed below: for
@@ -552,7 +551,7 @@ export class HybridSearch {
     }
 
     // Character n-gram ranking.
-    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(fullText, k, rest, { skipHidden, only }) : { hits: [], ceiling: 0 };
+    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(fullText, k, rest, { skipHidden, only: among }) : { hits: [], ceiling: 0 };
 
     /** Per candidate: the signals so far, `fused` not yet normalised. */
     const rows = new Map<TopicName, Omit<SearchSignals, 'rawScore'>>();
@@ -599,7 +598,7 @@ export class HybridSearch {
           THESAURUS_EXPANSION_PER_TERM,
         );
         if (expanded.length > 0) {
-          for (const h of this.lexical.search(expanded, THESAURUS_EXPANSION_CANDIDATES, rest, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS, skipHidden, only })) set.add(h.key);
+          for (const h of this.lexical.search(expanded, THESAURUS_EXPANSION_CANDIDATES, rest, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS, skipHidden, only: among })) set.add(h.key);
         }
         candidates = set;
       }

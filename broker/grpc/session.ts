@@ -22,7 +22,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../proto/common/logger.js';
 import type { MessagingServiceHandlers } from '../../proto/index.js';
 import {
-  decodeFrame,
+  decodeMessage,
   encodeFrame,
   FrameCoalescer,
   SESSION_BUNDLE_HEADER,
@@ -148,29 +148,14 @@ export function createSessionHandler(handlers: MessagingServiceHandlers, logger:
     };
 
     stream.on('data', (buf: Buffer) => {
-      let frame: SessionFrame;
+      let frames: SessionFrame[];
       try {
-        frame = decodeFrame(buf);
+        frames = decodeMessage(buf);
       } catch (err) {
         malformed(err);
         return;
       }
-      if (!frame.frames) {
-        handle(frame);
-        return;
-      }
-      const inner: SessionFrame[] = [];
-      try {
-        for (const b of frame.frames) {
-          const f = decodeFrame(b);
-          if (f.frames) throw new Error('a bundle inside a bundle');
-          inner.push(f);
-        }
-      } catch (err) {
-        malformed(err);
-        return;
-      }
-      for (const f of inner) {
+      for (const f of frames) {
         if (!open) return;
         handle(f);
       }

@@ -19,7 +19,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
-  decodeFrame,
+  decodeMessage,
   encodeFrame,
   FrameCoalescer,
   SESSION_BUNDLE_HEADER,
@@ -139,8 +139,7 @@ class EndpointSession {
   private onMessage(buf: Buffer): void {
     let frames: SessionFrame[];
     try {
-      const frame = decodeFrame(buf);
-      frames = frame.frames ? frame.frames.map((b) => decodeFrame(b)) : [frame];
+      frames = decodeMessage(buf);
     } catch (err) {
       this.ctx.logger.warn('session frame from the broker does not parse; re-opening the session', { endpoint: this.endpoint, err });
       const stream = this.stream;

@@ -162,6 +162,20 @@ export function decodeFrame(buf: Buffer): SessionFrame {
   return f;
 }
 
+/**
+ * The frames of one stream message: the message itself, or the frames of a bundle, decoded.
+ * Throws FrameError for a frame that does not parse or a bundle inside a bundle.
+ */
+export function decodeMessage(buf: Buffer): SessionFrame[] {
+  const outer = decodeFrame(buf);
+  if (!outer.frames) return [outer];
+  return outer.frames.map((b) => {
+    const f = decodeFrame(b);
+    if (f.frames) throw new FrameError('a bundle inside a bundle');
+    return f;
+  });
+}
+
 /** Read position in a frame (a class, not closures: one frame per request is decoded). */
 class FrameReader {
   pos = 0;

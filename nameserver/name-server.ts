@@ -76,7 +76,9 @@ class NameServerImpl implements NameServer {
         this.cache = await EmbeddingCache.open(d.cacheDir);
         embedder = withEmbeddingCache(embedder, this.cache);
       }
-      this.catalog = new TopicCatalog({ embedder, ...(translator ? { translator } : {}) });
+      this.catalog = new TopicCatalog({ embedder, ...(d.hnsw ? { search: { hnsw: d.hnsw } } : {}), ...(translator ? { translator } : {}) });
+      const { m, efConstruction, efSearch } = this.catalog.hnsw;
+      this.logger.child('discovery').info(`vector index: HNSW M ${m}, efConstruction ${efConstruction}, efSearch ${efSearch}`);
       this.registry.onChange(new CatalogSync(this.catalog, this.logger.child('discovery')).onRegistryEvent);
       this.grpc.addDiscovery(discoveryHandlers({ catalog: this.catalog, registry: this.registry, logger: this.logger }));
       const port = await this.grpc.listen(this.opts.host, this.opts.port);

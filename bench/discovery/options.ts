@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench:discovery` and their help text. */
 import { parseArgs } from 'node:util';
-import { DEFAULT_EF_SEARCH } from '../../nameserver/semantic/vector-index.js';
+import { DEFAULT_EF_SEARCH } from '../../nameserver/semantic/hnsw-parameters.js';
 import type { VectorSource } from './protocol.js';
 
 export interface DiscoveryBenchOptions {

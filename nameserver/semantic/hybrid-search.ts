@@ -38,6 +38,7 @@ import { analyze } from './text-analysis.js';
 import { embeddingText, lexicalSections } from './topic-document.js';
 import type { LexicalFieldWeights, TopicDocument } from './topic-document.js';
 import { VectorIndex } from './vector-index.js';
+import type { HnswParameters } from './hnsw-parameters.js';
 
 /** A topic name. */
 export type TopicName = string;
@@ -179,6 +180,12 @@ export interface HybridSearchOptions {
   thesaurusRanker?: ThesaurusRankerOptions;
   /** Initial vector index capacity. @default 1024 */
   initialCapacity?: number;
+  /**
+   * HNSW graph parameters of the vector index (M, efConstruction, efSearch; vector-index.ts).
+   * @default M 16, efConstruction 200, efSearch 300 (recall@10 >= 0.95 up to 100k topics; for
+   * about 1M topics with a transformers model use 32 / 400 / 800: docs/discovery.md, "Search at scale")
+   */
+  hnsw?: Partial<HnswParameters>;
   /** Default "no match" threshold of searches. @default DEFAULT_MIN_SCORES of the embedder's family */
   minScore?: number;
   /**
@@ -374,7 +381,7 @@ export class HybridSearch {
     this.charNgrams = this.#weights.charNgram > 0 ? new CharNgramIndex() : undefined;
     // Like the vectors, the thesaurus ranker can feed the score without voting on the order.
     this.thesaurus = this.#weights.thesaurus > 0 || (this.#calibration.thesaurus ?? 0) !== 0 ? new ThesaurusRanker(options.thesaurus ?? bundledThesaurus(), options.thesaurusRanker) : undefined;
-    this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity });
+    this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity, ...options.hnsw });
   }
 
   get size(): number {

@@ -13,6 +13,7 @@
  */
 import type { Embedder } from './embedder.js';
 import { HybridSearch } from './hybrid-search.js';
+import type { HnswParameters } from './hnsw-parameters.js';
 import type { HybridSearchOptions, SearchFilters, SearchSignals, TopicName } from './hybrid-search.js';
 import type { QueryTranslation, QueryTranslator } from './query-translator.js';
 import { validateTopicDocument } from './topic-document.js';
@@ -109,6 +110,11 @@ export class TopicCatalog {
 
   get embedder(): Embedder {
     return this.#search.embedder;
+  }
+
+  /** The vector index's HNSW parameters (M, efConstruction, efSearch). */
+  get hnsw(): Readonly<HnswParameters> {
+    return this.#search.vectors.parameters;
   }
 
   /** Calls `listener` after every change; returns the function that unsubscribes it. */

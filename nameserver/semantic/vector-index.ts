@@ -19,6 +19,8 @@
  */
 import { createRequire } from 'node:module';
 import type { HierarchicalNSW as HnswType } from 'hnswlib-node';
+import { resolveHnswParameters } from './hnsw-parameters.js';
+import type { HnswParameters } from './hnsw-parameters.js';
 
 const require = createRequire(import.meta.url);
 const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
@@ -35,22 +37,24 @@ export interface VectorHit {
 }
 
 export const DEFAULT_INITIAL_CAPACITY = 1024;
-export const DEFAULT_HNSW_M = 16;
-export const DEFAULT_EF_CONSTRUCTION = 200;
-export const DEFAULT_EF_SEARCH = 300;
 
 export interface VectorIndexOptions {
   /** Vector length; must match the embedder's. */
   dimensions: number;
   /** Slots allocated up front; the index doubles when full. @default 1024 */
   initialCapacity?: number;
-  /** HNSW graph degree. @default 16 */
+  /**
+   * HNSW graph degree (links per node and layer; 2 to 100). Fixed when the index is built: a
+   * denser graph costs build time and memory and buys recall at large sizes (at 1M topics,
+   * M 32 / efConstruction 400 / efSearch 800 reach recall@10 0.954 where the defaults reach 0.768;
+   * docs/benchmarks.md, Discovery, "1M topics"). @default 16
+   */
   m?: number;
-  /** Candidate list size while building. @default 200 */
+  /** Candidate list size while building (at least 1). @default 200 */
   efConstruction?: number;
   /**
-   * Candidate list size while searching (raised to k when k is larger). 300 keeps recall@10 above
-   * 0.95 at 100k topics (docs/benchmarks.md, Discovery). @default 300
+   * Candidate list size while searching (at least 1; raised to k when k is larger). 300 keeps
+   * recall@10 above 0.95 at 100k topics (docs/benchmarks.md, Discovery). @default 300
    */
   efSearch?: number;
   /** Seed of hnswlib's level generator, for reproducible graphs. @default 100 */
@@ -59,6 +63,8 @@ export interface VectorIndexOptions {
 
 export class VectorIndex {
   readonly dimensions: number;
+  /** M, efConstruction and efSearch as built (defaults applied). */
+  readonly parameters: Readonly<HnswParameters>;
   readonly #index: HnswType;
   readonly #efSearch: number;
   readonly #labelOf = new Map<VectorKey, Label>();
@@ -75,12 +81,13 @@ export class VectorIndex {
     const capacity = options.initialCapacity ?? DEFAULT_INITIAL_CAPACITY;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`initialCapacity must be a positive integer (got ${String(capacity)})`);
     this.dimensions = dimensions;
-    this.#efSearch = options.efSearch ?? DEFAULT_EF_SEARCH;
+    this.parameters = Object.freeze(resolveHnswParameters(options));
+    this.#efSearch = this.parameters.efSearch;
     this.#index = new HierarchicalNSW('cosine', dimensions);
     this.#index.initIndex({
       maxElements: capacity,
-      m: options.m ?? DEFAULT_HNSW_M,
-      efConstruction: options.efConstruction ?? DEFAULT_EF_CONSTRUCTION,
+      m: this.parameters.m,
+      efConstruction: this.parameters.efConstruction,
       randomSeed: options.randomSeed ?? 100,
       allowReplaceDeleted: true,
     });

@@ -50,6 +50,11 @@ describe('cli', () => {
     const bad = await agentmq(['dev', '--bogus']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bogus/);
+    const badHnsw = await agentmq(['nameserver', '--port', '0', '--hnsw-m', '1']);
+    expect(badHnsw.code).toBe(2);
+    expect(badHnsw.stderr).toMatch(/--hnsw-m: m must be an integer from 2 to 100 \(got 1\)/);
+    expect((await agentmq(['nameserver', '--hnsw-ef-search', 'many'])).code).toBe(2);
+    expect((await agentmq(['nameserver', '--help'])).stdout).toMatch(/--hnsw-ef-search N/);
   });
 
   it('cli - topic create/list, send (argument and stdin), consume with ack', async () => {

@@ -267,5 +267,24 @@ describe('nameserver - lifecycle and options', () => {
     expect(() => resolveNameServerOptions({ port: 1.5 })).toThrow(/port/);
     expect(() => resolveNameServerOptions({ brokerExpiryMs: 0 })).toThrow(/brokerExpiryMs/);
     expect(() => resolveNameServerOptions({ host: '' })).toThrow(/host/);
+    expect(() => resolveNameServerOptions({ discovery: { hnsw: { m: 1 } } })).toThrow(/discovery\.hnsw m must be an integer from 2 to 100 \(got 1\)/);
+    expect(() => resolveNameServerOptions({ discovery: { hnsw: { efSearch: 0 } } })).toThrow(/discovery\.hnsw efSearch/);
+    expect(resolveNameServerOptions({ discovery: { hnsw: { m: 32 } } }).discovery.hnsw).toEqual({ m: 32, efConstruction: 200, efSearch: 300 });
+  });
+
+  it('builds the discovery vector index with the configured HNSW parameters and logs them', async () => {
+    const logger = recordingLogger();
+    const ns = createNameServer({ port: 0, logger, discovery: { embedder: { kind: 'lexical' }, dictionaries: 'none', hnsw: { m: 32, efConstruction: 400, efSearch: 800 } } });
+    await ns.start();
+    try {
+      expect(ns.discovery.hnsw).toEqual({ m: 32, efConstruction: 400, efSearch: 800 });
+      expect(logger.lines.some((l) => l.msg === 'vector index: HNSW M 32, efConstruction 400, efSearch 800')).toBe(true);
+    } finally {
+      await ns.close();
+    }
+    const plain = createNameServer({ port: 0, logger: recordingLogger(), discovery: { embedder: { kind: 'lexical' }, dictionaries: 'none' } });
+    await plain.start();
+    expect(plain.discovery.hnsw).toEqual({ m: 16, efConstruction: 200, efSearch: 300 });
+    await plain.close();
   });
 });

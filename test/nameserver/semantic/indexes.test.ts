@@ -119,4 +119,42 @@ describe('vector index (hnswlib)', () => {
     expect(() => idx.search([1], 1)).toThrow(/dimensions/);
     expect(new VectorIndex({ dimensions: 2 }).search(unit(1, 0), 5)).toEqual([]);
   });
+
+  it('vector index - HNSW parameters are validated, reported, and change recall', () => {
+    expect(new VectorIndex({ dimensions: 2 }).parameters).toEqual({ m: 16, efConstruction: 200, efSearch: 300 });
+    expect(() => new VectorIndex({ dimensions: 2, m: 1 })).toThrow(/m must be an integer from 2 to 100/);
+    expect(() => new VectorIndex({ dimensions: 2, m: 101 })).toThrow(/m must be/);
+    expect(() => new VectorIndex({ dimensions: 2, efConstruction: 0 })).toThrow(/efConstruction/);
+    expect(() => new VectorIndex({ dimensions: 2, efSearch: 2.5 })).toThrow(/efSearch/);
+    // Deterministic pseudo-random vectors (mulberry32), so both graphs see the same data.
+    let seed = 42;
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+    };
+    const dims = 24;
+    const data = Array.from({ length: 3000 }, () => unit(...Array.from({ length: dims }, rand)));
+    const queries = Array.from({ length: 50 }, () => unit(...Array.from({ length: dims }, rand)));
+    const sparse = new VectorIndex({ dimensions: dims, m: 2, efConstruction: 10, efSearch: 10 });
+    const dense = new VectorIndex({ dimensions: dims, m: 24, efConstruction: 200, efSearch: 300 });
+    expect(sparse.parameters).toEqual({ m: 2, efConstruction: 10, efSearch: 10 });
+    data.forEach((v, i) => {
+      sparse.upsert(`v${i}`, v);
+      dense.upsert(`v${i}`, v);
+    });
+    const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+    const recall = (idx: VectorIndex) => {
+      let found = 0;
+      for (const q of queries) {
+        const exact = new Set(data.map((v, i) => ({ i, s: dot(q, v) })).sort((a, b) => b.s - a.s).slice(0, 10).map((h) => `v${h.i}`));
+        found += idx.search(q, 10).filter((h) => exact.has(h.key)).length;
+      }
+      return found / (queries.length * 10);
+    };
+    const r = { sparse: recall(sparse), dense: recall(dense) };
+    expect(r.dense).toBeGreaterThanOrEqual(0.95);
+    expect(r.sparse).toBeLessThan(r.dense - 0.1);
+  });
 });

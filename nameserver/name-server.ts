@@ -77,8 +77,14 @@ class NameServerImpl implements NameServer {
         embedder = withEmbeddingCache(embedder, this.cache);
       }
       this.catalog = new TopicCatalog({ embedder, ...(d.hnsw ? { search: { hnsw: d.hnsw } } : {}), ...(translator ? { translator } : {}) });
-      const { m, efConstruction, efSearch } = this.catalog.hnsw;
-      this.logger.child('discovery').info(`vector index: HNSW M ${m}, efConstruction ${efConstruction}, efSearch ${efSearch}`);
+      const hnsw = this.catalog.hnsw;
+      this.logger
+        .child('discovery')
+        .info(
+          hnsw
+            ? `vector index: HNSW M ${hnsw.m}, efConstruction ${hnsw.efConstruction}, efSearch ${hnsw.efSearch}`
+            : `vector index: exact, no HNSW graph (the ${embedder.id} vectors only score the results of the word rankers)${d.hnsw ? '; the HNSW options are not used' : ''}`,
+        );
       this.registry.onChange(new CatalogSync(this.catalog, this.logger.child('discovery')).onRegistryEvent);
       this.grpc.addDiscovery(discoveryHandlers({ catalog: this.catalog, registry: this.registry, logger: this.logger }));
       const port = await this.grpc.listen(this.opts.host, this.opts.port);

@@ -140,7 +140,8 @@ export interface IndexResult {
   /** parts mode: memory of each index on its own (BM25 measured first, then HNSW). */
   partMemory?: { bm25: MemoryResult; hnsw: MemoryResult };
   scenarios: ScenarioResult[];
-  recall: RecallResult;
+  /** Absent when the index built no HNSW graph (lexical vectors: HybridSearch's default). */
+  recall?: RecallResult;
   catalog?: CatalogResult;
   /**
    * The character n-gram ranker's postings budget (CharNgramIndex maxPostings) against exact

@@ -119,9 +119,10 @@ export function buildTable(report: DiscoveryReport): string {
 }
 
 export function recallTable(report: DiscoveryReport): string {
-  const efs = [...new Set(report.index.flatMap((r) => r.recall.sweep.map((p) => p.ef)))].sort((a, b) => a - b);
-  const def = report.index[0]?.recall.defaultEfSearch ?? 300;
-  const rows = report.index.map((r) => {
+  const withGraph = report.index.flatMap((r) => (r.recall ? [{ ...r, recall: r.recall }] : []));
+  const efs = [...new Set(withGraph.flatMap((r) => r.recall.sweep.map((p) => p.ef)))].sort((a, b) => a - b);
+  const def = withGraph[0]?.recall.defaultEfSearch ?? 300;
+  const rows = withGraph.map((r) => {
     const at = (ef: number) => r.recall.sweep.find((p) => p.ef === ef);
     const d = at(r.recall.defaultEfSearch);
     return [
@@ -202,7 +203,7 @@ export function targetTable(report: DiscoveryReport): string {
     rows.push([`Discovery p99 < 10 ms at 100k topics, excl. query embedding (${vectorsLabel(r)}, ${s.id === 'catalog-live' ? 'TopicCatalog.search' : 'HybridSearch.search'})`, `${ms(s.latency.p99Ms)} ms`, s.latency.p99Ms < 10 ? 'yes' : 'NO']);
   }
   for (const r of report.index) {
-    const d = r.recall.sweep.find((p) => p.ef === r.recall.defaultEfSearch);
+    const d = r.recall?.sweep.find((p) => p.ef === r.recall?.defaultEfSearch);
     if (!d) continue;
     rows.push([`HNSW recall@10 ≥ 0.95, default parameters (${vectorsLabel(r)}, ${sizeLabel(r.spec.size)})`, d.recallAt10.toFixed(3), d.recallAt10 >= 0.95 ? 'yes' : 'NO']);
   }
@@ -248,7 +249,7 @@ export function markdown(report: DiscoveryReport): string {
     '',
     '#### HNSW recall@10 against brute force',
     '',
-    `Exact top-10 by cosine from hnswlib's \`BruteforceSearch\` over the same vectors (checked against a plain JavaScript scan); HNSW = the \`VectorIndex\` HybridSearch built (M ${report.index[0]?.recall.m ?? 16}, efConstruction ${report.index[0]?.recall.efConstruction ?? 200}); each efSearch passed to \`VectorIndex.search\` (\`{ efSearch }\`; the default is ${report.index[0]?.recall.defaultEfSearch ?? 300}, and HybridSearch's 100 candidates make 100 the floor); latency p50 per VectorIndex.search call. "live-filtered": the live-only filter inside the graph walk vs exact search over live topics.`,
+    `Exact top-10 by cosine from hnswlib's \`BruteforceSearch\` over the same vectors (checked against a plain JavaScript scan); HNSW = the \`VectorIndex\` HybridSearch built (M ${report.index.find((r) => r.recall)?.recall?.m ?? 16}, efConstruction ${report.index.find((r) => r.recall)?.recall?.efConstruction ?? 200}); each efSearch passed to \`VectorIndex.search\` (\`{ efSearch }\`; the default is ${report.index.find((r) => r.recall)?.recall?.defaultEfSearch ?? 300}, and HybridSearch's 100 candidates make 100 the floor); latency p50 per VectorIndex.search call. "live-filtered": the live-only filter inside the graph walk vs exact search over live topics.`,
     '',
     recallTable(report),
   );

@@ -186,6 +186,14 @@ export interface HybridSearchOptions {
    * about 1M topics with a transformers model use 32 / 400 / 800: docs/discovery.md, "Search at scale")
    */
   hnsw?: Partial<HnswParameters>;
+  /**
+   * Build the HNSW graph over the vectors. Without it the vector ranking is an exact scan, which
+   * only suits a ranking that fills short lists. @default true when the vector ranking has a
+   * positive fusion weight (the transformers family); false when the vectors only score the
+   * results of the other rankers (the lexical family: their cosine is computed exactly anyway, and
+   * the graph would cost ~2.5 ms per registration and ~6 KB per topic at 1024 dimensions)
+   */
+  vectorGraph?: boolean;
   /** Default "no match" threshold of searches. @default DEFAULT_MIN_SCORES of the embedder's family */
   minScore?: number;
   /**
@@ -196,6 +204,14 @@ export interface HybridSearchOptions {
    */
   prefilterMax?: number;
 }
+
+/**
+ * Without an HNSW graph (the lexical family), the vectors that fill a short result list are found
+ * by an exact scan of at most this many topics (the oldest registered): ~2 ms at 1024 dimensions.
+ * A list needs filling only when no word, n-gram or thesaurus match found topK topics, and the
+ * filler's scores are then near 0 whichever topics they are.
+ */
+export const FILL_SCAN_LIMIT = 20_000;
 
 /** Multiply-adds an exact search over a tag filter's candidates may cost (see `prefilterMax`). */
 export const DEFAULT_PREFILTER_WORK = 2_000_000;
@@ -381,7 +397,12 @@ export class HybridSearch {
     this.charNgrams = this.#weights.charNgram > 0 ? new CharNgramIndex() : undefined;
     // Like the vectors, the thesaurus ranker can feed the score without voting on the order.
     this.thesaurus = this.#weights.thesaurus > 0 || (this.#calibration.thesaurus ?? 0) !== 0 ? new ThesaurusRanker(options.thesaurus ?? bundledThesaurus(), options.thesaurusRanker) : undefined;
-    this.vectors = new VectorIndex({ dimensions: embedder.dimensions, initialCapacity: options.initialCapacity, ...options.hnsw });
+    this.vectors = new VectorIndex({
+      dimensions: embedder.dimensions,
+      initialCapacity: options.initialCapacity,
+      ...options.hnsw,
+      graph: options.vectorGraph ?? this.#weights.vector > 0,
+    });
   }
 
   get size(): number {
@@ -636,7 +657,7 @@ export class HybridSearch {
     if (this.#weights.vector === 0 && qv !== undefined) {
       if (rows.size < topK) {
         // Too few word or n-gram matches: the nearest vectors fill the list (fused 0, so after them).
-        const fill = among ? this.vectors.searchAmong(qv, among, k) : this.vectors.search(qv, k, allow);
+        const fill = among ? this.vectors.searchAmong(qv, among, k) : this.vectors.search(qv, k, allow, { scanLimit: FILL_SCAN_LIMIT });
         fill.forEach((h, i) => {
           const r = row(h.key);
           r.vectorRank = i + 1;

@@ -112,9 +112,12 @@ export class TopicCatalog {
     return this.#search.embedder;
   }
 
-  /** The vector index's HNSW parameters (M, efConstruction, efSearch). */
-  get hnsw(): Readonly<HnswParameters> {
-    return this.#search.vectors.parameters;
+  /**
+   * The vector index's HNSW parameters (M, efConstruction, efSearch), or undefined when it builds
+   * no graph (the lexical embedder: its vectors only score results, exactly).
+   */
+  get hnsw(): Readonly<HnswParameters> | undefined {
+    return this.#search.vectors.graph ? this.#search.vectors.parameters : undefined;
   }
 
   /** Calls `listener` after every change; returns the function that unsubscribes it. */

@@ -273,8 +273,21 @@ describe('nameserver - lifecycle and options', () => {
   });
 
   it('builds the discovery vector index with the configured HNSW parameters and logs them', async () => {
+    // A model-like embedder (not the lexical family): its vectors rank, so the catalog builds a graph.
+    const embedder = {
+      id: 'test-char-counts',
+      dimensions: 8,
+      embed: (texts: readonly string[]) =>
+        Promise.resolve(
+          texts.map((t) => {
+            const v = new Float32Array(8).fill(0.01);
+            for (const ch of t) v[ch.charCodeAt(0) % 8]! += 1;
+            return v;
+          }),
+        ),
+    };
     const logger = recordingLogger();
-    const ns = createNameServer({ port: 0, logger, discovery: { embedder: { kind: 'lexical' }, dictionaries: 'none', hnsw: { m: 32, efConstruction: 400, efSearch: 800 } } });
+    const ns = createNameServer({ port: 0, logger, discovery: { embedderInstance: embedder, dictionaries: 'none', hnsw: { m: 32, efConstruction: 400, efSearch: 800 } } });
     await ns.start();
     try {
       expect(ns.discovery.hnsw).toEqual({ m: 32, efConstruction: 400, efSearch: 800 });
@@ -282,9 +295,15 @@ describe('nameserver - lifecycle and options', () => {
     } finally {
       await ns.close();
     }
-    const plain = createNameServer({ port: 0, logger: recordingLogger(), discovery: { embedder: { kind: 'lexical' }, dictionaries: 'none' } });
-    await plain.start();
-    expect(plain.discovery.hnsw).toEqual({ m: 16, efConstruction: 200, efSearch: 300 });
-    await plain.close();
+    // The offline embedder's vectors only score results: no graph, and the log says the options are unused.
+    const lexLogger = recordingLogger();
+    const lexical = createNameServer({ port: 0, logger: lexLogger, discovery: { embedder: { kind: 'lexical' }, dictionaries: 'none', hnsw: { m: 32 } } });
+    await lexical.start();
+    try {
+      expect(lexical.discovery.hnsw).toBeUndefined();
+      expect(lexLogger.lines.some((l) => /^vector index: exact, no HNSW graph .*; the HNSW options are not used$/.test(l.msg))).toBe(true);
+    } finally {
+      await lexical.close();
+    }
   });
 });

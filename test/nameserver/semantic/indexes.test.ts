@@ -120,6 +120,37 @@ describe('vector index (hnswlib)', () => {
     expect(new VectorIndex({ dimensions: 2 }).search(unit(1, 0), 5)).toEqual([]);
   });
 
+  it('vector index - without a graph: exact search, filters, scan limit, update and delete; sparse vectors stored exactly', () => {
+    const exact = new VectorIndex({ dimensions: 64, graph: false });
+    const hnsw = new VectorIndex({ dimensions: 64 });
+    expect(exact.graph).toBe(false);
+    expect(hnsw.graph).toBe(true);
+    // Sparse (4 of 64 dimensions set) and dense vectors, deterministic.
+    const vec = (i: number, dense: boolean) => Array.from({ length: 64 }, (_, d) => (dense || d % 16 === i % 16 ? ((i * 31 + d * 17) % 23) / 23 + 0.01 : 0));
+    for (let i = 0; i < 200; i++) {
+      exact.upsert(`t${i}`, vec(i, i % 2 === 0));
+      hnsw.upsert(`t${i}`, vec(i, i % 2 === 0));
+    }
+    expect(exact.size).toBe(200);
+    expect(exact.capacity).toBe(200);
+    const q = vec(7, false);
+    const all = [...Array(200).keys()].map((i) => `t${i}`);
+    const brute = hnsw.searchAmong(q, all, 10);
+    expect(exact.search(q, 10)).toEqual(brute);
+    expect(exact.searchAmong(q, all, 10)).toEqual(brute);
+    // Filter, scan limit (the oldest 50 only), update in place, delete.
+    expect(exact.search(q, 5, (k) => k !== brute[0]!.key).map((h) => h.key)).toEqual(brute.slice(1, 6).map((h) => h.key));
+    const firstFifty = hnsw.searchAmong(q, all.slice(0, 50), 3);
+    expect(exact.search(q, 3, undefined, { scanLimit: 50 })).toEqual(firstFifty);
+    exact.upsert('t150', q);
+    expect(exact.search(q, 1)[0]).toMatchObject({ key: 't150' });
+    expect(exact.search(q, 1)[0]!.similarity).toBeCloseTo(1, 6);
+    expect(exact.remove('t150')).toBe(true);
+    expect(exact.search(q, 200).map((h) => h.key)).not.toContain('t150');
+    expect(exact.size).toBe(199);
+    expect(() => exact.search([1, 2], 1)).toThrow(/dimensions/);
+  });
+
   it('vector index - HNSW parameters are validated, reported, and change recall', () => {
     expect(new VectorIndex({ dimensions: 2 }).parameters).toEqual({ m: 16, efConstruction: 200, efSearch: 300 });
     expect(() => new VectorIndex({ dimensions: 2, m: 1 })).toThrow(/m must be an integer from 2 to 100/);

@@ -260,6 +260,9 @@ describe('vectors that only feed the score (lexical family)', () => {
     );
     const search = new HybridSearch(embedder); // lexical family: vector fusion weight 0
     await search.upsertMany(topics);
+    // No HNSW graph for vectors that only score: the fill below is an exact scan.
+    expect(search.vectors.graph).toBe(false);
+    expect(new HybridSearch(embedder, { vectorGraph: true }).vectors.graph).toBe(true);
     const query = 'scan my receipts';
     const r = await search.search(query, { topK: 5, minScore: 0 });
     // One topic matches the words; the other four places come from the vectors.

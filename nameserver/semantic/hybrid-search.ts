@@ -191,7 +191,7 @@ export interface HybridSearchOptions {
    * only suits a ranking that fills short lists. @default true when the vector ranking has a
    * positive fusion weight (the transformers family); false when the vectors only score the
    * results of the other rankers (the lexical family: their cosine is computed exactly anyway, and
-   * the graph would cost ~2.5 ms per registration and ~6 KB per topic at 1024 dimensions)
+   * the graph would cost 1-2.5 ms per registration and ~4 KB per topic at 1024 dimensions)
    */
   vectorGraph?: boolean;
   /** Default "no match" threshold of searches. @default DEFAULT_MIN_SCORES of the embedder's family */

@@ -20,8 +20,9 @@
  *   dimensions.
  * - `graph: false` keeps the vectors without an HNSW graph: `search` is then an exact scan. That
  *   is what a catalog wants when the vectors only score the results the other rankers found (the
- *   lexical embedder: fusion weight 0), since the graph costs ~2.5 ms per insert at 1024
- *   dimensions and ~6 KB per topic, and `search` then only fills short result lists.
+ *   lexical embedder: fusion weight 0), since the graph costs 1-2.5 ms per insert at 1024
+ *   dimensions and ~4 KB per topic (docs/discovery.md, "Search at scale"), and `search` then
+ *   only fills short result lists.
  *
  * The index is soft state, rebuilt from the catalog (and the embedding cache) after a restart.
  *

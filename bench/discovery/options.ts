@@ -51,8 +51,10 @@ Vector sources:
 Options:
   --sizes LIST              catalog sizes (default 1000,100000,1000000)
   --vectors LIST            bow, lexical or both (default bow,lexical)
-  --lexical-max-size N      largest size run with lexical vectors (default 100000: HNSW inserts
-                            of its 1024-dim vectors take ~2.5 ms each here, 1M would take ~1 h)
+  --lexical-max-size N      largest size run with lexical vectors (default 100000: a 1M lexical
+                            catalog takes ~15 GiB; above --full-max-size the parts run builds an
+                            HNSW graph of its 1024-dim vectors, ~1 h at 1M, which HybridSearch
+                            itself does not build for this family)
   --catalog-max-size N      also measure TopicCatalog up to this size (default 100000)
   --full-max-size N         above this size, build and measure the BM25 index and the HNSW index
                             each on its own instead of a HybridSearch (default 100000; the HNSW

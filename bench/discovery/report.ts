@@ -220,6 +220,8 @@ export function machineLines(m: MachineInfo): string[] {
 
 export function markdown(report: DiscoveryReport): string {
   const o = report.options;
+  /** The recall of the first run that built an HNSW graph (lexical runs build none). */
+  const graphRecall = report.index.find((r) => r.recall)?.recall;
   const parts: string[] = [];
   parts.push(`### Run of ${report.machine.date.slice(0, 10)}`, '', ...machineLines(report.machine));
   parts.push(
@@ -249,7 +251,7 @@ export function markdown(report: DiscoveryReport): string {
     '',
     '#### HNSW recall@10 against brute force',
     '',
-    `Exact top-10 by cosine from hnswlib's \`BruteforceSearch\` over the same vectors (checked against a plain JavaScript scan); HNSW = the \`VectorIndex\` HybridSearch built (M ${report.index.find((r) => r.recall)?.recall?.m ?? 16}, efConstruction ${report.index.find((r) => r.recall)?.recall?.efConstruction ?? 200}); each efSearch passed to \`VectorIndex.search\` (\`{ efSearch }\`; the default is ${report.index.find((r) => r.recall)?.recall?.defaultEfSearch ?? 300}, and HybridSearch's 100 candidates make 100 the floor); latency p50 per VectorIndex.search call. "live-filtered": the live-only filter inside the graph walk vs exact search over live topics.`,
+    `Exact top-10 by cosine from hnswlib's \`BruteforceSearch\` over the same vectors (checked against a plain JavaScript scan); HNSW = the \`VectorIndex\` HybridSearch built (M ${graphRecall?.m ?? 16}, efConstruction ${graphRecall?.efConstruction ?? 200}); each efSearch passed to \`VectorIndex.search\` (\`{ efSearch }\`; the default is ${graphRecall?.defaultEfSearch ?? 300}, and HybridSearch's 100 candidates make 100 the floor); latency p50 per VectorIndex.search call. "live-filtered": the live-only filter inside the graph walk vs exact search over live topics.`,
     '',
     recallTable(report),
   );

@@ -209,7 +209,7 @@ export class VectorIndex {
         if (key !== undefined && accept(key)) passed.push({ key, similarity: 1 - r.distances[i]! });
       });
       if (passed.length >= n || over === this.size) {
-        return passed.sort((a, b) => b.similarity - a.similarity || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, n);
+        return passed.sort(byScore).slice(0, n);
       }
     }
     index.setEf(Math.max(ef, n));
@@ -225,7 +225,7 @@ export class VectorIndex {
       const key = this.#keyOf.get(label);
       if (key !== undefined) hits.push({ key, similarity: 1 - result.distances[i]! });
     });
-    return hits.sort((a, b) => b.similarity - a.similarity || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return hits.sort(byScore);
   }
 
   /**

@@ -144,10 +144,12 @@ export interface IndexResult {
   recall?: RecallResult;
   catalog?: CatalogResult;
   /**
-   * The character n-gram ranker's postings budget (CharNgramIndex maxPostings) against exact
-   * n-gram BM25 on the same queries: overlap of the top 10 / top 100, and both latencies.
+   * The character n-gram ranker's approximation of large queries (CharNgramIndex exactPostings,
+   * maxPostings, rescore; results before session 13 have no exactPostings / rescore: a plain
+   * budget) against exact n-gram BM25 on the same queries: overlap of the top 10 / top 100, and
+   * both latencies.
    */
-  charBudget?: { maxPostings: number; queries: number; overlapAt10: number; overlapAt100: number; budgetP50Ms: number; budgetP99Ms: number; exactP50Ms: number; exactP99Ms: number };
+  charBudget?: { exactPostings?: number; maxPostings: number; rescore?: number; queries: number; overlapAt10: number; overlapAt100: number; budgetP50Ms: number; budgetP99Ms: number; exactP50Ms: number; exactP99Ms: number };
   /** Query texts: mean analysed terms per query. */
   queryTerms: number;
   wallMs: number;

@@ -10,10 +10,15 @@
  *
  * Query n-grams that occur in more than `maxDocumentShare` of the topics ("<th", "ion>") carry
  * little information and have the longest postings; they are skipped, which keeps a query cheap
- * on a large catalog. The rest are scored rarest first, within a budget of postings per query
- * (`maxPostings`, 1,000,000, about 8 ms of scanning): a guard for catalogs of a million topics.
- * At 100k synthetic topics a query scans ~300k postings, so the ranking there is exact (a budget
- * of 250,000 changed 5% of the n-gram top 10 for 5% less time; docs/discovery.md).
+ * on a large catalog. A query whose remaining n-grams hold at most `exactPostings` postings
+ * (1,000,000) is scored exactly: at 100k synthetic topics a query holds ~300k. A larger one (a
+ * catalog of about a million topics) is approximated: its rarest n-grams are scanned up to
+ * `maxPostings` (200,000), and the best `rescore` topics (1,000) found so far are then scored on
+ * the other n-grams too, from their own n-gram lists. Scanning is what costs at a million topics:
+ * each posting adds into a score array of a million entries that no cache holds. Measured at 1M
+ * topics (docs/discovery.md, "Search at scale"): exact 15.7 / 25.1 ms p50 / p99; the earlier
+ * rule, a budget of 1,000,000 postings and nothing rescored, 11.9 / 38.3 ms with 0.835 of the
+ * exact top 10; this rule 8.9 / 13.0 ms with 0.978.
  */
 import { isStopWord, words } from './text-analysis.js';
 import { LexicalIndex } from './lexical-index.js';
@@ -30,17 +35,30 @@ export interface CharNgramOptions {
    */
   maxDocumentShare?: number;
   /**
-   * Postings one query may scan (rarest n-grams first; see `LexicalSearchOptions.maxPostings`).
-   * Bounds the cost of a query on a large catalog; a catalog of a few thousand topics never
-   * reaches it. @default DEFAULT_CHAR_NGRAM_MAX_POSTINGS
+   * A query whose n-grams (those not skipped) hold at most this many postings is scored exactly.
+   * A catalog of a few hundred thousand topics rarely has a query above it.
+   * @default DEFAULT_CHAR_NGRAM_EXACT_POSTINGS
+   */
+  exactPostings?: number;
+  /**
+   * Postings a query above `exactPostings` scans, rarest n-grams first (see
+   * `LexicalSearchOptions.maxPostings`); bounds its cost. @default DEFAULT_CHAR_NGRAM_MAX_POSTINGS
    */
   maxPostings?: number;
+  /**
+   * For a query above `exactPostings`: the best this many topics of the scan are scored on the
+   * n-grams it left out too, from their own n-gram lists (see `LexicalSearchOptions.rescore`),
+   * ~1.5 µs a topic. 0 leaves those n-grams out. @default DEFAULT_CHAR_NGRAM_RESCORE
+   */
+  rescore?: number;
 }
 
 export const DEFAULT_CHAR_NGRAM_MIN = 4;
 export const DEFAULT_CHAR_NGRAM_MAX = 4;
 export const DEFAULT_CHAR_NGRAM_MAX_DOCUMENT_SHARE = 0.2;
-export const DEFAULT_CHAR_NGRAM_MAX_POSTINGS = 1_000_000;
+export const DEFAULT_CHAR_NGRAM_EXACT_POSTINGS = 1_000_000;
+export const DEFAULT_CHAR_NGRAM_MAX_POSTINGS = 200_000;
+export const DEFAULT_CHAR_NGRAM_RESCORE = 1000;
 
 /**
  * Counts the character n-grams of the words of `text` (lowercased, accent-free, stop words,
@@ -67,15 +85,21 @@ export class CharNgramIndex {
   readonly #min: number;
   readonly #max: number;
   readonly #maxShare: number;
+  readonly #exactPostings: number;
   readonly #maxPostings: number;
+  readonly #rescore: number;
   readonly #index = new LexicalIndex();
 
   constructor(options: CharNgramOptions = {}) {
     this.#min = options.min ?? DEFAULT_CHAR_NGRAM_MIN;
     this.#max = options.max ?? DEFAULT_CHAR_NGRAM_MAX;
     this.#maxShare = options.maxDocumentShare ?? DEFAULT_CHAR_NGRAM_MAX_DOCUMENT_SHARE;
+    this.#exactPostings = options.exactPostings ?? DEFAULT_CHAR_NGRAM_EXACT_POSTINGS;
     this.#maxPostings = options.maxPostings ?? DEFAULT_CHAR_NGRAM_MAX_POSTINGS;
+    this.#rescore = options.rescore ?? DEFAULT_CHAR_NGRAM_RESCORE;
+    if (!(this.#exactPostings >= 0)) throw new RangeError(`exactPostings must be >= 0 (got ${String(this.#exactPostings)})`);
     if (!(this.#maxPostings >= 1)) throw new RangeError(`maxPostings must be >= 1 (got ${String(this.#maxPostings)})`);
+    if (!(this.#rescore >= 0 && Number.isInteger(this.#rescore))) throw new RangeError(`rescore must be an integer >= 0 (got ${String(this.#rescore)})`);
     if (!(this.#min >= 1 && this.#max >= this.#min)) throw new RangeError(`need 1 <= min <= max (got ${this.#min}, ${this.#max})`);
     if (!(this.#maxShare > 0 && this.#maxShare <= 1)) throw new RangeError(`maxDocumentShare must be in (0, 1] (got ${String(this.#maxShare)})`);
   }
@@ -84,9 +108,9 @@ export class CharNgramIndex {
     return this.#index.size;
   }
 
-  /** The postings budget of one query (see `CharNgramOptions.maxPostings`). */
-  get maxPostings(): number {
-    return this.#maxPostings;
+  /** How large queries are approximated (see `CharNgramOptions`). */
+  get approximation(): { exactPostings: number; maxPostings: number; rescore: number } {
+    return { exactPostings: this.#exactPostings, maxPostings: this.#maxPostings, rescore: this.#rescore };
   }
 
   /** Adds or replaces `key` with the n-grams of `text`. */
@@ -112,27 +136,31 @@ export class CharNgramIndex {
    * `search`, plus the ceiling Σ weight·idf over the query n-grams that were not skipped for
    * being too common (n-grams no topic has count, with the highest idf). A hit's score divided by
    * it is its n-gram coverage, in [0, 1] roughly: the share of the query's n-gram information it
-   * matches.
+   * matches. `options.maxPostings` / `rescore` replace the index's approximation for this query
+   * (`maxPostings: Infinity` scores exactly).
    */
   searchWithCeiling(
     query: string,
     limit = 10,
     accept?: (key: DocKey) => boolean,
-    options: { maxPostings?: number; skipHidden?: boolean; only?: readonly DocKey[] } = {},
+    options: { maxPostings?: number; rescore?: number; skipHidden?: boolean; only?: readonly DocKey[] } = {},
   ): { hits: LexicalHit[]; ceiling: number } {
     const n = this.#index.size;
     if (n === 0) return { hits: [], ceiling: 0 };
     const maxDf = Math.max(2, Math.floor(this.#maxShare * n));
     const terms = [];
     let ceiling = 0;
+    let postings = 0;
     for (const [term, f] of charNgramCounts(query, this.#min, this.#max)) {
       const df = this.#index.documentFrequency(term);
       if (df > maxDf) continue;
       const weight = 1 + Math.log(f);
       ceiling += weight * this.#index.idf(term);
+      postings += df;
       if (df > 0) terms.push({ term, weight });
     }
-    const maxPostings = options.maxPostings ?? this.#maxPostings;
-    return { hits: terms.length === 0 ? [] : this.#index.search(terms, limit, accept, { maxPostings, skipHidden: options.skipHidden, only: options.only }), ceiling };
+    const maxPostings = options.maxPostings ?? (postings <= this.#exactPostings ? Infinity : this.#maxPostings);
+    const rescore = options.rescore ?? this.#rescore;
+    return { hits: terms.length === 0 ? [] : this.#index.search(terms, limit, accept, { maxPostings, rescore, skipHidden: options.skipHidden, only: options.only }), ceiling };
   }
 }

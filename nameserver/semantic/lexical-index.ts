@@ -69,6 +69,15 @@ export interface LexicalSearchOptions {
    */
   maxPostings?: number;
   /**
+   * When the budget left terms out: the best `rescore` documents found so far (after the
+   * filters) also get the left-out terms' scores, read from their own term lists instead of the
+   * long posting lists, so their scores are exact. The results are the best `limit` of them.
+   * A document outside them could have ranked higher with every term scored; with `rescore`
+   * well above `limit` that is rare (docs/discovery.md, "Search at scale"). Costs about
+   * `rescore` × terms per document reads. @default 0 (left-out terms are not scored)
+   */
+  rescore?: number;
+  /**
    * Leave out the documents marked hidden (`setHidden`). A flag per document id, so this costs
    * nothing like an `accept` lookup by key does (a hash lookup and two cache misses per call,
    * ~0.35 µs at 50k documents). @default false
@@ -119,8 +128,13 @@ export class LexicalIndex {
   readonly #ids = new Map<DocKey, number>();
   /** id -> key (undefined for a free id). */
   readonly #keys: Array<DocKey | undefined> = [];
-  /** id -> the ids of the document's terms (for `remove`). */
+  /**
+   * id -> the ids of the document's terms (for `remove`) and, in the same order, their weighted
+   * frequencies (for `rescore`): bytes when every frequency is an integer 1-255 (n-gram counts,
+   * words in sections of integer weight), else float32.
+   */
   readonly #terms: Array<Int32Array | undefined> = [];
+  readonly #freqs: Array<Uint8Array | Float32Array | undefined> = [];
   /** id -> weighted length (sum of tf). */
   #lengths = new Float64Array(64);
   /** id -> 1 when the document is hidden (`setHidden`). */
@@ -137,6 +151,15 @@ export class LexicalIndex {
   /** Per-query scratch: score per id (0 = not touched) and the ids touched. */
   #acc = new Float64Array(64);
   #touched = new Int32Array(64);
+  /**
+   * Per-query scratch for `rescore`: by term id, the BM25 factor weight·idf·(k1 + 1) of a query
+   * term the budget left out (0 otherwise), the same as a bit set, and the ids set. A document's
+   * terms are checked against the bit set (an eighth of a byte a term: it stays in cache for a
+   * million-term vocabulary, where the factor array would miss on nearly every lookup).
+   */
+  #leftOut = new Float64Array(64);
+  #leftBits = new Int32Array(2);
+  readonly #leftIds: number[] = [];
 
   constructor(options: Bm25Options = {}) {
     this.#k1 = options.k1 ?? DEFAULT_BM25_K1;
@@ -163,6 +186,7 @@ export class LexicalIndex {
     if (id === this.#keys.length) {
       this.#keys.push(undefined);
       this.#terms.push(undefined);
+      this.#freqs.push(undefined);
     }
     if (id >= this.#lengths.length) {
       this.#lengths = growFloat(this.#lengths, id + 1);
@@ -175,6 +199,8 @@ export class LexicalIndex {
     }
     let length = 0;
     const own: number[] = [];
+    const freqs: number[] = [];
+    let small = true;
     for (const [term, f] of tf) {
       if (!(f > 0)) continue;
       length += f;
@@ -186,6 +212,8 @@ export class LexicalIndex {
         this.#termOf[termId] = term;
       }
       own.push(termId);
+      freqs.push(f);
+      if (!(Number.isInteger(f) && f <= 255)) small = false;
       const posting = this.#postings[termId]!;
       if (posting.size === posting.ids.length) {
         posting.ids = growInt(posting.ids, posting.size + 1);
@@ -199,6 +227,7 @@ export class LexicalIndex {
     this.#keys[id] = key;
     this.#hidden[id] = 0;
     this.#terms[id] = Int32Array.from(own);
+    this.#freqs[id] = small ? Uint8Array.from(freqs) : Float32Array.from(freqs);
     this.#lengths[id] = length;
     this.#totalLength += length;
   }
@@ -227,6 +256,7 @@ export class LexicalIndex {
     this.#ids.delete(key);
     this.#keys[id] = undefined;
     this.#terms[id] = undefined;
+    this.#freqs[id] = undefined;
     this.#free.push(id);
     if (this.#ids.size === 0) this.#totalLength = 0;
     return true;
@@ -276,7 +306,11 @@ export class LexicalIndex {
     options: LexicalSearchOptions = {},
   ): LexicalHit[] {
     if (limit <= 0) return [];
-    const touched = this.#accumulate(query, options.maxPostings ?? Infinity);
+    const touched = this.#accumulate(query, options.maxPostings ?? Infinity, (options.rescore ?? 0) > 0);
+    // With terms left out by the budget, the heap keeps the best `rescore` candidates, which are
+    // then scored on those terms too (see LexicalSearchOptions.rescore).
+    const leftIds = this.#leftIds;
+    const keep = leftIds.length > 0 ? Math.max(limit, options.rescore ?? 0) : limit;
     const acc = this.#acc;
     const ids = this.#touched;
     const keys = this.#keys;
@@ -300,9 +334,9 @@ export class LexicalIndex {
         if (only !== undefined && only[id] === 0) continue;
         // Full heap: a document scoring below its worst cannot enter (a plain compare first;
         // `worse` only settles ties).
-        if (heap.length === limit && (acc[id]! < acc[heap[0]!]! || !worse(heap[0]!, id))) continue;
+        if (heap.length === keep && (acc[id]! < acc[heap[0]!]! || !worse(heap[0]!, id))) continue;
         if (accept && !accept(keys[id]!)) continue;
-        if (heap.length < limit) {
+        if (heap.length < keep) {
           heap.push(id);
           for (let c = heap.length - 1; c > 0; ) {
             const p = (c - 1) >> 1;
@@ -328,10 +362,16 @@ export class LexicalIndex {
           }
         }
       }
+      if (leftIds.length > 0) this.#rescore(heap);
       hits = heap.map((id) => ({ key: keys[id]!, score: acc[id]! }));
     } finally {
       // The scratch arrays are shared by every search: reset them even if `accept` threw.
       for (let i = 0; i < touched; i++) acc[ids[i]!] = 0;
+      for (const termId of leftIds) {
+        this.#leftOut[termId] = 0;
+        this.#leftBits[termId >>> 5] = 0;
+      }
+      leftIds.length = 0;
       if (only !== undefined) {
         for (const key of options.only!) {
           const id = this.#ids.get(key);
@@ -339,7 +379,38 @@ export class LexicalIndex {
         }
       }
     }
-    return hits.sort((a, b) => b.score - a.score || compareKeys(a.key, b.key));
+    hits.sort((a, b) => b.score - a.score || compareKeys(a.key, b.key));
+    if (hits.length > limit) hits.length = limit;
+    return hits;
+  }
+
+  /**
+   * Adds the scores of the terms the budget left out (`#leftOut`) to the documents `ids`, reading
+   * each document's own term list: a few hundred entries a document instead of postings that may
+   * hold a large share of the catalog.
+   */
+  #rescore(ids: readonly number[]): void {
+    const leftOut = this.#leftOut;
+    const bits = this.#leftBits;
+    const acc = this.#acc;
+    const n = this.#ids.size;
+    const avgLength = this.#totalLength / n || 1;
+    const c0 = this.#k1 * (1 - this.#b);
+    const c1 = (this.#k1 * this.#b) / avgLength;
+    for (const id of ids) {
+      const terms = this.#terms[id]!;
+      const freqs = this.#freqs[id]!;
+      const norm = c0 + c1 * this.#lengths[id]!;
+      let add = 0;
+      for (let i = 0; i < terms.length; i++) {
+        const t = terms[i]!;
+        if (((bits[t >>> 5]! >>> (t & 31)) & 1) === 0) continue;
+        const w = leftOut[t]!;
+        const f = freqs[i]!;
+        add += (w * f) / (f + norm);
+      }
+      acc[id]! += add;
+    }
   }
 
   /** BM25 score of every document that shares at least one query term. */
@@ -359,18 +430,18 @@ export class LexicalIndex {
    * Adds every matching document's BM25 score into the scratch array; returns how many ids were
    * touched (listed in the scratch id array). The caller resets the scores it read to 0.
    */
-  #accumulate(query: string | readonly WeightedTerm[], maxPostings: number): number {
+  #accumulate(query: string | readonly WeightedTerm[], maxPostings: number, recordLeftOut = false): number {
     const terms = typeof query === 'string' ? LexicalIndex.queryTerms(query) : query;
     const n = this.#ids.size;
     if (n === 0) return 0;
     // Merge repeated terms: a word said twice weighs twice.
     const merged = new Map<Term, number>();
     for (const { term, weight } of terms) if (weight > 0) merged.set(term, (merged.get(term) ?? 0) + weight);
-    const lists: Array<{ posting: Posting; weight: number; idf: number }> = [];
+    const lists: Array<{ termId: number; posting: Posting; weight: number; idf: number }> = [];
     for (const [term, weight] of merged) {
       const termId = this.#termIds.get(term);
       const posting = termId === undefined ? undefined : this.#postings[termId];
-      if (posting) lists.push({ posting, weight, idf: this.idf(term) });
+      if (posting) lists.push({ termId: termId!, posting, weight, idf: this.idf(term) });
     }
     if (maxPostings < Infinity) lists.sort((a, b) => a.posting.size - b.posting.size);
     const avgLength = this.#totalLength / n || 1;
@@ -382,8 +453,12 @@ export class LexicalIndex {
     const touchedIds = this.#touched;
     let touched = 0;
     let scanned = 0;
-    for (const { posting, weight, idf } of lists) {
-      if (scanned > 0 && scanned + posting.size > maxPostings) break;
+    for (let l = 0; l < lists.length; l++) {
+      const { posting, weight, idf } = lists[l]!;
+      if (scanned > 0 && scanned + posting.size > maxPostings) {
+        if (recordLeftOut) this.#recordLeftOut(lists.slice(l), k1);
+        break;
+      }
       scanned += posting.size;
       const w = weight * idf * (k1 + 1);
       const { ids, tfs, size } = posting;
@@ -397,5 +472,17 @@ export class LexicalIndex {
       }
     }
     return touched;
+  }
+
+  #recordLeftOut(lists: ReadonlyArray<{ termId: number; weight: number; idf: number }>, k1: number): void {
+    if (this.#leftOut.length < this.#postings.length) {
+      this.#leftOut = new Float64Array(Math.max(this.#postings.length, this.#leftOut.length * 2));
+      this.#leftBits = new Int32Array((this.#leftOut.length >>> 5) + 1);
+    }
+    for (const { termId, weight, idf } of lists) {
+      this.#leftOut[termId] = weight * idf * (k1 + 1);
+      this.#leftBits[termId >>> 5]! |= 1 << (termId & 31);
+      this.#leftIds.push(termId);
+    }
   }
 }

@@ -5,7 +5,7 @@
  * and must rank like the filtered walk they replace.
  */
 import { describe, expect, it } from 'vitest';
-import { CharNgramIndex } from '../../../nameserver/semantic/char-ngram-index.js';
+import { CharNgramIndex, DEFAULT_CHAR_NGRAM_RESCORE } from '../../../nameserver/semantic/char-ngram-index.js';
 import { LexicalEmbedder } from '../../../nameserver/semantic/embedder.js';
 import { HybridSearch } from '../../../nameserver/semantic/hybrid-search.js';
 import { LexicalIndex } from '../../../nameserver/semantic/lexical-index.js';
@@ -105,15 +105,89 @@ describe('BM25 fast path', () => {
     expect(idx.search([{ term: 'common', weight: 1 }], 100, undefined, { maxPostings: 1 })).toHaveLength(51);
   });
 
+  it('search performance - rescoring gives the kept candidates their exact scores on the terms the budget left out', () => {
+    const random = rng(7);
+    const idx = new LexicalIndex();
+    const vocabulary = Array.from({ length: 40 }, (_, i) => `w${i}`);
+    for (let d = 0; d < 300; d++) {
+      const tf = new Map<string, number>();
+      // Skewed: low-numbered words are common. Some frequencies are fractional (float32 path).
+      for (let k = 0; k < 12; k++) {
+        const w = vocabulary[Math.floor(random() ** 2 * vocabulary.length)]!;
+        tf.set(w, (tf.get(w) ?? 0) + (d % 3 === 0 ? 0.5 : 1));
+      }
+      idx.upsertTerms(`d${d}`, tf);
+    }
+    // Removal and id reuse must keep each document's term list and frequencies in step.
+    for (let d = 0; d < 300; d += 7) idx.remove(`d${d}`);
+    idx.upsertTerms('d0', new Map([['w0', 3], ['w39', 1.5]]));
+    const q = ['w0', 'w1', 'w2', 'w25', 'w39'].map((term) => ({ term, weight: 1 }));
+    const exact = idx.search(q, 300);
+    const exactScore = new Map(exact.map((h) => [h.key, h.score]));
+    const budget = { maxPostings: 30 };
+    const dropped = idx.search(q, 10, undefined, budget);
+    const rescored = idx.search(q, 10, undefined, { ...budget, rescore: 50 });
+    // The budget alone changes the top 10; rescoring the best 50 restores it here.
+    expect(dropped.map((h) => h.key)).not.toEqual(exact.slice(0, 10).map((h) => h.key));
+    expect(rescored.map((h) => h.key)).toEqual(exact.slice(0, 10).map((h) => h.key));
+    for (const h of rescored) expect(h.score).toBeCloseTo(exactScore.get(h.key)!, 9);
+    // Everything rescored: every returned score is exact, and `limit` still holds.
+    const all = idx.search(q, 5, undefined, { ...budget, rescore: 1000 });
+    expect(all).toHaveLength(5);
+    for (const h of all) expect(h.score).toBeCloseTo(exactScore.get(h.key)!, 9);
+    // A filter applies before the candidates are kept. (Only documents holding a scanned term are
+    // candidates: one that holds none of them is not found, with or without rescoring.)
+    const odd = idx.search(q, 10, (key) => Number(key.slice(1)) % 2 === 1, { ...budget, rescore: 1000 });
+    expect(odd).toHaveLength(10);
+    for (const h of odd) {
+      expect(Number(h.key.slice(1)) % 2).toBe(1);
+      expect(h.score).toBeCloseTo(exactScore.get(h.key)!, 9);
+    }
+    expect(odd.map((h) => h.score)).toEqual([...odd.map((h) => h.score)].sort((a, b) => b - a));
+    // Without a budget there is nothing to rescore: same as exact.
+    expect(idx.search(q, 10, undefined, { rescore: 50 })).toEqual(exact.slice(0, 10));
+    // The scratch state is reset between searches.
+    expect(idx.search(q, 300)).toEqual(exact);
+  });
+
   it('search performance - the n-gram index applies its postings budget and validates it', () => {
-    const idx = new CharNgramIndex({ maxPostings: 1 });
+    const idx = new CharNgramIndex({ exactPostings: 0, maxPostings: 1 });
     idx.upsert('a', 'subtitles for videos');
     idx.upsert('b', 'subtitles and captions');
-    expect(idx.maxPostings).toBe(1);
+    expect(idx.approximation).toEqual({ exactPostings: 0, maxPostings: 1, rescore: DEFAULT_CHAR_NGRAM_RESCORE });
     expect(idx.searchWithCeiling('subtitles', 10, undefined, { maxPostings: Infinity }).hits).toHaveLength(2);
     // The rarest n-gram of "subtitles" is in both topics here, so both still come back.
     expect(idx.search('subtitles').length).toBeGreaterThan(0);
     expect(() => new CharNgramIndex({ maxPostings: 0 })).toThrow(RangeError);
+    expect(() => new CharNgramIndex({ exactPostings: -1 })).toThrow(/exactPostings/);
+    expect(() => new CharNgramIndex({ rescore: 1.5 })).toThrow(/rescore/);
+  });
+
+  it('search performance - the n-gram index scores small queries exactly and approximates large ones, rescoring the best topics', () => {
+    const random = rng(11);
+    const syllables = ['tra', 'dex', 'mon', 'vil', 'sor', 'kep', 'lun', 'gar', 'fen', 'bro', 'qui', 'zel'];
+    const word = () => Array.from({ length: 2 + Math.floor(random() * 3) }, () => syllables[Math.floor(random() ** 2 * syllables.length)]).join('');
+    const texts = Array.from({ length: 400 }, () => Array.from({ length: 15 }, word).join(' '));
+    const exactIndex = new CharNgramIndex({ exactPostings: Infinity });
+    const plainBudget = new CharNgramIndex({ exactPostings: 0, maxPostings: 400, rescore: 0 });
+    const rescored = new CharNgramIndex({ exactPostings: 0, maxPostings: 400, rescore: 200 });
+    const large = new CharNgramIndex({ exactPostings: 1_000_000_000, maxPostings: 400, rescore: 200 });
+    texts.forEach((t, i) => [exactIndex, plainBudget, rescored, large].forEach((x) => x.upsert(`t${i}`, t)));
+    let plainOverlap = 0;
+    let rescoredOverlap = 0;
+    for (let q = 0; q < 20; q++) {
+      const query = texts[q * 7]!.split(' ').slice(0, 6).join(' ');
+      const exact = exactIndex.search(query, 10).map((h) => h.key);
+      const overlap = (hits: Array<{ key: string }>) => hits.filter((h) => exact.includes(h.key)).length / exact.length;
+      plainOverlap += overlap(plainBudget.search(query, 10));
+      rescoredOverlap += overlap(rescored.search(query, 10));
+      // Under its exactPostings a query is exact, whatever the budget.
+      expect(large.search(query, 10).map((h) => h.key)).toEqual(exact);
+      // A per-search maxPostings of Infinity is exact too.
+      expect(rescored.searchWithCeiling(query, 10, undefined, { maxPostings: Infinity }).hits.map((h) => h.key)).toEqual(exact);
+    }
+    expect(rescoredOverlap / 20).toBeGreaterThan(plainOverlap / 20);
+    expect(rescoredOverlap / 20).toBeGreaterThanOrEqual(0.9);
   });
 });
 

@@ -393,21 +393,18 @@ export class LexicalIndex {
     const leftOut = this.#leftOut;
     const bits = this.#leftBits;
     const acc = this.#acc;
-    const n = this.#ids.size;
-    const avgLength = this.#totalLength / n || 1;
-    const c0 = this.#k1 * (1 - this.#b);
-    const c1 = (this.#k1 * this.#b) / avgLength;
+    const { c0, c1 } = this.#lengthNorm();
     for (const id of ids) {
       const terms = this.#terms[id]!;
       const freqs = this.#freqs[id]!;
-      const norm = c0 + c1 * this.#lengths[id]!;
+      const length = this.#lengths[id]!;
       let add = 0;
       for (let i = 0; i < terms.length; i++) {
         const t = terms[i]!;
         if (((bits[t >>> 5]! >>> (t & 31)) & 1) === 0) continue;
         const w = leftOut[t]!;
         const f = freqs[i]!;
-        add += (w * f) / (f + norm);
+        add += (w * f) / (f + c0 + c1 * length);
       }
       acc[id]! += add;
     }
@@ -444,10 +441,8 @@ export class LexicalIndex {
       if (posting) lists.push({ termId: termId!, posting, weight, idf: this.idf(term) });
     }
     if (maxPostings < Infinity) lists.sort((a, b) => a.posting.size - b.posting.size);
-    const avgLength = this.#totalLength / n || 1;
     const k1 = this.#k1;
-    const c0 = k1 * (1 - this.#b);
-    const c1 = (k1 * this.#b) / avgLength;
+    const { c0, c1 } = this.#lengthNorm();
     const acc = this.#acc;
     const lengths = this.#lengths;
     const touchedIds = this.#touched;
@@ -472,6 +467,12 @@ export class LexicalIndex {
       }
     }
     return touched;
+  }
+
+  /** BM25's length normalisation: a document of weighted length L divides by tf + c0 + c1·L. */
+  #lengthNorm(): { c0: number; c1: number } {
+    const avgLength = this.#totalLength / this.#ids.size || 1;
+    return { c0: this.#k1 * (1 - this.#b), c1: (this.#k1 * this.#b) / avgLength };
   }
 
   #recordLeftOut(lists: ReadonlyArray<{ termId: number; weight: number; idf: number }>, k1: number): void {

@@ -247,7 +247,9 @@ export function markdown(report: DiscoveryReport): string {
     '',
     buildTable(report),
   );
-  parts.push(
+  // Lexical-family runs build no graph (nothing to measure); say so instead of an empty table.
+  if (!report.index.some((r) => r.recall)) parts.push('', '#### HNSW recall@10 against brute force', '', '(no HNSW graph in these runs: the lexical family builds none)');
+  else parts.push(
     '',
     '#### HNSW recall@10 against brute force',
     '',

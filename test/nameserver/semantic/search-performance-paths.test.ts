@@ -146,8 +146,17 @@ describe('BM25 fast path', () => {
     expect(odd.map((h) => h.score)).toEqual([...odd.map((h) => h.score)].sort((a, b) => b - a));
     // Without a budget there is nothing to rescore: same as exact.
     expect(idx.search(q, 10, undefined, { rescore: 50 })).toEqual(exact.slice(0, 10));
-    // The scratch state is reset between searches.
+    // The scratch state is reset between searches, also when `accept` throws part way through a
+    // rescoring search.
     expect(idx.search(q, 300)).toEqual(exact);
+    let calls = 0;
+    const throwing = (): boolean => {
+      if (++calls === 3) throw new Error('boom');
+      return true;
+    };
+    expect(() => idx.search(q, 10, throwing, { ...budget, rescore: 50 })).toThrow('boom');
+    expect(idx.search(q, 300)).toEqual(exact);
+    expect(idx.search(q, 10, undefined, { ...budget, rescore: 50 })).toEqual(rescored);
   });
 
   it('search performance - the n-gram index applies its postings budget and validates it', () => {

@@ -333,6 +333,42 @@ describe('hidden topics (how the catalog leaves offline topics out)', () => {
     expect(idx.search(terms, 10).map((h) => h.key).sort()).toEqual(['a', 'b', 'c']);
     expect(idx.search(terms, 10).every((h) => h.score > 0 && h.score < 10)).toBe(true);
   });
+
+  it('search performance - a short `only` list is scored from the documents\' own term lists, exactly as the postings scan scores it', () => {
+    const random = rng(11);
+    const idx = new LexicalIndex();
+    const vocabulary = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    for (let d = 0; d < 2000; d++) {
+      const tf = new Map<string, number>();
+      for (let k = 0; k < 10; k++) {
+        const w = vocabulary[Math.floor(random() ** 2 * vocabulary.length)]!;
+        tf.set(w, (tf.get(w) ?? 0) + (d % 4 === 0 ? 0.5 : 1)); // float32 and byte frequencies
+      }
+      idx.upsertTerms(`d${d}`, tf);
+    }
+    for (let d = 0; d < 2000; d += 9) idx.remove(`d${d}`);
+    idx.setHidden('d5', true);
+    const q = ['w0', 'w1', 'w3', 'w17', 'w29', 'nowhere'].map((term) => ({ term, weight: 1 }));
+    const exact = new Map(idx.search(q, 2000).map((h) => [h.key, h.score]));
+    // 40 documents of ~8 terms read far less than the postings of w0 and w1 (most of the catalog):
+    // the forward path. Repeated and unknown keys, and removed documents, are ignored.
+    const only = [...Array.from({ length: 40 }, (_, i) => `d${i * 50 + 5}`), 'd5', 'zzz', 'd0'];
+    const expected = [...new Set(only)].filter((k) => exact.has(k)).sort((a, b) => exact.get(b)! - exact.get(a)! || (a < b ? -1 : 1));
+    const hits = idx.search(q, 100, undefined, { only });
+    expect(hits.map((h) => h.key)).toEqual(expected);
+    for (const h of hits) expect(h.score).toBeCloseTo(exact.get(h.key)!, 9);
+    // Exact whatever the postings budget says, with the limit, hiding and `accept` applied.
+    expect(idx.search(q, 5, undefined, { only, maxPostings: 1, rescore: 0 })).toEqual(hits.slice(0, 5));
+    const shown = idx.search(q, 100, (k) => k !== 'd55', { only, skipHidden: true }).map((h) => h.key);
+    expect(shown).toEqual(expected.filter((k) => k !== 'd5' && k !== 'd55'));
+    // A long list goes through the postings: the same ranking.
+    const many = Array.from({ length: 2000 }, (_, i) => `d${i}`);
+    const viaPostings = idx.search(q, 50, undefined, { only: many });
+    expect(viaPostings.map((h) => h.key)).toEqual([...exact.keys()].slice(0, 50));
+    // Nothing is left behind for the next search.
+    expect(new Map(idx.search(q, 2000).map((h) => [h.key, h.score]))).toEqual(exact);
+    expect(idx.search(q, 10, undefined, { maxPostings: 30, rescore: 20 }).every((h) => h.score <= exact.get(h.key)! + 1e-9)).toBe(true);
+  });
 });
 
 describe('vectors that only feed the score (lexical family)', () => {

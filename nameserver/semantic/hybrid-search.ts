@@ -198,9 +198,13 @@ export interface HybridSearchOptions {
   minScore?: number;
   /**
    * Tag filters that leave at most this many topics are searched exactly over those topics
-   * (their vectors scored one by one) instead of through a filtered HNSW walk, which has to visit
-   * about efSearch / (share of topics passing) nodes. @default DEFAULT_PREFILTER_WORK / dimensions
-   * (5,208 topics at 384 dimensions, 1,953 at 1,024: about 4 ms of scoring at most)
+   * instead of through the filtered rankers. With an HNSW graph: their vectors scored one by one
+   * instead of a filtered walk, which has to visit about efSearch / (share of topics passing)
+   * nodes. Without a graph (the lexical family): every tagged topic scored by the thesaurus, and
+   * the BM25 rankers reading the tagged topics' own term lists, ~8 µs a topic, against rankers
+   * that scan the whole catalog's postings (19-28 ms at 300k topics) and then fill a short list.
+   * @default with a graph DEFAULT_PREFILTER_WORK / dimensions (5,208 topics at 384 dimensions,
+   * 1,953 at 1,024: about 4 ms of scoring at most); without one DEFAULT_GRAPHLESS_PREFILTER_MAX
    */
   prefilterMax?: number;
 }
@@ -215,6 +219,12 @@ export const FILL_SCAN_LIMIT = 20_000;
 
 /** Multiply-adds an exact search over a tag filter's candidates may cost (see `prefilterMax`). */
 export const DEFAULT_PREFILTER_WORK = 2_000_000;
+
+/**
+ * `prefilterMax` without an HNSW graph: about where the exact path over the tagged topics costs
+ * what the filtered rankers cost at 300k topics (docs/discovery.md, "Search at scale").
+ */
+export const DEFAULT_GRAPHLESS_PREFILTER_MAX = 3000;
 
 export interface SearchOptions {
   /** Results wanted. @default 10 */
@@ -392,7 +402,6 @@ export class HybridSearch {
     this.#minScore = options.minScore ?? DEFAULT_MIN_SCORES[family];
     if (!(this.#minScore >= 0 && this.#minScore <= 1)) throw new RangeError(`minScore must be between 0 and 1 (got ${String(this.#minScore)})`);
     this.#fieldWeights = options.fieldWeights;
-    this.#prefilterMax = options.prefilterMax ?? Math.floor(DEFAULT_PREFILTER_WORK / embedder.dimensions);
     this.lexical = new LexicalIndex();
     this.charNgrams = this.#weights.charNgram > 0 ? new CharNgramIndex() : undefined;
     // Like the vectors, the thesaurus ranker can feed the score without voting on the order.
@@ -403,10 +412,17 @@ export class HybridSearch {
       ...options.hnsw,
       graph: options.vectorGraph ?? this.#weights.vector > 0,
     });
+    this.#prefilterMax = options.prefilterMax ?? (this.vectors.graph ? Math.floor(DEFAULT_PREFILTER_WORK / embedder.dimensions) : DEFAULT_GRAPHLESS_PREFILTER_MAX);
+    if (!(this.#prefilterMax >= 0)) throw new RangeError(`prefilterMax must be >= 0 (got ${String(this.#prefilterMax)})`);
   }
 
   get size(): number {
     return this.#docs.size;
+  }
+
+  /** Tag filters leaving at most this many topics are searched exactly over them (see `HybridSearchOptions.prefilterMax`). */
+  get prefilterMax(): number {
+    return this.#prefilterMax;
   }
 
   get calibration(): Readonly<ScoreCalibration> {

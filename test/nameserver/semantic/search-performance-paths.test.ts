@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { CharNgramIndex, DEFAULT_CHAR_NGRAM_RESCORE } from '../../../nameserver/semantic/char-ngram-index.js';
 import { LexicalEmbedder } from '../../../nameserver/semantic/embedder.js';
-import { HybridSearch } from '../../../nameserver/semantic/hybrid-search.js';
+import { DEFAULT_GRAPHLESS_PREFILTER_MAX, DEFAULT_PREFILTER_WORK, HybridSearch } from '../../../nameserver/semantic/hybrid-search.js';
 import { LexicalIndex } from '../../../nameserver/semantic/lexical-index.js';
 import { embeddingText, validateTopicDocument } from '../../../nameserver/semantic/topic-document.js';
 import { VectorIndex } from '../../../nameserver/semantic/vector-index.js';
@@ -256,6 +256,16 @@ describe('exact search for selective filters', () => {
     expect((await exact.search('invoices', { filters: { tags: ['group-0'] }, minScore: 0 })).hits.map((h) => h.name)).not.toContain('topic-0');
     exact.remove('topic-0');
     expect((await exact.search('invoices', { filters: { tags: ['moved'] }, minScore: 0 })).hits).toEqual([]);
+  });
+
+  it('search performance - how many tagged topics take the exact path depends on whether there is an HNSW graph', () => {
+    // Lexical family: no graph, so the exact path costs the rankers' per-topic scoring, not vectors.
+    expect(new HybridSearch(new LexicalEmbedder()).prefilterMax).toBe(DEFAULT_GRAPHLESS_PREFILTER_MAX);
+    // With a graph: bounded by the vector multiply-adds (1,953 topics at 1,024 dimensions).
+    expect(new HybridSearch(new LexicalEmbedder(), { vectorGraph: true }).prefilterMax).toBe(Math.floor(DEFAULT_PREFILTER_WORK / 1024));
+    expect(new HybridSearch(new LexicalEmbedder(), { prefilterMax: 10 }).prefilterMax).toBe(10);
+    expect(() => new HybridSearch(new LexicalEmbedder(), { prefilterMax: -1 })).toThrow(/prefilterMax must be >= 0/);
+    expect(() => new HybridSearch(new LexicalEmbedder(), { prefilterMax: Number.NaN })).toThrow(RangeError);
   });
 });
 

@@ -322,7 +322,7 @@ export class LexicalIndex {
     let forward = false;
     if (options.only !== undefined) {
       // A few documents: score them from their term lists when that reads less than the postings.
-      // The flags also drop repeated keys; they are cleared again below, whatever happens.
+      // The flags also drop repeated keys; they are cleared in the `finally` below.
       onlyIds = [];
       const flags = this.#only;
       let termReads = 0;
@@ -391,11 +391,7 @@ export class LexicalIndex {
     } finally {
       // The scratch arrays are shared by every search: reset them even if `accept` threw.
       for (let i = 0; i < touched; i++) acc[ids[i]!] = 0;
-      for (const termId of leftIds) {
-        this.#leftOut[termId] = 0;
-        this.#leftBits[termId >>> 5] = 0;
-      }
-      leftIds.length = 0;
+      this.#clearLeftOut();
       if (only !== undefined) for (const id of onlyIds!) only[id] = 0;
     }
     hits.sort((a, b) => b.score - a.score || compareKeys(a.key, b.key));
@@ -465,12 +461,7 @@ export class LexicalIndex {
   #accumulateForward(lists: readonly QueryList[], ids: readonly number[]): number {
     this.#recordLeftOut(lists, this.#k1);
     this.#rescore(ids);
-    const leftIds = this.#leftIds;
-    for (const termId of leftIds) {
-      this.#leftOut[termId] = 0;
-      this.#leftBits[termId >>> 5] = 0;
-    }
-    leftIds.length = 0;
+    this.#clearLeftOut();
     const acc = this.#acc;
     const touchedIds = this.#touched;
     let touched = 0;
@@ -517,6 +508,14 @@ export class LexicalIndex {
   #lengthNorm(): { c0: number; c1: number } {
     const avgLength = this.#totalLength / this.#ids.size || 1;
     return { c0: this.#k1 * (1 - this.#b), c1: (this.#k1 * this.#b) / avgLength };
+  }
+
+  #clearLeftOut(): void {
+    for (const termId of this.#leftIds) {
+      this.#leftOut[termId] = 0;
+      this.#leftBits[termId >>> 5] = 0;
+    }
+    this.#leftIds.length = 0;
   }
 
   #recordLeftOut(lists: ReadonlyArray<{ termId: number; weight: number; idf: number }>, k1: number): void {

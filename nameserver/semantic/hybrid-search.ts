@@ -498,6 +498,16 @@ export class HybridSearch {
    * The topics a tag filter leaves (before attribute filters and `accept`), from the tag index;
    * undefined when the filters name no tags.
    */
+  /** The first `max` of `names` that `allow` lets through. */
+  #firstAllowed(names: readonly TopicName[], allow: ((name: TopicName) => boolean) | undefined, max: number): TopicName[] {
+    const out: TopicName[] = [];
+    for (const name of names) {
+      if (out.length >= max) break;
+      if (!allow || allow(name)) out.push(name);
+    }
+    return out;
+  }
+
   #tagCandidates(filters: SearchFilters | undefined): TopicName[] | undefined {
     const need = (filters?.tags ?? []).map((t) => t.toLowerCase());
     const any = (filters?.anyTags ?? []).map((t) => t.toLowerCase());
@@ -553,23 +563,30 @@ export class HybridSearch {
     };
     const tagged = this.#tagCandidates(filters);
     const taggedSet = tagged ? new Set(tagged) : undefined;
-    // `rest`: every restriction but hiding, which the BM25 rankers check by document id
-    // (`skipHidden`); `allow`: all of them, for the other rankers.
+    // The BM25 rankers take a tag filter's topics as `only` (a flag per document id, or the
+    // topics' own term lists when those read less than the postings) and hiding as `skipHidden`;
+    // `rest` is what is left for them to ask by name (attributes, the caller's `accept`).
+    // `allow`: every restriction, for the other rankers.
     let rest: ((name: TopicName) => boolean) | undefined =
-      taggedSet || attributes.length > 0 || accept
-        ? (name) => (!taggedSet || taggedSet.has(name)) && (attributes.length === 0 || attributesHold(name)) && (!accept || accept(name))
-        : undefined;
+      attributes.length > 0 || accept ? (name) => (attributes.length === 0 || attributesHold(name)) && (!accept || accept(name)) : undefined;
+    const restTagged = rest;
+    const restrict: ((name: TopicName) => boolean) | undefined = taggedSet
+      ? restTagged
+        ? (name) => taggedSet.has(name) && restTagged(name)
+        : (name) => taggedSet.has(name)
+      : rest;
     const hidden = !options.includeHidden && this.#hidden.size > 0 ? this.#hidden : undefined;
-    const restrict = rest;
-    let allow: ((name: TopicName) => boolean) | undefined = hidden ? (restrict ? (name) => !hidden.has(name) && restrict(name) : (name) => !hidden.has(name)) : rest;
+    let allow: ((name: TopicName) => boolean) | undefined = hidden ? (restrict ? (name) => !hidden.has(name) && restrict(name) : (name) => !hidden.has(name)) : restrict;
     const skipHidden = hidden !== undefined;
+    let only: readonly TopicName[] | undefined = tagged;
     // A selective tag filter: the few topics it leaves are searched exactly (see prefilterMax).
     let among: TopicName[] | undefined;
     if (tagged && tagged.length <= this.#prefilterMax) {
       among = allow ? tagged.filter(allow) : tagged;
       const allowed = new Set(among);
       allow = (name) => allowed.has(name);
-      rest = undefined; // the BM25 rankers take `among` itself (`only`: a flag per document)
+      only = among;
+      rest = undefined;
     }
     const k = Math.max(topK, this.#candidates);
 
@@ -582,7 +599,7 @@ export class HybridSearch {
     const terms: WeightedTerm[] = (
       translation !== undefined ? [...analyze(query).filter((t) => this.lexical.documentFrequency(t) > 0), ...analyze(translation)] : analyze(query)
     ).map((term) => ({ term, weight: 1 }));
-    const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, rest, { skipHidden, only: among }) : [];
+    const lexHits = this.#weights.lexical > 0 || this.#calibration.lexical !== 0 ? this.lexical.search(terms, k, rest, { skipHidden, only }) : [];
     const ceiling = this.#coverageCeiling(terms);
     // Vector ranking. With a zero fusion weight (the lexical family) the vectors fill the list when
     // the other rankers find fewer than topK topics, and the exact cosine is computed below: for
@@ -595,7 +612,7 @@ export class HybridSearch {
     }
 
     // Character n-gram ranking.
-    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(fullText, k, rest, { skipHidden, only: among }) : { hits: [], ceiling: 0 };
+    const charSearch = this.charNgrams ? this.charNgrams.searchWithCeiling(fullText, k, rest, { skipHidden, only }) : { hits: [], ceiling: 0 };
 
     /** Per candidate: the signals so far, `fused` not yet normalised. */
     const rows = new Map<TopicName, Omit<SearchSignals, 'rawScore'>>();
@@ -642,7 +659,7 @@ export class HybridSearch {
           THESAURUS_EXPANSION_PER_TERM,
         );
         if (expanded.length > 0) {
-          for (const h of this.lexical.search(expanded, THESAURUS_EXPANSION_CANDIDATES, rest, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS, skipHidden, only: among })) set.add(h.key);
+          for (const h of this.lexical.search(expanded, THESAURUS_EXPANSION_CANDIDATES, rest, { maxPostings: THESAURUS_EXPANSION_MAX_POSTINGS, skipHidden, only })) set.add(h.key);
         }
         candidates = set;
       }
@@ -673,7 +690,12 @@ export class HybridSearch {
     if (this.#weights.vector === 0 && qv !== undefined) {
       if (rows.size < topK) {
         // Too few word or n-gram matches: the nearest vectors fill the list (fused 0, so after them).
-        const fill = among ? this.vectors.searchAmong(qv, among, k) : this.vectors.search(qv, k, allow, { scanLimit: FILL_SCAN_LIMIT });
+        // A tag filter too large for the exact path: its own topics, up to the same scan limit.
+        const fill = among
+          ? this.vectors.searchAmong(qv, among, k)
+          : tagged
+            ? this.vectors.searchAmong(qv, this.#firstAllowed(tagged, allow, FILL_SCAN_LIMIT), k)
+            : this.vectors.search(qv, k, allow, { scanLimit: FILL_SCAN_LIMIT });
         fill.forEach((h, i) => {
           const r = row(h.key);
           r.vectorRank = i + 1;

@@ -250,6 +250,21 @@ describe('exact search for selective filters', () => {
       }
     }
     expect((await exact.search('invoices', { filters: { tags: ['no-such-tag'] } })).hits).toEqual([]);
+    // Hidden topics stay out of both paths (the BM25 rankers take the tag as `only` either way).
+    for (const h of [exact, walk]) h.setHidden('topic-2', true);
+    for (const h of [exact, walk]) {
+      const names = (await h.search('process invoices with ocr', { filters: { tags: ['group-2'] }, minScore: 0, topK: 10 })).hits.map((x) => x.name);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names).not.toContain('topic-2');
+      expect(names.every((n) => Number(n.split('-')[1]) % 5 === 2)).toBe(true);
+    }
+    // No word matches: the list is filled from the tagged topics' vectors, on both paths.
+    for (const h of [exact, walk]) {
+      const names = (await h.search('zzqx wvvk', { filters: { tags: ['group-3'] }, minScore: 0, topK: 3 })).hits.map((x) => x.name);
+      expect(names).toHaveLength(3);
+      expect(names.every((n) => Number(n.split('-')[1]) % 5 === 3)).toBe(true);
+    }
+    for (const h of [exact, walk]) h.setHidden('topic-2', false);
     // Re-tagging moves the topic between tag sets; removing it takes it out.
     await exact.upsert({ ...topics[0]!, tags: ['moved'] });
     expect((await exact.search('invoices', { filters: { tags: ['moved'] }, minScore: 0 })).hits.map((h) => h.name)).toEqual(['topic-0']);

@@ -200,9 +200,9 @@ export interface HybridSearchOptions {
    * Tag filters that leave at most this many topics are searched exactly over those topics
    * instead of through the filtered rankers. With an HNSW graph: their vectors scored one by one
    * instead of a filtered walk, which has to visit about efSearch / (share of topics passing)
-   * nodes. Without a graph (the lexical family): every tagged topic scored by the thesaurus, and
-   * the BM25 rankers reading the tagged topics' own term lists, ~8 µs a topic, against rankers
-   * that scan the whole catalog's postings (19-28 ms at 300k topics) and then fill a short list.
+   * nodes. Without a graph (the lexical family): every tagged topic scored by the thesaurus
+   * (~8 µs a topic with the BM25 rankers' share), against the thesaurus scoring candidates only;
+   * the BM25 rankers take the tagged topics as `only` on both paths.
    * @default with a graph DEFAULT_PREFILTER_WORK / dimensions (5,208 topics at 384 dimensions,
    * 1,953 at 1,024: about 4 ms of scoring at most); without one DEFAULT_GRAPHLESS_PREFILTER_MAX
    */
@@ -221,10 +221,12 @@ export const FILL_SCAN_LIMIT = 20_000;
 export const DEFAULT_PREFILTER_WORK = 2_000_000;
 
 /**
- * `prefilterMax` without an HNSW graph: about where the exact path over the tagged topics costs
- * what the filtered rankers cost at 300k topics (docs/discovery.md, "Search at scale").
+ * `prefilterMax` without an HNSW graph. Above it the filtered rankers are faster than scoring every
+ * tagged topic (at 100k topics they cost the same for ~270 tagged topics, at 300k 20% less for
+ * ~520); below it the exact path costs about the same and lets the thesaurus score every tagged
+ * topic, not only candidates (docs/discovery.md, "Search at scale").
  */
-export const DEFAULT_GRAPHLESS_PREFILTER_MAX = 3000;
+export const DEFAULT_GRAPHLESS_PREFILTER_MAX = 1000;
 
 export interface SearchOptions {
   /** Results wanted. @default 10 */

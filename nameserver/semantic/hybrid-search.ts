@@ -496,10 +496,6 @@ export class HybridSearch {
     this.#tagsOf.delete(name);
   }
 
-  /**
-   * The topics a tag filter leaves (before attribute filters and `accept`), from the tag index;
-   * undefined when the filters name no tags.
-   */
   /** The first `max` of `names` that `allow` lets through. */
   #firstAllowed(names: readonly TopicName[], allow: ((name: TopicName) => boolean) | undefined, max: number): TopicName[] {
     const out: TopicName[] = [];
@@ -510,6 +506,10 @@ export class HybridSearch {
     return out;
   }
 
+  /**
+   * The topics a tag filter leaves (before attribute filters and `accept`), from the tag index;
+   * undefined when the filters name no tags.
+   */
   #tagCandidates(filters: SearchFilters | undefined): TopicName[] | undefined {
     const need = (filters?.tags ?? []).map((t) => t.toLowerCase());
     const any = (filters?.anyTags ?? []).map((t) => t.toLowerCase());
@@ -569,14 +569,14 @@ export class HybridSearch {
     // topics' own term lists when those read less than the postings) and hiding as `skipHidden`;
     // `rest` is what is left for them to ask by name (attributes, the caller's `accept`).
     // `allow`: every restriction, for the other rankers.
-    let rest: ((name: TopicName) => boolean) | undefined =
+    const byName: ((name: TopicName) => boolean) | undefined =
       attributes.length > 0 || accept ? (name) => (attributes.length === 0 || attributesHold(name)) && (!accept || accept(name)) : undefined;
-    const restTagged = rest;
+    let rest = byName;
     const restrict: ((name: TopicName) => boolean) | undefined = taggedSet
-      ? restTagged
-        ? (name) => taggedSet.has(name) && restTagged(name)
+      ? byName
+        ? (name) => taggedSet.has(name) && byName(name)
         : (name) => taggedSet.has(name)
-      : rest;
+      : byName;
     const hidden = !options.includeHidden && this.#hidden.size > 0 ? this.#hidden : undefined;
     let allow: ((name: TopicName) => boolean) | undefined = hidden ? (restrict ? (name) => !hidden.has(name) && restrict(name) : (name) => !hidden.has(name)) : restrict;
     const skipHidden = hidden !== undefined;

@@ -578,7 +578,9 @@ async function discover(argv: string[]): Promise<number> {
     });
     if (values.json) return (console.log(JSON.stringify(res, null, 2)), 0);
     if (res.translation) console.log(`query in ${res.translation.language}, searched with: ${res.translation.terms.join(', ')}`);
-    if (res.noMatch) console.log(`no match: ${res.noMatchReason}`);
+    if (res.noMatch && res.offlineFits > 0) {
+      console.log(`no live match: ${res.offlineFits} capabilit${res.offlineFits === 1 ? 'y fits' : 'ies fit'}, but nobody serves ${res.offlineFits === 1 ? 'it' : 'them'} right now (--all lists ${res.offlineFits === 1 ? 'it' : 'them'})`);
+    } else if (res.noMatch) console.log(`no match: ${res.noMatchReason}`);
     else if (res.hits.length > 0 && res.bestScore < res.threshold) {
       // Below the threshold but not declared "no match": the NameServer could not read the query.
       console.log(`not judged: best score ${res.bestScore.toFixed(3)} is below the threshold ${res.threshold.toFixed(3)}, but the query is mostly in words the NameServer does not know (another language without a dictionary?)`);

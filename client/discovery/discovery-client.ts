@@ -100,6 +100,7 @@ export class DiscoveryClient {
       noMatchReason: res.noMatchReason,
       bestScore: res.bestScore,
       threshold: res.threshold,
+      offlineFits: res.offlineFits ?? 0,
       embedder: res.embedder,
       ...(res.queryLanguage ? { translation: { language: res.queryLanguage, terms: res.translatedTerms ?? [] } } : {}),
     };

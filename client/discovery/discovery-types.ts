@@ -45,6 +45,11 @@ export interface DiscoveryResult {
   bestScore: number;
   /** The "no match" threshold the NameServer applied. */
   threshold: number;
+  /**
+   * On a live-only query declared `noMatch`: how many topics nobody serves right now would fit
+   * (`includeOffline: true` lists them). 0 means no registered capability fits at all.
+   */
+  offlineFits: number;
   embedder: string;
   /**
    * Set when the query was in another language and the NameServer translated it with a

@@ -14,7 +14,7 @@ import type { CatalogTopic } from '../../proto/gen/agentmq/v1/CatalogTopic.js';
 import type { TopicEvent } from '../../proto/gen/agentmq/v1/TopicEvent.js';
 import type { WatchTopicsRequest__Output } from '../../proto/gen/agentmq/v1/WatchTopicsRequest.js';
 import type { BrokerRegistry } from '../registry/broker-registry.js';
-import type { CatalogEntry, CatalogEvent, TopicCatalog } from '../semantic/topic-catalog.js';
+import type { CatalogEntry, CatalogEvent, CatalogSearchResult, TopicCatalog } from '../semantic/topic-catalog.js';
 import { unary } from './wrap.js';
 
 export const DEFAULT_TOP_K = 5;
@@ -123,12 +123,13 @@ export function discoveryHandlers(deps: DiscoveryDeps): DiscoveryHandlers {
           };
         }),
         noMatch: result.noMatch,
-        noMatchReason: result.noMatch ? `best score ${result.bestScore.toFixed(3)} is below the threshold ${result.minScore.toFixed(3)}` : '',
+        noMatchReason: result.noMatch ? noMatchReason(result) : '',
         bestScore: result.bestScore,
         threshold: result.minScore,
         embedder: catalog.embedder.id,
         queryLanguage: result.translation?.language ?? '',
         translatedTerms: result.translation?.terms ?? [],
+        offlineFits: result.offlineFits ?? 0,
       };
     }),
 
@@ -160,4 +161,12 @@ export function discoveryHandlers(deps: DiscoveryDeps): DiscoveryHandlers {
       }
     },
   };
+}
+
+/** The `no_match_reason` of a Discover answer: the scores, and whether an offline topic would fit. */
+export function noMatchReason(result: CatalogSearchResult): string {
+  const scores = `best score ${result.bestScore.toFixed(3)} is below the threshold ${result.minScore.toFixed(3)}`;
+  const n = result.offlineFits ?? 0;
+  if (n === 0) return scores;
+  return `no live topic fits (${scores}), but ${n} topic${n === 1 ? '' : 's'} that nobody serves right now ${n === 1 ? 'does' : 'do'} (include_offline lists ${n === 1 ? 'it' : 'them'})`;
 }

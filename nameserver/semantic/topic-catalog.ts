@@ -69,6 +69,11 @@ export interface CatalogSearchResult {
   best?: SearchSignals;
   /** Present when the query was in another language and English terms were added to it. */
   translation?: QueryTranslation;
+  /**
+   * Set on a live-only search declared `noMatch`: how many offline topics (nobody serves them right
+   * now) would fit the query, among the best `topK` of the whole catalog. 0 when none does.
+   */
+  offlineFits?: number;
 }
 
 export interface UpsertOptions {
@@ -247,14 +252,39 @@ export class TopicCatalog {
       const v = view(entry);
       hits.push({ name: h.name, score: h.score, signals: h.signals, document: v.document, live: v.live, brokers: v.brokers.map((b) => b.broker) });
     }
+    const noMatch = hits.length === 0 || result.noMatch;
     return {
       hits,
       bestScore: hits.length > 0 ? result.bestScore : 0,
       ...(hits.length > 0 && result.best ? { best: result.best } : {}),
-      noMatch: hits.length === 0 || result.noMatch,
+      noMatch,
       minScore: result.minScore,
       ...(translation ? { translation } : {}),
+      ...(noMatch && !includeOffline ? { offlineFits: await this.#offlineFits(query, translation, options) } : {}),
     };
+  }
+
+  /**
+   * How many offline topics fit `query` (score at or above the threshold) among the best `topK`
+   * of the whole catalog: the second search behind a live-only "no match", so the answer can say
+   * that a capable agent exists but is not online. Only asked after a "no match", so the common
+   * case pays nothing.
+   */
+  async #offlineFits(query: string, translation: QueryTranslation | undefined, options: CatalogSearchOptions): Promise<number> {
+    const all = await this.#search.search(query, {
+      ...(translation ? { translation: translation.terms.join(' ') } : {}),
+      topK: options.topK,
+      filters: options.filters,
+      minScore: options.minScore,
+      includeHidden: true,
+    });
+    if (all.noMatch) return 0;
+    let fits = 0;
+    for (const h of all.hits) {
+      const entry = this.#entries.get(h.name);
+      if (entry && !view(entry).live && h.score >= all.minScore) fits++;
+    }
+    return fits;
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {

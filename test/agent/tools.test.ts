@@ -347,7 +347,7 @@ describe('tools: provider shapes', () => {
       updatedAtMs: 1,
     };
     const hit: DiscoveryHit = { topic: { ...catalog, name: 'route' }, score: 0.9, vectorScore: 0.9, lexicalScore: 0.5 };
-    const result: DiscoveryResult = { hits: [hit], noMatch: false, noMatchReason: '', bestScore: 0.9, threshold: 0.265, embedder: 'test' };
+    const result: DiscoveryResult = { hits: [hit], noMatch: false, noMatchReason: '', bestScore: 0.9, threshold: 0.265, offlineFits: 0, embedder: 'test' };
 
     const set = tools([doc, catalog, hit, doc], { provider: 'anthropic' });
     expect(set.tools.map((t) => t.name)).toEqual(['summarize', 'classify', 'route']);

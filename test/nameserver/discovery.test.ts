@@ -90,6 +90,13 @@ describe('discovery - semantic topics over gRPC', () => {
     expect(offline.embedder).toMatch(/lexical/);
     const liveOnly = await call(disco, disco.Discover, { query: 'who can reconcile supplier invoices?' });
     expect(liveOnly.hits).toEqual([]);
+    // ... and says that a capable topic exists but nobody serves it, which "no match" alone hides.
+    expect(liveOnly.noMatch).toBe(true);
+    expect(liveOnly.offlineFits).toBe(1);
+    expect(liveOnly.noMatchReason).toMatch(/^no live topic fits .*but 1 topic that nobody serves right now does/);
+    const unrelated = await call(disco, disco.Discover, { query: 'bake a sourdough loaf at home' });
+    expect(unrelated).toMatchObject({ noMatch: true, offlineFits: 0 });
+    expect(unrelated.noMatchReason).toMatch(/^best score .* is below the threshold/);
 
     expect((await call(disco, disco.GetTopic, { name: cardTopic })).topic?.metadata?.skills.length).toBeGreaterThan(0);
     expect((await call(disco, disco.GetTopic, { name: 'nope' })).status?.code).toBe('TOPIC_NOT_FOUND');

@@ -184,6 +184,13 @@ describe('topic catalog', () => {
     expect((await catalog.search(q, { minScore: 0 })).hits.map((h) => h.name)).not.toContain('invoice-extraction');
     const all = await catalog.search(q, { includeOffline: true });
     expect(all.hits[0]).toMatchObject({ name: 'invoice-extraction', live: false });
+    expect(all.offlineFits).toBeUndefined();
+    // Live only: "no match", and the offline topic that would fit is counted.
+    expect(await catalog.search(q)).toMatchObject({ noMatch: true, offlineFits: 1 });
+    // A threshold nothing reaches: nothing fits, offline or not.
+    expect(await catalog.search(q, { minScore: 0.999 })).toMatchObject({ noMatch: true, offlineFits: 0 });
+    // A live topic that fits: no second search, no count.
+    expect((await catalog.search('translate text into French')).offlineFits).toBeUndefined();
     // A second broker serving it live brings it back.
     await catalog.upsert(topics[0], { broker: 'broker-b', live: true });
     expect((await catalog.search(q)).hits[0]).toMatchObject({ name: 'invoice-extraction', live: true, brokers: ['broker-a', 'broker-b'] });

@@ -14,6 +14,7 @@ export interface DiscoverResponse {
   'translatedTerms'?: (string)[];
   'bestScore'?: (number | string);
   'threshold'?: (number | string);
+  'offlineFits'?: (number);
 }
 
 export interface DiscoverResponse__Output {
@@ -26,4 +27,5 @@ export interface DiscoverResponse__Output {
   'translatedTerms': (string)[];
   'bestScore': (number);
   'threshold': (number);
+  'offlineFits': (number);
 }

@@ -265,24 +265,27 @@ export class TopicCatalog {
   }
 
   /**
-   * How many offline topics fit `query` (score at or above the threshold) among the best `topK`
-   * of the whole catalog: the second search behind a live-only "no match", so the answer can say
-   * that a capable agent exists but is not online. Only asked after a "no match", so the common
-   * case pays nothing.
+   * How many offline topics fit `query` (score at or above the threshold), at most `topK`: the
+   * second search behind a live-only "no match", so the answer can say that a capable agent exists
+   * but is not online. Only a "no match" pays for it. Up to `prefilterMax` offline topics it ranks
+   * them alone (exact and cheap); with more, it searches the whole catalog (the cost of one more
+   * search) and counts the offline topics among the best `topK`: the live ones did not fit.
    */
   async #offlineFits(query: string, translation: QueryTranslation | undefined, options: CatalogSearchOptions): Promise<number> {
-    const all = await this.#search.search(query, {
+    const hidden = this.#search.hiddenCount;
+    if (hidden === 0) return 0;
+    const offline = await this.#search.search(query, {
       ...(translation ? { translation: translation.terms.join(' ') } : {}),
       topK: options.topK,
       filters: options.filters,
       minScore: options.minScore,
-      includeHidden: true,
+      ...(hidden <= this.#search.prefilterMax ? { onlyHidden: true } : { includeHidden: true }),
     });
-    if (all.noMatch) return 0;
+    if (offline.noMatch) return 0;
     let fits = 0;
-    for (const h of all.hits) {
+    for (const h of offline.hits) {
       const entry = this.#entries.get(h.name);
-      if (entry && !view(entry).live && h.score >= all.minScore) fits++;
+      if (entry && !view(entry).live && h.score >= offline.minScore) fits++;
     }
     return fits;
   }

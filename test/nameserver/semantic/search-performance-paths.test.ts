@@ -314,6 +314,22 @@ describe('hidden topics (how the catalog leaves offline topics out)', () => {
       }
     };
     await same();
+    // onlyHidden ranks the hidden topics alone, as the same restriction through accept, on the
+    // exact path (few hidden) and through the filtered rankers (prefilterMax 0).
+    const walk = new HybridSearch(new LexicalEmbedder(), { prefilterMax: 0 });
+    await walk.upsertMany(topics);
+    for (const name of offline) walk.setHidden(name, true);
+    for (const s of [search, walk]) {
+      for (const q of queries) {
+        for (const filters of [undefined, { tags: ['group-2'] }]) {
+          const onlyHidden = await s.search(q, { filters, minScore: 0, topK: 10, onlyHidden: true });
+          const accepted = await s.search(q, { filters, minScore: 0, topK: 10, includeHidden: true, accept: (n) => offline.has(n) });
+          expect(onlyHidden.hits.length).toBeGreaterThan(0);
+          expect(onlyHidden.hits.map((h) => h.name)).toEqual(accepted.hits.map((h) => h.name));
+          onlyHidden.hits.forEach((h, i) => expect(h.score).toBeCloseTo(accepted.hits[i]!.score, 9));
+        }
+      }
+    }
     // includeHidden ranks them again.
     const all = await search.search('process invoices with ocr', { minScore: 0, topK: 60 });
     const withHidden = await search.search('process invoices with ocr', { minScore: 0, topK: 60, includeHidden: true });
@@ -382,8 +398,14 @@ describe('hidden topics (how the catalog leaves offline topics out)', () => {
     const hits = idx.search(q, 100, undefined, { only });
     expect(hits.map((h) => h.key)).toEqual(expected);
     for (const h of hits) expect(h.score).toBeCloseTo(exact.get(h.key)!, 9);
-    // Exact whatever the postings budget says, with the limit, hiding and `accept` applied.
-    expect(idx.search(q, 5, undefined, { only, maxPostings: 1, rescore: 0 })).toEqual(hits.slice(0, 5));
+    // Exact under a postings budget the documents' term lists fit in (~320 reads), with the limit,
+    // hiding and `accept` applied ...
+    expect(idx.search(q, 5, undefined, { only, maxPostings: 400, rescore: 0 })).toEqual(hits.slice(0, 5));
+    // ... while a budget below those reads makes the budgeted postings scan the cheaper path (it
+    // scores only the rarest term here: never above the exact scores, and not the same ranking).
+    const budgeted = idx.search(q, 5, undefined, { only, maxPostings: 1, rescore: 0 });
+    expect(budgeted).not.toEqual(hits.slice(0, 5));
+    for (const h of budgeted) expect(h.score).toBeLessThanOrEqual(exact.get(h.key)! + 1e-9);
     const shown = idx.search(q, 100, (k) => k !== 'd55', { only, skipHidden: true }).map((h) => h.key);
     expect(shown).toEqual(expected.filter((k) => k !== 'd5' && k !== 'd55'));
     // A long list goes through the postings: the same ranking.

@@ -6,6 +6,7 @@ import { EmbeddingCache, withEmbeddingCache } from '../../../nameserver/semantic
 import { LexicalEmbedder } from '../../../nameserver/semantic/embedder.js';
 import type { Embedder } from '../../../nameserver/semantic/embedder.js';
 import { HybridSearch, MIN_READ_SHARE, matchesFilters } from '../../../nameserver/semantic/hybrid-search.js';
+import type { HybridSearchOptions } from '../../../nameserver/semantic/hybrid-search.js';
 import { TopicCatalog } from '../../../nameserver/semantic/topic-catalog.js';
 import type { CatalogEvent } from '../../../nameserver/semantic/topic-catalog.js';
 import { TopicDocumentError, validateTopicDocument } from '../../../nameserver/semantic/topic-document.js';
@@ -55,8 +56,8 @@ function counting(inner: Embedder): Embedder & { calls: number; texts: number } 
   return e;
 }
 
-async function catalogWith(embedder: Embedder = new LexicalEmbedder()): Promise<TopicCatalog> {
-  const catalog = new TopicCatalog({ embedder });
+async function catalogWith(embedder: Embedder = new LexicalEmbedder(), search?: HybridSearchOptions): Promise<TopicCatalog> {
+  const catalog = new TopicCatalog({ embedder, ...(search ? { search } : {}) });
   for (const t of topics) await catalog.upsert(t, { broker: 'broker-a' });
   return catalog;
 }
@@ -191,6 +192,12 @@ describe('topic catalog', () => {
     expect(await catalog.search(q, { minScore: 0.999 })).toMatchObject({ noMatch: true, offlineFits: 0 });
     // A live topic that fits: no second search, no count.
     expect((await catalog.search('translate text into French')).offlineFits).toBeUndefined();
+    // More offline topics than prefilterMax: counted from a search of the whole catalog instead.
+    const wide = await catalogWith(new LexicalEmbedder(), { prefilterMax: 0 });
+    await wide.setLiveness('invoice-extraction', 'broker-a', false);
+    expect(await wide.search(q)).toMatchObject({ noMatch: true, offlineFits: 1 });
+    expect(await wide.search(q, { minScore: 0.999 })).toMatchObject({ noMatch: true, offlineFits: 0 });
+    expect((await wide.search('bake a sourdough loaf at home')).offlineFits).toBe(0);
     // A second broker serving it live brings it back.
     await catalog.upsert(topics[0], { broker: 'broker-b', live: true });
     expect((await catalog.search(q)).hits[0]).toMatchObject({ name: 'invoice-extraction', live: true, brokers: ['broker-a', 'broker-b'] });

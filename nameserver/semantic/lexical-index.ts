@@ -85,12 +85,11 @@ export interface LexicalSearchOptions {
   skipHidden?: boolean;
   /**
    * Search only these documents (keys not indexed are ignored). For a filter that leaves few
-   * documents (a selective tag). When their term lists together are shorter than what the
-   * postings scan would read (the query's posting lists, or `maxPostings` of them under a budget),
-   * each of them is scored from its own term list (exact BM25), so the cost follows the filter,
-   * not the catalog: a tag of 2,000 topics costs the same in a catalog of 10k as of 1M. Otherwise
-   * the postings are scanned (within the budget) and a flag per document id is checked instead of
-   * calling `accept` by key for every document touched.
+   * documents (a selective tag). When their term lists together are shorter than the query's
+   * posting lists, each of them is scored from its own term list (exact BM25, whatever
+   * `maxPostings` says), so the cost follows the filter, not the catalog: a tag of 2,000 topics
+   * costs the same in a catalog of 10k as of 1M. Otherwise the postings are scanned and a flag
+   * per document id is checked instead of calling `accept` by key for every document touched.
    */
   only?: readonly DocKey[];
 }
@@ -334,10 +333,9 @@ export class LexicalIndex {
         onlyIds.push(id);
         termReads += this.#terms[id]!.length;
       }
-      // The postings path reads the whole lists, or about `maxPostings` of them under a budget.
       let postings = 0;
       for (const l of lists) postings += l.posting.size;
-      forward = termReads <= Math.min(postings, options.maxPostings ?? Infinity);
+      forward = termReads <= postings;
     }
     const touched = forward ? this.#accumulateForward(lists, onlyIds!) : this.#accumulate(lists, options.maxPostings ?? Infinity, (options.rescore ?? 0) > 0);
     // With terms left out by the budget, the heap keeps the best `rescore` candidates, which are

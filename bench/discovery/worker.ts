@@ -24,7 +24,7 @@ import type { TopicDocument } from '../../nameserver/semantic/topic-document.js'
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_M } from '../../nameserver/semantic/hnsw-parameters.js';
 import { VectorIndex } from '../../nameserver/semantic/vector-index.js';
 import { buildTinyModel } from '../../test/nameserver/semantic/tiny-model.js';
-import { BagOfWordVectors, Corpus, mixSeed } from './corpus.js';
+import { BagOfWordVectors, Corpus, Rng, mixSeed } from './corpus.js';
 import type { SyntheticQuery } from './corpus.js';
 import { PrecomputedEmbedder } from './embedders.js';
 import type {
@@ -597,9 +597,38 @@ async function measureCatalog(spec: IndexSpec, su: Setup): Promise<CatalogResult
     scenarios.push(
       await runner.run('catalog-live-embed', 'TopicCatalog.search incl. query embedding (LexicalEmbedder)', (q) => catalog.search(queries[q]!.text, { topK: 10 })),
     );
+    // Requests nobody serves: a live-only "no match" runs a second search for offline topics
+    // that would fit (TopicCatalog's offline-fit check). Random vocabulary words, kept when the
+    // live-only search declares them "no match".
+    const noMatch = await noMatchQueries(su.corpus, catalog, spec.queries + spec.warmup);
+    if (noMatch.texts.length > 0) {
+      progress(`    "no match" requests: ${noMatch.texts.length} of ${noMatch.tried} random-word queries; ${noMatch.offlineFits} of them fit an offline topic`);
+      scenarios.push(
+        await runner.run('catalog-nomatch', 'TopicCatalog.search, live only, requests nobody serves ("no match" + offline-fit check; incl. query embedding)', (q) =>
+          catalog.search(noMatch.texts[q % noMatch.texts.length]!, { topK: 10 }),
+        ),
+      );
+    } else progress('    no random-word query was declared "no match"; that scenario is skipped');
     embedder.delegate = undefined;
   }
   return { buildMs: Math.round(buildMs), usPerTopic: Math.round((buildMs / N) * 1000 * 10) / 10, memory: mem, scenarios };
+}
+
+/** Random-word queries (5-12 words of the corpus vocabulary) that a live-only search declares "no match"; tries at most 4 × `want`. */
+async function noMatchQueries(corpus: Corpus, catalog: TopicCatalog, want: number): Promise<{ texts: string[]; tried: number; offlineFits: number }> {
+  const texts: string[] = [];
+  let tried = 0;
+  let offlineFits = 0;
+  while (texts.length < want && tried < 4 * want) {
+    const rng = new Rng(mixSeed(0x0ff1, ++tried));
+    const words: string[] = [];
+    for (let i = rng.int(5, 12); i > 0; i--) words.push(corpus.word(rng.int(0, corpus.vocabulary - 1)));
+    const r = await catalog.search(words.join(' '), { topK: 10 });
+    if (!r.noMatch) continue;
+    texts.push(words.join(' '));
+    if ((r.offlineFits ?? 0) > 0) offlineFits++;
+  }
+  return { texts, tried, offlineFits };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@
 import type { Embedder } from './embedder.js';
 import { HybridSearch } from './hybrid-search.js';
 import type { HnswParameters } from './hnsw-parameters.js';
-import type { HybridSearchOptions, SearchFilters, SearchSignals, TopicName } from './hybrid-search.js';
+import type { HybridSearchOptions, SearchFilters, SearchOptions, SearchSignals, TopicName } from './hybrid-search.js';
 import type { QueryTranslation, QueryTranslator } from './query-translator.js';
 import { validateTopicDocument } from './topic-document.js';
 import type { TopicDocument } from './topic-document.js';
@@ -71,7 +71,7 @@ export interface CatalogSearchResult {
   translation?: QueryTranslation;
   /**
    * Set on a live-only search declared `noMatch`: how many offline topics (nobody serves them right
-   * now) would fit the query, among the best `topK` of the whole catalog. 0 when none does.
+   * now) would fit the query, at most `topK`. 0 when none does.
    */
   offlineFits?: number;
 }
@@ -236,15 +236,15 @@ export class TopicCatalog {
     const includeOffline = options.includeOffline ?? false;
     // A query in another language keeps its words (names, cognates) and gains English ones.
     const translation = this.#translator?.translate(query);
-    const result = await this.#search.search(query, {
+    const base: SearchOptions = {
       ...(translation ? { translation: translation.terms.join(' ') } : {}),
       topK: options.topK,
       filters: options.filters,
       minScore: options.minScore,
-      // Offline topics are hidden in the index (kept in step by #emit), so no per-topic lookup is
-      // needed; a topic removed while the query was being embedded is dropped below.
-      includeHidden: includeOffline,
-    });
+    };
+    // Offline topics are hidden in the index (kept in step by #emit), so no per-topic lookup is
+    // needed; a topic removed while the query was being embedded is dropped below.
+    const result = await this.#search.search(query, { ...base, includeHidden: includeOffline });
     const hits: CatalogHit[] = [];
     for (const h of result.hits) {
       const entry = this.#entries.get(h.name);
@@ -260,7 +260,7 @@ export class TopicCatalog {
       noMatch,
       minScore: result.minScore,
       ...(translation ? { translation } : {}),
-      ...(noMatch && !includeOffline ? { offlineFits: await this.#offlineFits(query, translation, options) } : {}),
+      ...(noMatch && !includeOffline ? { offlineFits: await this.#offlineFits(query, base) } : {}),
     };
   }
 
@@ -271,16 +271,10 @@ export class TopicCatalog {
    * them alone (exact and cheap); with more, it searches the whole catalog (the cost of one more
    * search) and counts the offline topics among the best `topK`: the live ones did not fit.
    */
-  async #offlineFits(query: string, translation: QueryTranslation | undefined, options: CatalogSearchOptions): Promise<number> {
+  async #offlineFits(query: string, base: SearchOptions): Promise<number> {
     const hidden = this.#search.hiddenCount;
     if (hidden === 0) return 0;
-    const offline = await this.#search.search(query, {
-      ...(translation ? { translation: translation.terms.join(' ') } : {}),
-      topK: options.topK,
-      filters: options.filters,
-      minScore: options.minScore,
-      ...(hidden <= this.#search.prefilterMax ? { onlyHidden: true } : { includeHidden: true }),
-    });
+    const offline = await this.#search.search(query, { ...base, ...(hidden <= this.#search.prefilterMax ? { onlyHidden: true } : { includeHidden: true }) });
     if (offline.noMatch) return 0;
     let fits = 0;
     for (const h of offline.hits) {

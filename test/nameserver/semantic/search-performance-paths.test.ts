@@ -23,6 +23,25 @@ function rng(seed: number): () => number {
   };
 }
 
+/**
+ * Documents d0…d{docs-1} over words w0…w{words-1}, skewed so that low-numbered words are common.
+ * Every `fractionalEvery`-th document has fractional frequencies (the float32 path), the others
+ * whole ones (bytes).
+ */
+function skewedIndex(o: { seed: number; docs: number; words: number; termsPerDoc: number; fractionalEvery: number }): LexicalIndex {
+  const random = rng(o.seed);
+  const idx = new LexicalIndex();
+  for (let d = 0; d < o.docs; d++) {
+    const tf = new Map<string, number>();
+    for (let k = 0; k < o.termsPerDoc; k++) {
+      const w = `w${Math.floor(random() ** 2 * o.words)}`;
+      tf.set(w, (tf.get(w) ?? 0) + (d % o.fractionalEvery === 0 ? 0.5 : 1));
+    }
+    idx.upsertTerms(`d${d}`, tf);
+  }
+  return idx;
+}
+
 /** Textbook BM25 over term-frequency maps (the reference the index must match). */
 function referenceBm25(docs: Map<string, Map<string, number>>, query: string[], k1 = 1.2, b = 0.75): Array<{ key: string; score: number }> {
   const n = docs.size;
@@ -106,18 +125,7 @@ describe('BM25 fast path', () => {
   });
 
   it('search performance - rescoring gives the kept candidates their exact scores on the terms the budget left out', () => {
-    const random = rng(7);
-    const idx = new LexicalIndex();
-    const vocabulary = Array.from({ length: 40 }, (_, i) => `w${i}`);
-    for (let d = 0; d < 300; d++) {
-      const tf = new Map<string, number>();
-      // Skewed: low-numbered words are common. Some frequencies are fractional (float32 path).
-      for (let k = 0; k < 12; k++) {
-        const w = vocabulary[Math.floor(random() ** 2 * vocabulary.length)]!;
-        tf.set(w, (tf.get(w) ?? 0) + (d % 3 === 0 ? 0.5 : 1));
-      }
-      idx.upsertTerms(`d${d}`, tf);
-    }
+    const idx = skewedIndex({ seed: 7, docs: 300, words: 40, termsPerDoc: 12, fractionalEvery: 3 });
     // Removal and id reuse must keep each document's term list and frequencies in step.
     for (let d = 0; d < 300; d += 7) idx.remove(`d${d}`);
     idx.upsertTerms('d0', new Map([['w0', 3], ['w39', 1.5]]));
@@ -376,17 +384,7 @@ describe('hidden topics (how the catalog leaves offline topics out)', () => {
   });
 
   it('search performance - a short `only` list is scored from the documents\' own term lists, exactly as the postings scan scores it', () => {
-    const random = rng(11);
-    const idx = new LexicalIndex();
-    const vocabulary = Array.from({ length: 30 }, (_, i) => `w${i}`);
-    for (let d = 0; d < 2000; d++) {
-      const tf = new Map<string, number>();
-      for (let k = 0; k < 10; k++) {
-        const w = vocabulary[Math.floor(random() ** 2 * vocabulary.length)]!;
-        tf.set(w, (tf.get(w) ?? 0) + (d % 4 === 0 ? 0.5 : 1)); // float32 and byte frequencies
-      }
-      idx.upsertTerms(`d${d}`, tf);
-    }
+    const idx = skewedIndex({ seed: 11, docs: 2000, words: 30, termsPerDoc: 10, fractionalEvery: 4 });
     for (let d = 0; d < 2000; d += 9) idx.remove(`d${d}`);
     idx.setHidden('d5', true);
     const q = ['w0', 'w1', 'w3', 'w17', 'w29', 'nowhere'].map((term) => ({ term, weight: 1 }));
